@@ -1,0 +1,162 @@
+"""The `assistant` command: the only place that prints for people and chooses exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import models
+from .errors import AssistantError
+from .profile import Profile, check_labels, load_profile
+from .speech import SPEECH_CHOICES, Speaker, make_backend
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def _load(profile_spec: str | None, model_spec: str | None) -> tuple[Profile, Path]:
+    """The validated profile and a verified model whose labels include every profile class."""
+    profile = load_profile(profile_spec)
+    model_path = models.resolve(model_spec)
+    check_labels(profile, models.labels(model_path))
+    return profile, model_path
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .pipeline import detector_for, run
+    from .sources import open_source
+    from .transcript import Transcript
+
+    profile, model_path = _load(args.profile, args.model)
+    backend = make_backend(args.speech, profile.voice.rate)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with open_source(args.source) as source, detector_for(model_path, profile, video=not source.still) as detector:
+        transcript = Transcript(Path(args.transcript)) if args.transcript else None
+        # The speaker starts after the detector, whose start-up silences native stderr for a moment.
+        speaker = Speaker(backend, on_spoken=transcript.write if transcript else None, warn=_warn)
+        try:
+            stats = run(source, detector, profile, speaker, max_frames=args.max_frames,
+                        realtime=args.realtime, stop=stop)
+        finally:
+            speaker.close(drain=not stop.is_set())
+            if transcript:
+                transcript.close()
+    print(
+        f"{stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps), "
+        f"{speaker.spoken} utterances spoken, {speaker.dropped} dropped as stale.",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    from .pipeline import describe_image, detector_for
+
+    profile, model_path = _load(args.profile, args.model)
+    failed = 0
+    with detector_for(model_path, profile, video=False) as detector:
+        for image in args.images:
+            try:
+                result = describe_image(Path(image), detector, profile)
+            except AssistantError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                failed += 1
+                continue
+            if args.json:
+                print(json.dumps(result.to_json()), flush=True)
+            else:
+                print(f"{image}: {result.utterance.text or '(nothing to say)'}")
+                for s in result.utterance.objects:
+                    distance = (f"{s.position.distance_m} m" if s.position.distance_m is not None
+                                else "close" if s.position.close
+                                else "partly in view" if s.position.partial else "distance unknown")
+                    print(f"  {s.detection.label} {s.detection.score:.2f} {s.position.direction} "
+                          f"({s.position.clock} o'clock) {distance}")
+    return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    for entry in models.status():
+        state = "verified" if entry.verified else ("CHECKSUM MISMATCH" if entry.path else "not present")
+        where = f" at {entry.path}" if entry.path else ""
+        kind = "official" if entry.info.official else "local"
+        print(f"{entry.info.name} ({kind}, {entry.info.size / 1e6:.1f} MB): {state}{where}")
+        print(f"    {entry.info.description}")
+    print(f"Searched: {', '.join(str(d) for d in models.search_dirs())} (set ${models.MODEL_DIR_ENV} to add one).")
+    return EXIT_OK
+
+
+def cmd_models_fetch(args: argparse.Namespace) -> int:
+    info = models.info_by_name(args.name or models.load_manifest()[1])
+    path = models.fetch(info)
+    print(f"{info.name}: verified at {path}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true", help="show the full traceback on errors")
+    with_model = argparse.ArgumentParser(add_help=False)
+    with_model.add_argument("--model", metavar="NAME|PATH",
+                            help="a model name from 'assistant models list' or a .tflite file (default: the best present)")
+    with_model.add_argument("--profile", metavar="NAME|PATH", help="a shipped profile name or a YAML file (default: default)")
+
+    parser = argparse.ArgumentParser(prog="assistant", parents=[common],
+                                     description="Tells you, in short spoken sentences, what the camera sees and where.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", parents=[common, with_model], help="speak what the camera or a file shows")
+    run.add_argument("--source", metavar="SRC",
+                     help="camera index (default 0), video file, image file or directory, or stream URL")
+    run.add_argument("--speech", default="pyttsx3", metavar="OUT", help=f"{SPEECH_CHOICES} (default: pyttsx3)")
+    run.add_argument("--transcript", metavar="FILE.jsonl", help="write each utterance as a JSON line")
+    run.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    run.add_argument("--realtime", action="store_true", help="pace a file at its own frame rate")
+    run.set_defaults(func=cmd_run)
+
+    describe = commands.add_parser("describe", parents=[common, with_model], help="say what is in images")
+    describe.add_argument("images", nargs="+", metavar="IMAGE")
+    describe.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines)")
+    describe.set_defaults(func=cmd_describe)
+
+    model_cmd = commands.add_parser("models", help="list or download detection models")
+    model_actions = model_cmd.add_subparsers(dest="action", required=True)
+    listing = model_actions.add_parser("list", parents=[common], help="show known models and whether each is present")
+    listing.set_defaults(func=cmd_models_list)
+    fetch = model_actions.add_parser("fetch", parents=[common], help="download and verify a model")
+    fetch.add_argument("name", nargs="?", help="model name (default: the default model)")
+    fetch.set_defaults(func=cmd_models_fetch)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if args.verbose:
+            traceback.print_exc()
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except Exception as exc:
+        print(f"error: unexpected failure: {exc} (run with --verbose for details)", file=sys.stderr)
+        if args.verbose:
+            traceback.print_exc()
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""The plain values that flow through the pipeline. Nothing here imports the rest of the package."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    """An axis-aligned box in pixels: (x1, y1) top-left, (x2, y2) bottom-right."""
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+    @property
+    def width(self) -> float:
+        return max(0.0, self.x2 - self.x1)
+
+    @property
+    def height(self) -> float:
+        return max(0.0, self.y2 - self.y1)
+
+    @property
+    def area(self) -> float:
+        return self.width * self.height
+
+    @property
+    def center_x(self) -> float:
+        return (self.x1 + self.x2) / 2
+
+    def iou(self, other: Box) -> float:
+        """Intersection over union, 0 for disjoint boxes."""
+        w = min(self.x2, other.x2) - max(self.x1, other.x1)
+        h = min(self.y2, other.y2) - max(self.y1, other.y1)
+        if w <= 0 or h <= 0:
+            return 0.0
+        inter = w * h
+        return inter / (self.area + other.area - inter)
+
+    def as_list(self) -> list[float]:
+        return [round(self.x1, 1), round(self.y1, 1), round(self.x2, 1), round(self.y2, 1)]
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One object the detector found: a COCO label, its score and its box."""
+
+    label: str
+    score: float
+    box: Box
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Frame:
+    """One RGB image (uint8, HxWx3) and when it was taken.
+
+    `timestamp_ms` is video time for files and wall-clock time since start for cameras;
+    `still` marks a photo that is described at once instead of being tracked.
+    """
+
+    image: np.ndarray
+    timestamp_ms: int
+    index: int
+    still: bool = False
+    name: str = ""
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where an object is relative to the camera.
+
+    `direction` is left / slightly left / ahead / slightly right / right; `clock` is 1..12;
+    `distance_m` is None when unknown; `partial` means the box is cut by the top or bottom
+    edge of the frame, so its height says nothing of distance; `close` means it is cut by the
+    bottom edge, where the nearest things to a forward-facing camera are.
+    """
+
+    direction: str
+    clock: int
+    bearing_deg: float
+    distance_m: float | None
+    partial: bool
+    close: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """A detection followed across frames under one id."""
+
+    track_id: int
+    detection: Detection
+    hits: int
+    misses: int
+    confirmed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """An object as narrated: what, where, and which track (None for a still image)."""
+
+    detection: Detection
+    position: Position
+    track_id: int | None = None
+
+    def to_json(self) -> dict:
+        d = self.detection
+        return {
+            "label": d.label,
+            "score": round(d.score, 4),
+            "box": d.box.as_list(),
+            "direction": self.position.direction,
+            "clock": self.position.clock,
+            "distance_m": self.position.distance_m,
+            "track_id": self.track_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """A sentence to speak, when it was decided (frame time) and the objects behind it."""
+
+    text: str
+    timestamp_ms: int
+    frame: int
+    objects: tuple[Sighting, ...] = field(default_factory=tuple)

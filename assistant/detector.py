@@ -1,0 +1,108 @@
+"""MediaPipe's ObjectDetector behind a small interface. The only module that imports mediapipe."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+os.environ.setdefault("GLOG_minloglevel", "2")  # fewer MediaPipe C++ log lines
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import mediapipe as mp  # noqa: E402
+from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
+
+from .core import Box, Detection, Frame  # noqa: E402
+from .errors import ModelError  # noqa: E402
+
+NO_LABEL = "???"  # the label map's placeholder for unused class ids; never spoken
+
+
+class Detector:
+    """Detects objects in RGB frames. VIDEO mode for streams (monotonic ms timestamps), IMAGE mode for stills.
+
+    Use it in `with`, so MediaPipe's graph is closed.
+    """
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        video: bool,
+        score_threshold: float = 0.3,
+        max_results: int = 25,
+        labels: Iterable[str] | None = None,
+    ):
+        self.video = video
+        self._last_timestamp_ms = -1
+        options = vision.ObjectDetectorOptions(
+            base_options=BaseOptions(model_asset_path=str(model_path)),
+            running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,
+            score_threshold=score_threshold,
+            max_results=max_results,
+            category_allowlist=sorted(labels) if labels else None,
+        )
+        try:
+            with _native_stderr_silenced():
+                self._detector = vision.ObjectDetector.create_from_options(options)
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ModelError(
+                f"MediaPipe cannot load {model_path} as an object detector (corrupt or not a detection model); "
+                "run 'assistant models fetch' or pass --model with a good file."
+            ) from exc
+
+    def detect(self, frame: Frame) -> tuple[Detection, ...]:
+        """Labelled detections in this frame, best first, with boxes in pixels."""
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.image)
+        if self.video:
+            # MediaPipe needs strictly increasing timestamps; a camera can repeat one.
+            timestamp_ms = max(frame.timestamp_ms, self._last_timestamp_ms + 1)
+            self._last_timestamp_ms = timestamp_ms
+            result = self._detector.detect_for_video(image, timestamp_ms)
+        else:
+            result = self._detector.detect(image)
+        return tuple(_convert(result.detections, frame.width, frame.height))
+
+    def close(self) -> None:
+        self._detector.close()
+
+    def __enter__(self) -> Detector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Hide the notes TFLite's C++ code writes to file descriptor 2 while a graph starts."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _convert(raw: list, width: int, height: int) -> Iterable[Detection]:
+    for item in raw:
+        if not item.categories:
+            continue
+        category = item.categories[0]
+        label = category.category_name or ""
+        if not label or label == NO_LABEL:
+            continue
+        bb = item.bounding_box
+        box = Box(
+            float(max(0, bb.origin_x)),
+            float(max(0, bb.origin_y)),
+            float(min(width, bb.origin_x + bb.width)),
+            float(min(height, bb.origin_y + bb.height)),
+        )
+        if box.area > 0:
+            yield Detection(label, float(category.score), box)

@@ -1,0 +1,40 @@
+"""Reading images and turning any array OpenCV gives into the RGB uint8 the detector needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import SourceError
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm"})
+
+
+def to_rgb(image: np.ndarray) -> np.ndarray:
+    """RGB uint8 HxWx3 from grayscale, BGR, BGRA, or 16-bit/float arrays as OpenCV returns them."""
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = np.clip(image * (255.0 if image.max(initial=0) <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+    if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    raise SourceError(f"Cannot use an image of shape {image.shape}; expected grayscale, colour or colour with alpha.")
+
+
+def read_image(path: Path) -> np.ndarray:
+    """An image file as RGB uint8, rotated by its EXIF orientation; SourceError if unreadable."""
+    if not path.exists():
+        raise SourceError(f"Image {path} does not exist.")
+    if not path.is_file():
+        raise SourceError(f"{path} is not a file.")
+    # IMREAD_COLOR applies EXIF orientation and turns grayscale, palette, alpha and 16-bit into 8-bit BGR.
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SourceError(f"Cannot read {path}: it is not an image OpenCV can decode (corrupt or unsupported).")
+    return to_rgb(image)

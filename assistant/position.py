@@ -1,0 +1,99 @@
+"""Pure geometry: which way an object is and how far, from its box alone."""
+
+from __future__ import annotations
+
+import math
+
+from .core import Box, Position
+
+# Typical real heights in metres of COCO classes whose size varies little, for the pinhole
+# estimate. A class that is missing here gets no distance rather than an invented one.
+TYPICAL_HEIGHT_M: dict[str, float] = {
+    "person": 1.70,
+    "bicycle": 1.05,
+    "car": 1.50,
+    "motorcycle": 1.15,
+    "bus": 3.10,
+    "truck": 3.00,
+    "traffic light": 0.90,
+    "fire hydrant": 0.75,
+    "stop sign": 0.75,
+    "parking meter": 1.40,
+    "bench": 0.85,
+    "dog": 0.60,
+    "cat": 0.30,
+    "horse": 1.65,
+    "sheep": 0.90,
+    "cow": 1.45,
+    "chair": 0.90,
+    "couch": 0.85,
+    "bed": 0.60,
+    "dining table": 0.75,
+    "toilet": 0.75,
+    "tv": 0.60,
+    "laptop": 0.24,
+    "cell phone": 0.15,
+    "microwave": 0.30,
+    "oven": 0.90,
+    "sink": 0.25,
+    "refrigerator": 1.75,
+    "cup": 0.10,
+    "bottle": 0.25,
+    "wine glass": 0.20,
+}
+
+AHEAD_DEG = 7.5  # within this bearing, "ahead": about a walking path's width at 4 m
+SLIGHTLY_DEG = 18.0  # within this, "slightly left/right"; beyond it, "left/right"
+EDGE_PX = 2.0  # a box this close to the top or bottom edge is cut off by the frame
+
+
+def focal_px(frame_width: int, hfov_deg: float) -> float:
+    """Focal length in pixels of a pinhole camera with this horizontal field of view."""
+    return (frame_width / 2) / math.tan(math.radians(hfov_deg) / 2)
+
+
+def bearing_deg(box: Box, frame_width: int, hfov_deg: float) -> float:
+    """Angle of the box centre from straight ahead; negative is to the left."""
+    offset_px = box.center_x - frame_width / 2
+    return math.degrees(math.atan2(offset_px, focal_px(frame_width, hfov_deg)))
+
+
+def direction_of(bearing: float) -> str:
+    """Five sides: left, slightly left, ahead, slightly right, right."""
+    if abs(bearing) <= AHEAD_DEG:
+        return "ahead"
+    side = "left" if bearing < 0 else "right"
+    return f"slightly {side}" if abs(bearing) <= SLIGHTLY_DEG else side
+
+
+def clock_hour(bearing: float) -> int:
+    """Clock-face hour of a bearing: 12 is ahead, 3 is right, 9 is left (30 degrees an hour)."""
+    hour = round(bearing / 30) % 12
+    return 12 if hour == 0 else hour
+
+
+def touches_edge(box: Box, frame_height: int) -> bool:
+    """True when the box is cut by the top or bottom of the frame."""
+    return box.y1 <= EDGE_PX or box.y2 >= frame_height - EDGE_PX
+
+
+def distance_m(label: str, box: Box, frame_width: int, hfov_deg: float) -> float | None:
+    """Pinhole distance from the box height and the class's typical height, or None."""
+    real_height = TYPICAL_HEIGHT_M.get(label)
+    if real_height is None or box.height <= 0:
+        return None
+    return round(real_height * focal_px(frame_width, hfov_deg) / box.height, 1)
+
+
+def locate(label: str, box: Box, frame_width: int, frame_height: int, hfov_deg: float = 60.0) -> Position:
+    """Direction, clock hour and distance of one box; no distance for a box cut by the frame."""
+    bearing = bearing_deg(box, frame_width, hfov_deg)
+    partial = touches_edge(box, frame_height)
+    return Position(
+        direction=direction_of(bearing),
+        clock=clock_hour(bearing),
+        bearing_deg=round(bearing, 1),
+        distance_m=None if partial else distance_m(label, box, frame_width, hfov_deg),
+        partial=partial,
+        close=box.y2 >= frame_height - EDGE_PX,
+    )
