@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -17,6 +18,13 @@ from .profile import Profile, check_labels, load_profile
 from .speech import SPEECH_CHOICES, Speaker, make_backend
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _report(exc: BaseException, verbose: bool, prefix: str = "") -> None:
+    """One sentence on stderr; the traceback too with --verbose."""
+    print(f"error: {prefix}{exc}", file=sys.stderr, flush=True)
+    if verbose:
+        traceback.print_exception(exc)
 
 
 def _warn(message: str) -> None:
@@ -70,7 +78,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
             try:
                 result = describe_image(Path(image), detector, profile)
             except AssistantError as exc:
-                print(f"error: {exc}", file=sys.stderr)
+                _report(exc, args.verbose)
                 failed += 1
                 continue
             if args.json:
@@ -142,19 +150,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not args.verbose:  # OpenCV and FFmpeg log to stderr; our own sentence says what went wrong
+        os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     try:
         return args.func(args)
     except AssistantError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        if args.verbose:
-            traceback.print_exc()
+        _report(exc, args.verbose)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return EXIT_OK
     except Exception as exc:
-        print(f"error: unexpected failure: {exc} (run with --verbose for details)", file=sys.stderr)
-        if args.verbose:
-            traceback.print_exc()
+        _report(exc, args.verbose, prefix="unexpected failure (run with --verbose for details): ")
         return EXIT_FAILURE
 
 

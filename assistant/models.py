@@ -37,9 +37,9 @@ class ModelStatus:
     verified: bool
 
 
-def load_manifest(path: Path = MANIFEST) -> tuple[tuple[ModelInfo, ...], str]:
+def load_manifest() -> tuple[tuple[ModelInfo, ...], str]:
     """The known models, official ones first, and the default model's name."""
-    data = json.loads(path.read_text())
+    data = json.loads(MANIFEST.read_text())
     models = tuple(ModelInfo(**entry) for entry in data["models"])
     return tuple(sorted(models, key=lambda m: not m.official)), data["default"]
 

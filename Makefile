@@ -1,0 +1,42 @@
+# Two commands do all the set-up: `make run` and `make test`.
+# Both create .venv, install the package (editable) with its `assistant` command,
+# and install espeak-ng (the speech engine on Linux) if it is missing.
+
+VENV   ?= .venv
+PYTHON ?= python3
+SHARED ?= $(abspath ../shared)
+ARGS   ?=
+
+# Offline machines: use the shared model directory when nothing else is configured.
+ifneq ($(wildcard $(SHARED)/models),)
+export ASSISTANT_MODEL_DIR ?= $(SHARED)/models
+endif
+export ASSISTANT_SHARED ?= $(SHARED)
+
+STAMP := $(VENV)/.installed
+
+.PHONY: run test system-deps bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+system-deps:
+	@command -v espeak-ng >/dev/null 2>&1 || { \
+	  echo "Installing espeak-ng (text-to-speech)..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq espeak-ng sox alsa-utils; }
+
+run: system-deps $(STAMP)
+	$(VENV)/bin/assistant run $(ARGS)
+
+test: system-deps $(STAMP)
+	$(VENV)/bin/python -m pytest -q
+
+bench: $(STAMP)
+	$(VENV)/bin/python benchmarks/pipeline.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,139 @@
+"""The narration policy and tracker with explicit timestamps: fakes are fine here, it is pure logic."""
+
+import numpy as np
+import pytest
+
+from assistant.core import Box, Detection, Frame
+from assistant.narration import Narrator, compose, counted, describe_scene, plural, sightings_of
+from assistant.profile import Profile
+from assistant.tracking import Tracker
+
+PROFILE = Profile(
+    name="test",
+    objects={"person": {"priority": 5}, "car": {"priority": 7}, "cup": {}, "dog": {"min_score": 0.4}, "chair": {}},
+    defaults={"min_score": 0.5, "priority": 1, "cooldown_s": 10},
+)
+W, H = 640, 480
+
+
+def frame_at(t_ms: int, index: int = 0) -> Frame:
+    return Frame(np.zeros((H, W, 3), np.uint8), timestamp_ms=t_ms, index=index)
+
+
+def det(label: str, x: float, score: float = 0.9, y1: float = 150, y2: float = 300, w: float = 60) -> Detection:
+    return Detection(label, score, Box(x, y1, x + w, y2))
+
+
+@pytest.mark.parametrize(("noun", "expected"), [
+    ("person", "people"), ("bus", "buses"), ("couch", "couches"), ("wine glass", "wine glasses"),
+    ("knife", "knives"), ("sheep", "sheep"), ("car", "cars"), ("traffic light", "traffic lights"),
+    ("cell phone", "cell phones"), ("toothbrush", "toothbrushes"), ("teddy bear", "teddy bears"),
+])
+def test_plurals(noun: str, expected: str) -> None:
+    assert plural(noun) == expected
+
+
+@pytest.mark.parametrize(("label", "n", "expected"), [
+    ("person", 1, "a person"), ("person", 2, "two people"), ("car", 3, "three cars"), ("umbrella", 1, "an umbrella"),
+    ("tv", 1, "a television"), ("car", 12, "12 cars"), ("scissors", 1, "a pair of scissors"), ("bus", 2, "two buses"),
+])
+def test_counted(label: str, n: int, expected: str) -> None:
+    assert counted(label, n) == expected
+
+
+def test_one_sentence_groups_counts_and_orders_by_priority() -> None:
+    frame = frame_at(0)
+    dets = [det("person", 300), det("person", 310), det("cup", 600), det("car", 10), det("chair", 320)]
+    text, objects = compose(sightings_of(dets, frame, PROFILE), PROFILE)
+    assert text.startswith("A car on your left")
+    assert "; two people ahead" in text
+    assert text.count(";") == 2  # at most three items
+    # cup and chair tie on priority; the cup (0.4 m) is nearer than the chair (3 m)
+    assert {s.detection.label for s in objects} == {"car", "person", "cup"}
+    assert "chair" not in text
+
+
+def test_nearer_group_first_at_equal_priority() -> None:
+    frame = frame_at(0)
+    far_cup = det("cup", 10, y1=200, y2=210)
+    near_chair = det("chair", 600, y1=100, y2=400, w=30)
+    text, _ = compose(sightings_of([far_cup, near_chair], frame, PROFILE), PROFILE)
+    assert text.index("chair") < text.index("cup")
+
+
+def test_filter_uses_per_class_min_score_and_classes() -> None:
+    frame = frame_at(0)
+    kept = sightings_of([det("dog", 10, score=0.45), det("cup", 10, score=0.45), det("kite", 10)], frame, PROFILE)
+    assert [s.detection.label for s in kept] == ["dog"]
+
+
+def test_still_image_is_described_at_once() -> None:
+    utterance = describe_scene([det("dog", 300)], frame_at(0), PROFILE)
+    assert utterance.text.startswith("A dog ahead")
+
+
+def test_edge_boxes_say_close_or_partly_in_view() -> None:
+    bottom = describe_scene([det("person", 300, y1=100, y2=H)], frame_at(0), PROFILE)
+    top = describe_scene([det("person", 300, y1=0, y2=100)], frame_at(0), PROFILE)
+    assert bottom.text == "A person ahead, close"
+    assert top.text == "A person ahead, partly in view"
+
+
+class TestTracker:
+    def test_confirmed_after_three_consecutive_hits(self) -> None:
+        tracker = Tracker(confirm_frames=3)
+        for i in range(2):
+            (track,) = tracker.update([det("cup", 100 + i)])
+            assert not track.confirmed
+        (track,) = tracker.update([det("cup", 103)])
+        assert track.confirmed and track.hits == 3
+
+    def test_one_miss_keeps_the_id(self) -> None:
+        tracker = Tracker(confirm_frames=1, max_misses=2)
+        (first,) = tracker.update([det("cup", 100)])
+        (missed,) = tracker.update([])
+        (back,) = tracker.update([det("cup", 102)])
+        assert first.track_id == missed.track_id == back.track_id
+        assert missed.misses == 1 and back.misses == 0
+
+    def test_labels_never_share_a_track(self) -> None:
+        tracker = Tracker(confirm_frames=1)
+        (cup,) = tracker.update([det("cup", 100)])
+        tracks = tracker.update([det("cat", 100)])
+        assert cup.track_id not in {t.track_id for t in tracks if t.misses == 0}
+
+    def test_unconfirmed_track_dies_on_a_miss(self) -> None:
+        tracker = Tracker(confirm_frames=3)
+        tracker.update([det("cup", 100)])
+        assert tracker.update([]) == ()
+
+
+def narrate_sequence(frames: list[tuple[int, list[Detection]]], profile: Profile = PROFILE) -> list[tuple[int, str]]:
+    tracker, narrator = Tracker(profile.confirm_frames), Narrator(profile)
+    said = []
+    for index, (t_ms, dets) in enumerate(frames):
+        utterance = narrator.update(tracker.update([d for d in dets if profile.accepts(d)]), frame_at(t_ms, index))
+        if utterance:
+            said.append((t_ms, utterance.text))
+    return said
+
+
+def test_object_spoken_once_confirmed_then_silent_within_cooldown() -> None:
+    frames = [(i * 100, [det("cup", 300 + (i % 2))]) for i in range(50)]  # 5 s of a still cup, pixel jitter
+    assert narrate_sequence(frames) == [(200, "A cup ahead, less than a metre")]
+
+
+def test_static_object_repeats_only_after_cooldown() -> None:
+    frames = [(i * 500, [det("cup", 300)]) for i in range(50)]  # 25 s
+    times = [t for t, _ in narrate_sequence(frames)]
+    assert times == [1000, 11000, 21000]
+
+
+def test_flicker_below_confirmation_is_never_spoken() -> None:
+    frames = [(i * 100, [det("cup", 300)] if i % 3 else []) for i in range(30)]
+    assert narrate_sequence(frames) == []
+
+
+def test_new_object_spoken_without_repeating_the_old() -> None:
+    frames = [(i * 100, [det("cup", 300)] + ([det("car", 10, w=100)] if i >= 10 else [])) for i in range(20)]
+    assert narrate_sequence(frames) == [(200, "A cup ahead, less than a metre"), (1200, "A car on your left, about 6 metres")]
