@@ -202,3 +202,12 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path: Path, make_args, fragment
 def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
     result = run_cli("describe", str(tmp_path / "missing.jpg"), "--verbose")
     assert result.returncode == 2 and "Traceback" in result.stderr
+
+
+def test_fetching_a_local_only_model_explains_where_to_put_it() -> None:
+    result = run_cli("models", "fetch", "ssd_mobilenet_v2_fpnlite_320")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: Model 'ssd_mobilenet_v2_fpnlite_320' cannot be downloaded; put "
+        "ssd_mobilenet_v2_fpnlite_320_coco.tflite in a directory named by $ASSISTANT_MODEL_DIR."
+    )
