@@ -14,8 +14,8 @@ from pathlib import Path
 
 from . import models
 from .errors import AssistantError
-from .profile import Profile, check_labels, load_profile
-from .speech import SPEECH_CHOICES, Speaker, make_backend
+from .profile import Profile, ProfileProblems, load_profile, profile_path, shipped_profiles
+from .speech import SPEECH_CHOICES, Speaker, VoiceSettings, make_backend
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -33,36 +33,45 @@ def _warn(message: str) -> None:
 
 def _load(profile_spec: str | None, model_spec: str | None) -> tuple[Profile, Path]:
     """The validated profile and a verified model whose labels include every profile class."""
-    profile = load_profile(profile_spec)
     model_path = models.resolve(model_spec)
-    check_labels(profile, models.labels(model_path))
-    return profile, model_path
+    return load_profile(profile_spec, models.labels(model_path)), model_path
+
+
+def _speech_spec(args: argparse.Namespace, profile: Profile) -> str:
+    """--speech, else the profile's voice engine (its `wav` engine writes to ./speech-wav)."""
+    if args.speech:
+        return args.speech
+    return "wav:speech-wav" if profile.voice.engine == "wav" else profile.voice.engine
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .pipeline import detector_for, run
+    from .pipeline import run
+    from .reload import ProfileWatcher
     from .sources import open_source
     from .transcript import Transcript
 
     profile, model_path = _load(args.profile, args.model)
-    backend = make_backend(args.speech, profile.voice.rate)
+    voice = profile.voice
+    backend = make_backend(_speech_spec(args, profile), VoiceSettings(voice.rate, voice.voice, voice.volume))
+    watcher = ProfileWatcher(profile_path(args.profile), models.labels(model_path))
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with open_source(args.source) as source, detector_for(model_path, profile, video=not source.still) as detector:
+    with open_source(args.source) as source:
         transcript = Transcript(Path(args.transcript)) if args.transcript else None
-        # The speaker starts after the detector, whose start-up silences native stderr for a moment.
         speaker = Speaker(backend, on_spoken=transcript.write if transcript else None, warn=_warn)
+        speaker.wait_ready()  # its warning must print before the detector briefly silences native stderr
         try:
-            stats = run(source, detector, profile, speaker, max_frames=args.max_frames,
-                        realtime=args.realtime, stop=stop)
+            stats = run(source, model_path, profile, speaker, max_frames=args.max_frames, realtime=args.realtime,
+                        stop=stop, watcher=watcher, on_profile_error=lambda e: _report(e, args.verbose))
         finally:
             speaker.close(drain=not stop.is_set())
             if transcript:
                 transcript.close()
+    reloads = f", profile reloaded {stats.reloads} times" if stats.reloads else ""
     print(
         f"{stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps), "
-        f"{speaker.spoken} utterances spoken, {speaker.dropped} dropped as stale.",
+        f"{speaker.spoken} utterances spoken, {speaker.dropped} dropped as stale{reloads}.",
         file=sys.stderr,
     )
     return EXIT_OK
@@ -91,6 +100,38 @@ def cmd_describe(args: argparse.Namespace) -> int:
                                 else "partly in view" if s.position.partial else "distance unknown")
                     print(f"  {s.detection.label} {s.detection.score:.2f} {s.position.direction} "
                           f"({s.position.clock} o'clock) {distance}")
+    return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def cmd_profiles_list(args: argparse.Namespace) -> int:
+    for path in shipped_profiles():
+        try:
+            profile = load_profile(str(path))
+            print(f"{profile.name}: {profile.description}")
+        except ProfileProblems:
+            print(f"{path.stem}: (invalid; run 'assistant profiles check {path}')")
+    return EXIT_OK
+
+
+def cmd_profiles_show(args: argparse.Namespace) -> int:
+    import yaml
+
+    profile = load_profile(args.name)
+    print(yaml.safe_dump(profile.model_dump(mode="json", exclude_none=True), sort_keys=False, allow_unicode=True), end="")
+    return EXIT_OK
+
+
+def cmd_profiles_check(args: argparse.Namespace) -> int:
+    labels = models.labels(models.resolve(args.model))
+    failed = 0
+    for spec in args.files:
+        try:
+            profile = load_profile(spec, labels)
+        except ProfileProblems as exc:
+            failed += 1
+            print(exc, file=sys.stderr)
+            continue
+        print(f"{spec}: ok ({profile.name}, {len(profile.objects)} classes)")
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
@@ -127,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", parents=[common, with_model], help="speak what the camera or a file shows")
     run.add_argument("--source", metavar="SRC",
                      help="camera index (default 0), video file, image file or directory, or stream URL")
-    run.add_argument("--speech", default="pyttsx3", metavar="OUT", help=f"{SPEECH_CHOICES} (default: pyttsx3)")
+    run.add_argument("--speech", metavar="OUT", help=f"{SPEECH_CHOICES} (default: the profile's voice engine)")
     run.add_argument("--transcript", metavar="FILE.jsonl", help="write each utterance as a JSON line")
     run.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
     run.add_argument("--realtime", action="store_true", help="pace a file at its own frame rate")
@@ -137,6 +178,18 @@ def build_parser() -> argparse.ArgumentParser:
     describe.add_argument("images", nargs="+", metavar="IMAGE")
     describe.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines)")
     describe.set_defaults(func=cmd_describe)
+
+    profiles = commands.add_parser("profiles", help="list, show or check caregiver profiles")
+    profile_actions = profiles.add_subparsers(dest="action", required=True)
+    listing = profile_actions.add_parser("list", parents=[common], help="shipped profiles and what each is for")
+    listing.set_defaults(func=cmd_profiles_list)
+    show = profile_actions.add_parser("show", parents=[common], help="print a profile after 'extends' is applied")
+    show.add_argument("name", metavar="NAME|PATH")
+    show.set_defaults(func=cmd_profiles_show)
+    check = profile_actions.add_parser("check", parents=[common], help="validate profile files; exit 0 if all are valid")
+    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("--model", metavar="NAME|PATH", help="check class names against this model's labels")
+    check.set_defaults(func=cmd_profiles_check)
 
     model_cmd = commands.add_parser("models", help="list or download detection models")
     model_actions = model_cmd.add_subparsers(dest="action", required=True)

@@ -13,7 +13,15 @@ SPOKEN_NAMES = {"tv": "television", "cell phone": "phone", "dining table": "tabl
 PLURALS = {"person": "people", "mouse": "mice", "knife": "knives", "sheep": "sheep", "skis": "skis", "scissors": "scissors"}
 PAIRS = {"skis": "a pair of skis", "scissors": "a pair of scissors"}
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-WHERE = {"left": "on your left", "right": "on your right"}
+# How each side is said, by where the camera is mounted (the profile's camera.mounted).
+SIDES = {
+    "chest": {"left": "on your left", "right": "on your right", "ahead": "ahead"},
+    "head": {"left": "on your left", "right": "on your right", "ahead": "ahead"},
+    "hand": {"left": "left of where you point", "right": "right of where you point", "ahead": "where you point"},
+    "table": {"left": "on the left", "right": "on the right", "ahead": "in front"},
+}
+FEET_PER_METRE = 3.28084
+PROBABLY_BELOW = 0.6  # in detailed verbosity, a score under this is said as "probably"
 
 
 def plural(noun: str) -> str:
@@ -29,30 +37,74 @@ def plural(noun: str) -> str:
     return f"{prefix}{last}s"
 
 
-def counted(label: str, count: int) -> str:
-    """'a dog', 'an umbrella', 'two people', '12 cars'."""
-    noun = SPOKEN_NAMES.get(label, label)
+def number_word(count: int) -> str:
+    return NUMBER_WORDS[count] if count < len(NUMBER_WORDS) else str(count)
+
+
+def counted(noun: str, count: int, article: bool = True) -> str:
+    """'a dog', 'an umbrella', 'two people', '12 cars'; 'dog' without the article."""
     if count == 1:
-        if noun in PAIRS:
-            return PAIRS[noun]
-        return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
-    number = NUMBER_WORDS[count] if count < len(NUMBER_WORDS) else str(count)
-    return f"{number} {plural(noun)}"
+        if not article:
+            return noun
+        return PAIRS.get(noun) or f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+    return f"{number_word(count)} {plural(noun)}"
 
 
-def distance_words(sighting: Sighting) -> str:
-    """', close', ', partly in view', ', about 4 metres', or '' when the distance is unknown."""
+def spoken_name(label: str, profile: Profile) -> str:
+    return profile.rule(label).spoken_name or SPOKEN_NAMES.get(label, label)
+
+
+def where_words(sighting: Sighting, profile: Profile) -> str:
+    """'on your left', 'slightly right', 'at 2 o'clock', or 'left' when brief."""
+    if profile.directions == "clock":
+        return f"{sighting.position.clock} o'clock" if profile.verbosity == "brief" else f"at {sighting.position.clock} o'clock"
+    direction = sighting.position.direction
+    if profile.verbosity == "brief":
+        return direction.removeprefix("slightly ")
+    sides = SIDES[profile.camera.mounted]
+    side = direction.removeprefix("slightly ")
+    return f"slightly {side}" if direction.startswith("slightly") else sides[side]
+
+
+def amount(distance_m: float, profile: Profile) -> str:
+    """A distance in the profile's units: 'about 4 metres', 'about 13 feet', 'about 5 steps'."""
+    if profile.units == "feet":
+        value, unit = distance_m * FEET_PER_METRE, "foot"
+    elif profile.units == "steps":
+        value, unit = distance_m / profile.step_length_m, "step"
+    else:
+        if distance_m < 1:
+            return "less than a metre"
+        value, unit = distance_m, "metre"
+    whole = max(1, round(value))
+    units = {"foot": "feet", "step": "steps", "metre": "metres"}[unit] if whole != 1 else unit
+    return f"about {whole} {units}"
+
+
+def distance_words(sighting: Sighting, profile: Profile) -> str:
+    """'close', 'partly in view', 'about 4 metres', or '' when the distance is unknown."""
     if sighting.position.close:
-        return ", close"
+        return "close"
     if sighting.position.partial:
-        return ", partly in view"
+        return "partly in view"
     distance = sighting.position.distance_m
-    if distance is None:
-        return ""
-    if distance < 1:
-        return ", less than a metre"
-    metres = round(distance)
-    return f", about {metres} metre{'s' if metres != 1 else ''}"
+    return "" if distance is None else amount(distance, profile)
+
+
+def phrase(members: Sequence[Sighting], profile: Profile) -> str:
+    """One group (same class, same side), at the profile's verbosity; nearest member first."""
+    nearest = members[0]
+    noun = spoken_name(nearest.detection.label, profile)
+    if profile.verbosity == "brief":
+        return f"{counted(noun, len(members), article=False)} {where_words(nearest, profile)}"
+    text = f"{counted(noun, len(members))} {where_words(nearest, profile)}"
+    distance = distance_words(nearest, profile)
+    if profile.verbosity == "detailed":
+        if max(m.detection.score for m in members) < PROBABLY_BELOW:
+            text = f"probably {text}"
+        if distance and len(members) > 1 and distance[0] == "a":
+            distance = f"nearest {distance}"
+    return f"{text}, {distance}" if distance else text
 
 
 def _nearness(sighting: Sighting) -> float:
@@ -74,11 +126,7 @@ def compose(sightings: Sequence[Sighting], profile: Profile) -> tuple[str, tuple
         (sorted(members, key=_nearness) for members in groups.values()),
         key=lambda members: (-profile.priority(members[0].detection.label), _nearness(members[0])),
     )[: profile.max_items_per_sentence]
-    phrases = []
-    for members in ordered:
-        label, direction = members[0].detection.label, members[0].position.direction
-        phrases.append(f"{counted(label, len(members))} {WHERE.get(direction, direction)}{distance_words(members[0])}")
-    text = "; ".join(phrases)
+    text = "; ".join(phrase(members, profile) for members in ordered)
     return text[:1].upper() + text[1:], tuple(s for members in ordered for s in members)
 
 
@@ -90,7 +138,7 @@ def sight(detection: Detection, frame: Frame, profile: Profile, track_id: int | 
 
 def sightings_of(detections: Iterable[Detection], frame: Frame, profile: Profile) -> list[Sighting]:
     """The profile's objects in a frame, with their positions."""
-    return [sight(d, frame, profile) for d in detections if profile.accepts(d)]
+    return [sight(d, frame, profile) for d in detections if profile.accepts(d, frame.height)]
 
 
 def describe_scene(detections: Iterable[Detection], frame: Frame, profile: Profile) -> Utterance:
@@ -103,17 +151,22 @@ class Narrator:
     """Decides, frame by frame, which confirmed objects are worth a sentence.
 
     An object is spoken once confirmed, and again only after its class's cooldown has passed
-    on the frame clock.
+    on the frame clock; no sentence starts within `min_gap_s` of the previous one.
+    `profile` may be replaced between frames (live reload); the history is kept.
     """
 
     def __init__(self, profile: Profile):
         self.profile = profile
         self._last_spoken_ms: dict[int, int] = {}
+        self._last_utterance_ms: int | None = None
 
     def update(self, tracks: Sequence[Track], frame: Frame) -> Utterance | None:
         """An utterance for this frame, or None to stay quiet."""
         live = {t.track_id for t in tracks}
         self._last_spoken_ms = {k: v for k, v in self._last_spoken_ms.items() if k in live}
+        gap_ms = self.profile.min_gap_s * 1000
+        if self._last_utterance_ms is not None and frame.timestamp_ms - self._last_utterance_ms < gap_ms:
+            return None
         due = [
             sight(t.detection, frame, self.profile, t.track_id)
             for t in tracks
@@ -124,6 +177,7 @@ class Narrator:
         text, objects = compose(due, self.profile)
         for sighting in objects:
             self._last_spoken_ms[sighting.track_id] = frame.timestamp_ms
+        self._last_utterance_ms = frame.timestamp_ms
         return Utterance(text, frame.timestamp_ms, frame.index, objects)
 
     def _is_due(self, track: Track, timestamp_ms: int) -> bool:

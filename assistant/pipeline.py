@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .core import Detection, Frame, Utterance
 from .detector import Detector
+from .errors import ProfileError
 from .imaging import read_image
 from .narration import Narrator, describe_scene
 from .profile import Profile
+from .reload import ProfileWatcher
 from .sources import Source
 from .speech import Speaker
 from .tracking import Tracker
+
+PROFILE_ERROR_SENTENCE = "Profile has an error, keeping the previous settings"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +27,7 @@ class RunStats:
     frames: int
     utterances: int
     seconds: float
+    reloads: int = 0
 
     @property
     def fps(self) -> float:
@@ -36,31 +41,55 @@ def detector_for(model_path: Path, profile: Profile, *, video: bool) -> Detector
 
 def run(
     source: Source,
-    detector: Detector,
+    model_path: Path,
     profile: Profile,
     speaker: Speaker,
     *,
     max_frames: int | None = None,
     realtime: bool = False,
     stop: threading.Event | None = None,
+    watcher: ProfileWatcher | None = None,
+    on_profile_error: Callable[[ProfileError], None] = lambda error: None,
 ) -> RunStats:
-    """Narrate a source until it ends, `max_frames` are done, or `stop` is set."""
+    """Narrate a source until it ends, `max_frames` are done, or `stop` is set.
+
+    With a `watcher`, a saved profile applies on the next frame without reopening the source; an
+    invalid edit keeps the previous profile and says so once.
+    """
     stop = stop or threading.Event()
     tracker = Tracker(confirm_frames=profile.confirm_frames)
     narrator = Narrator(profile)
-    frames = utterances = 0
+    frames = utterances = reloads = 0
+    detector = detector_for(model_path, profile, video=not source.still)
     started = time.monotonic()
-    for frame in source:
-        if stop.is_set() or (max_frames is not None and frames >= max_frames):
-            break
-        if realtime and source.fps and stop.wait(max(0.0, started + frame.timestamp_ms / 1000 - time.monotonic())):
-            break
-        utterance = narrate(frame, detector.detect(frame), profile, tracker, narrator)
-        if utterance is not None:
-            speaker.say(utterance)
-            utterances += 1
-        frames += 1
-    return RunStats(frames, utterances, time.monotonic() - started)
+    try:
+        for frame in source:
+            if stop.is_set() or (max_frames is not None and frames >= max_frames):
+                break
+            if realtime and source.fps and stop.wait(max(0.0, started + frame.timestamp_ms / 1000 - time.monotonic())):
+                break
+            if watcher is not None:
+                try:
+                    changed = watcher.poll()
+                except ProfileError as error:
+                    on_profile_error(error)
+                    speaker.say(Utterance(PROFILE_ERROR_SENTENCE, frame.timestamp_ms, frame.index))
+                    changed = None
+                if changed is not None:
+                    if (set(changed.objects), changed.lowest_min_score) != (set(profile.objects), profile.lowest_min_score):
+                        detector.close()
+                        detector = detector_for(model_path, changed, video=not source.still)
+                    profile = narrator.profile = changed
+                    tracker.confirm_frames = profile.confirm_frames
+                    reloads += 1
+            utterance = narrate(frame, detector.detect(frame), profile, tracker, narrator)
+            if utterance is not None:
+                speaker.say(utterance)
+                utterances += 1
+            frames += 1
+    finally:
+        detector.close()
+    return RunStats(frames, utterances, time.monotonic() - started, reloads)
 
 
 def narrate(
@@ -70,7 +99,7 @@ def narrate(
     if frame.still:
         utterance = describe_scene(detections, frame, profile)
         return utterance if utterance.text else None
-    return narrator.update(tracker.update([d for d in detections if profile.accepts(d)]), frame)
+    return narrator.update(tracker.update([d for d in detections if profile.accepts(d, frame.height)]), frame)
 
 
 @dataclass(frozen=True, slots=True)

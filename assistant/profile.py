@@ -1,10 +1,12 @@
-"""Caregiver profiles: YAML validated by pydantic, with errors a person can act on."""
+"""Caregiver profiles: YAML validated by pydantic, with errors that name the file, line and key."""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -14,6 +16,8 @@ from .errors import ProfileError
 
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
 MAX_PROFILE_BYTES = 256 * 1024
+MAX_DEPTH = 20  # nesting deeper than this is not a profile
+MAX_EXTENDS = 8
 
 
 class _Strict(BaseModel):
@@ -21,68 +25,143 @@ class _Strict(BaseModel):
 
 
 class Voice(_Strict):
+    engine: Literal["pyttsx3", "print", "wav", "none"] = "pyttsx3"
+    voice: str | None = Field(None, description="a pyttsx3 voice id or a language code such as 'en' or 'de'")
     rate: int = Field(175, ge=80, le=450, description="words per minute")
+    volume: float = Field(1.0, ge=0, le=1)
 
 
 class Camera(_Strict):
     hfov_deg: float = Field(60.0, gt=10, lt=170, description="horizontal field of view")
+    mounted: Literal["chest", "head", "hand", "table"] = "chest"
 
 
 class ObjectRule(_Strict):
     """Per-class settings; anything left out comes from `defaults`."""
 
     min_score: float | None = Field(None, ge=0, le=1)
+    spoken_name: str | None = Field(None, min_length=1, max_length=40)
     priority: int | None = Field(None, ge=0, le=10)
     cooldown_s: float | None = Field(None, ge=0, le=3600)
+    hazard: bool | None = None
+    announce_gone: bool | None = None
+    min_size: float | None = Field(None, ge=0, le=1, description="fraction of the frame height")
 
 
 class Defaults(_Strict):
     min_score: float = Field(0.5, ge=0, le=1)
     priority: int = Field(1, ge=0, le=10)
     cooldown_s: float = Field(10.0, ge=0, le=3600)
+    hazard: bool = False
+    announce_gone: bool = False
+    min_size: float = Field(0.0, ge=0, le=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One class's settings after `defaults` are applied."""
+
+    label: str
+    min_score: float
+    spoken_name: str | None
+    priority: int
+    cooldown_s: float
+    hazard: bool
+    announce_gone: bool
+    min_size: float
 
 
 class Profile(_Strict):
     """What to announce, how sure to be, and how to speak."""
 
-    name: str
+    name: str = Field(min_length=1, max_length=80)
     description: str = ""
+    extends: str | None = None
     voice: Voice = Voice()
+    units: Literal["metres", "feet", "steps"] = "metres"
+    step_length_m: float = Field(0.75, gt=0.2, lt=2)
+    directions: Literal["sides", "clock"] = "sides"
     camera: Camera = Camera()
+    verbosity: Literal["brief", "normal", "detailed"] = "normal"
     confirm_frames: int = Field(3, ge=1, le=60, description="frames an object must be seen before it is spoken")
     max_items_per_sentence: int = Field(3, ge=1, le=10)
+    min_gap_s: float = Field(0.0, ge=0, le=60, description="silence between utterances")
     defaults: Defaults = Defaults()
     objects: dict[str, ObjectRule] = Field(min_length=1)
 
     @field_validator("objects", mode="before")
     @classmethod
     def _shorthand(cls, value: object) -> object:
-        """`objects: [cup, chair]` means each class with the defaults."""
+        """`objects: [cup, chair]` means each class with the defaults; `cup:` with nothing means the same."""
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return {label: {} for label in value}
         if isinstance(value, dict):
             return {k: ({} if v is None else v) for k, v in value.items()}
         return value
 
+    def rule(self, label: str) -> Rule:
+        """The settings for a class, with `defaults` filled in."""
+        own = self.objects.get(label) or ObjectRule()
+        d = self.defaults
+        return Rule(
+            label=label,
+            min_score=d.min_score if own.min_score is None else own.min_score,
+            spoken_name=own.spoken_name,
+            priority=d.priority if own.priority is None else own.priority,
+            cooldown_s=d.cooldown_s if own.cooldown_s is None else own.cooldown_s,
+            hazard=d.hazard if own.hazard is None else own.hazard,
+            announce_gone=d.announce_gone if own.announce_gone is None else own.announce_gone,
+            min_size=d.min_size if own.min_size is None else own.min_size,
+        )
+
     def min_score(self, label: str) -> float:
-        rule = self.objects.get(label)
-        return self.defaults.min_score if rule is None or rule.min_score is None else rule.min_score
+        return self.rule(label).min_score
 
     def priority(self, label: str) -> int:
-        rule = self.objects.get(label)
-        return self.defaults.priority if rule is None or rule.priority is None else rule.priority
+        return self.rule(label).priority
 
     def cooldown_s(self, label: str) -> float:
-        rule = self.objects.get(label)
-        return self.defaults.cooldown_s if rule is None or rule.cooldown_s is None else rule.cooldown_s
+        return self.rule(label).cooldown_s
 
-    def accepts(self, detection: Detection) -> bool:
-        """True for a class in the profile scored at or above its minimum."""
-        return detection.label in self.objects and detection.score >= self.min_score(detection.label)
+    def accepts(self, detection: Detection, frame_height: int) -> bool:
+        """A profile class, scored at or above its minimum, and at least `min_size` of the frame tall."""
+        if detection.label not in self.objects:
+            return False
+        rule = self.rule(detection.label)
+        return detection.score >= rule.min_score and detection.box.height >= rule.min_size * frame_height
 
     @property
     def lowest_min_score(self) -> float:
         return min(self.min_score(label) for label in self.objects)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong in a profile file."""
+
+    file: Path
+    line: int | None
+    path: str
+    value: Any
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else str(self.file)
+        if not self.path:
+            return f"{where}: {self.message}"
+        shown = "" if self.value is _NO_VALUE else f" = {self.value!r}"
+        return f"{where}: {self.path}{shown}: {self.message}"
+
+
+_NO_VALUE = object()
+
+
+class ProfileProblems(ProfileError):
+    """Every problem found in a profile, one per line."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
 
 
 def profile_path(spec: str | None) -> Path:
@@ -93,52 +172,225 @@ def profile_path(spec: str | None) -> Path:
     return Path(spec).expanduser()
 
 
-def load_profile(spec: str | None = None) -> Profile:
-    """Load and validate a profile by shipped name or path; ProfileError says what is wrong."""
-    path = profile_path(spec)
+def shipped_profiles() -> list[Path]:
+    return sorted(PROFILE_DIR.glob("*.yaml"))
+
+
+class _SafeLoader(yaml.SafeLoader):
+    """SafeLoader without aliases (no 'billion laughs') and with a nesting limit."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.MarkedYAMLError(None, None, "aliases (*name) are not allowed in a profile", event.start_mark)
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise yaml.MarkedYAMLError(None, None, f"nested more than {MAX_DEPTH} levels deep", self.peek_event().start_mark)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _read(path: Path, spec: str | None) -> tuple[Any, yaml.Node | None]:
+    """The YAML data of a profile file and its node tree (for line numbers); ProfileError if unreadable."""
+    def fail(message: str) -> ProfileError:
+        return ProfileProblems([Problem(path, None, "", _NO_VALUE, message)])
+
     if not path.exists():
-        shipped = ", ".join(sorted(p.stem for p in PROFILE_DIR.glob("*.yaml")))
-        raise ProfileError(f"Profile {spec!r} not found: no file {path} (shipped profiles: {shipped}).")
+        shipped = ", ".join(p.stem for p in shipped_profiles())
+        raise fail(f"no such profile {spec or path!s}; shipped profiles are: {shipped}.")
     if not path.is_file():
-        raise ProfileError(f"Profile {path} is not a file.")
+        raise fail("is not a file.")
     if path.stat().st_size > MAX_PROFILE_BYTES:
-        raise ProfileError(f"Profile {path} is larger than {MAX_PROFILE_BYTES // 1024} KB; a profile is a short text file.")
+        raise fail(f"is larger than {MAX_PROFILE_BYTES // 1024} KB; a profile is a short text file.")
+    raw = path.read_bytes()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ProfileError(f"Profile {path} is not a text file.") from None
+        raise fail("is not a text file (it is not UTF-8).") from None
+    if "\x00" in text:
+        raise fail("is not a text file (it contains NUL bytes).")
+    if not text.strip():
+        raise fail("is empty; a profile needs at least 'name' and 'objects'.")
+    loader = None
+    try:
+        loader = _SafeLoader(text)  # the reader already rejects control characters here
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ProfileError(f"Profile {path} has a YAML syntax error{where}: {problem}.") from None
+        problem = (getattr(exc, "problem", None) or getattr(exc, "reason", None) or "invalid YAML").rstrip(".")
+        where = f", column {mark.column + 1}" if mark else ""
+        raise ProfileProblems(
+            [Problem(path, mark.line + 1 if mark else None, "", _NO_VALUE, f"YAML syntax error{where}: {problem}.")]
+        ) from None
+    except RecursionError:
+        raise fail("is nested too deeply to be a profile.") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     if not isinstance(data, dict):
-        raise ProfileError(f"Profile {path} must be a YAML mapping with at least 'name' and 'objects'.")
+        raise fail("must be a YAML mapping with at least 'name' and 'objects'.")
+    return data, node
+
+
+def _line_of(node: yaml.Node | None, loc: Iterable[object]) -> tuple[int | None, bool]:
+    """The 1-based line of the deepest node along a key path, and whether the whole path exists."""
+    line = None if node is None else node.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            key, node = next(
+                ((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)), (None, None))
+        elif isinstance(node, yaml.SequenceNode):
+            items = node.value
+            key = node = items[part] if isinstance(part, int) and part < len(items) else next(
+                (i for i in items if isinstance(i, yaml.ScalarNode) and i.value == str(part)), None)
+        else:
+            key = None
+        if key is None:
+            return line, False
+        line = key.start_mark.line + 1
+    return line, True
+
+
+def _as_mapping(objects: object) -> object:
+    """The `objects: [cup, chair]` shorthand as a mapping, so parents and children merge."""
+    if isinstance(objects, list) and all(isinstance(v, str) for v in objects):
+        return {label: {} for label in objects}
+    return objects
+
+
+def _merge(base: dict, override: dict) -> dict:
+    """`override` on top of `base`, recursively for mappings (so `objects` add to the parent's)."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _parent_path(spec: str, child: Path) -> Path:
+    """`extends: street` names a sibling or shipped profile; anything with a slash or .yaml is a path."""
+    if "/" not in spec and not spec.endswith((".yaml", ".yml")):
+        sibling = child.parent / f"{spec}.yaml"
+        return sibling if sibling.exists() else PROFILE_DIR / f"{spec}.yaml"
+    path = Path(spec).expanduser()
+    return path if path.is_absolute() else child.parent / path
+
+
+Chain = list[tuple[Path, "yaml.Node | None"]]
+
+
+def _with_parents(path: Path, spec: str | None, seen: tuple[Path, ...] = ()) -> tuple[dict, Chain]:
+    """The merged raw data of a profile and the chain of files it extends, child first."""
+    data, node = _read(path, spec)
+    if "objects" in data:
+        data["objects"] = _as_mapping(data["objects"])
+    parent_spec = data.get("extends")
+    if not isinstance(parent_spec, str):  # absent, or a bad type that validation reports
+        return data, [(path, node)]
+    parent = _parent_path(parent_spec, path)
+    if parent.resolve() in (*seen, path.resolve()) or len(seen) >= MAX_EXTENDS:
+        raise ProfileProblems([Problem(path, _line_of(node, ["extends"])[0], "extends", parent_spec,
+                                       "profiles extend each other in a loop.")])
+    base, chain = _with_parents(parent, parent_spec, (*seen, path.resolve()))
+    inherited = {k: v for k, v in base.items() if k not in ("name", "description", "extends")}
+    return _merge(inherited, data), [(path, node), *chain]
+
+
+def load_profile(spec: str | None = None, known_labels: Iterable[str] | None = None) -> Profile:
+    """Load, merge (`extends`) and validate a profile by shipped name or path.
+
+    With `known_labels` (the model's label map), every class must be one the model knows.
+    Raises ProfileProblems listing every problem, each with file, line and key path.
+    """
+    path = profile_path(spec)
+    data, chain = _with_parents(path, spec)
     data.setdefault("name", path.stem)
+    problems = []
     try:
-        return Profile.model_validate(data)
+        profile = Profile.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(_describe(error) for error in exc.errors())
-        raise ProfileError(f"Profile {path} is not valid: {problems}.") from None
+        profile = None
+        problems = [_problem(error, chain) for error in exc.errors()]
+    if known_labels is not None and isinstance(data.get("objects"), (dict, list)):
+        problems += _unknown_labels(list(data["objects"]), set(known_labels) - {"???", ""}, chain)
+    if problems:
+        raise ProfileProblems(sorted(problems, key=lambda p: (str(p.file), p.line or 0)))
+    return profile
 
 
-def _describe(error: dict) -> str:
-    where = " -> ".join(str(part) for part in error["loc"]) or "(top level)"
+def _locate(loc: tuple, chain: Chain) -> tuple[Path, int | None]:
+    """The file in the extends chain that sets this key path, and its line."""
+    for file, node in chain:
+        line, complete = _line_of(node, loc)
+        if complete:
+            return file, line
+    file, node = chain[0]
+    return file, _line_of(node, loc)[0]
+
+
+FRIENDLY = {
+    "less_than_equal": "must be at most {le}",
+    "less_than": "must be less than {lt}",
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be more than {gt}",
+    "literal_error": "must be one of: {expected}",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "string_type": "must be text",
+    "missing": "is required",
+    "dict_type": "must be a mapping of settings (key: value lines)",
+    "model_type": "must be a mapping of settings (key: value lines)",
+    "too_short": "must not be empty",
+    "string_too_short": "must not be empty",
+    "string_too_long": "is too long",
+}
+
+
+def _problem(error: dict, chain: Chain) -> Problem:
+    loc = tuple(error["loc"])
+    file, line = _locate(loc, chain)
+    path = " -> ".join(str(part) for part in loc)
     if error["type"] == "extra_forbidden":
-        return f"{where} is not a setting a profile can have"
-    return f"{where} = {error.get('input')!r}: {error['msg'][0].lower()}{error['msg'][1:]}"
+        owner = _model_at(loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), list(owner.model_fields), n=1) if owner else []
+        hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(owner.model_fields)}." if owner else "."
+        return Problem(file, line, path, _NO_VALUE, f"is not a setting here{hint}")
+    template = FRIENDLY.get(error["type"])
+    message = template.format(**error.get("ctx", {})) if template else error["msg"]
+    value = _NO_VALUE if error["type"] == "missing" else error.get("input")
+    return Problem(file, line, path, value, f"{message}.")
 
 
-def check_labels(profile: Profile, known: Iterable[str]) -> None:
-    """Raise ProfileError for any class the model does not know, with a suggestion."""
-    known = sorted(set(known) - {"???", ""})
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The settings model that owns a key path, for suggesting the right key."""
+    model: type[BaseModel] | None = Profile
+    for part in loc:
+        if model is Profile and part == "objects":
+            return None if len(loc) == 1 else ObjectRule if len(loc) == 2 else None
+        field = model.model_fields.get(str(part)) if model else None
+        annotation = field.annotation if field else None
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return model
+
+
+def _unknown_labels(labels: list, known: set[str], chain: Chain) -> Iterator[Problem]:
     if not known:
         return
-    problems = []
-    for label in profile.objects:
-        if label not in known:
-            close = difflib.get_close_matches(label, known, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            problems.append(f"{label!r} is not a class this model knows{hint}")
-    if problems:
-        raise ProfileError(f"Profile {profile.name!r}: " + "; ".join(problems) + ".")
+    for label in labels:
+        if isinstance(label, str) and label not in known:
+            close = difflib.get_close_matches(label, sorted(known), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else "; 'assistant profiles list' shows examples."
+            file, line = _locate(("objects", label), chain)
+            yield Problem(file, line, f"objects -> {label}", _NO_VALUE, f"{label!r} is not a class this model knows{hint}")

@@ -15,6 +15,7 @@ import time
 import wave
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -58,12 +59,21 @@ class PrintBackend(NullBackend):
         print(text, file=sys.stdout, flush=True)
 
 
+@dataclass(frozen=True, slots=True)
+class VoiceSettings:
+    """How to speak: words per minute, a voice id or language code, and volume from 0 to 1."""
+
+    rate_wpm: int = 175
+    voice: str | None = None
+    volume: float = 1.0
+
+
 class WavBackend:
     """Writes one WAV per utterance with espeak-ng, then waits its length as a sound card would."""
 
-    def __init__(self, directory: Path, rate_wpm: int):
+    def __init__(self, directory: Path, settings: VoiceSettings):
         self.directory = directory
-        self.rate_wpm = rate_wpm
+        self.settings = settings
 
     def open(self) -> None:
         if shutil.which("espeak-ng") is None:
@@ -72,8 +82,10 @@ class WavBackend:
 
     def speak(self, text: str, number: int) -> Path:
         path = self.directory / f"utterance_{number:05d}.wav"
+        voice = ["-v", self.settings.voice] if self.settings.voice else []
+        amplitude = str(round(self.settings.volume * 100))  # espeak-ng's default amplitude is 100
         subprocess.run(
-            ["espeak-ng", "-s", str(self.rate_wpm), "-w", str(path), "--", text],
+            ["espeak-ng", *voice, "-s", str(self.settings.rate_wpm), "-a", amplitude, "-w", str(path), "--", text],
             check=True, capture_output=True, timeout=30,
         )
         time.sleep(wav_seconds(path))
@@ -86,8 +98,8 @@ class WavBackend:
 class Pyttsx3Backend:
     """The platform's voice through pyttsx3. The engine is created on the worker thread."""
 
-    def __init__(self, rate_wpm: int):
-        self.rate_wpm = rate_wpm
+    def __init__(self, settings: VoiceSettings):
+        self.settings = settings
         self._engine = None
 
     def open(self) -> None:
@@ -99,7 +111,23 @@ class Pyttsx3Backend:
             self._engine = pyttsx3.init()
         except Exception as exc:  # pyttsx3 raises many types when a driver or library is missing
             raise BackendUnavailable(f"No text-to-speech engine could start ({exc})") from exc
-        self._engine.setProperty("rate", self.rate_wpm)
+        self._engine.setProperty("rate", self.settings.rate_wpm)
+        self._engine.setProperty("volume", self.settings.volume)
+        if self.settings.voice:
+            self._engine.setProperty("voice", self._voice_id(self.settings.voice))
+
+    def _voice_id(self, wanted: str) -> str:
+        """A voice by exact id, else the first whose language or id starts with the code (e.g. 'de')."""
+        voices = self._engine.getProperty("voices")
+        for voice in voices:
+            if voice.id == wanted:
+                return voice.id
+        for voice in voices:
+            languages = [lang.decode(errors="ignore") if isinstance(lang, bytes) else str(lang)
+                         for lang in (voice.languages or [])]
+            if any(lang.lstrip("\x05").startswith(wanted) for lang in languages) or wanted in voice.id:
+                return voice.id
+        raise BackendUnavailable(f"No installed voice matches {wanted!r}")
 
     def speak(self, text: str, number: int) -> None:
         self._engine.say(text)
@@ -128,16 +156,16 @@ def wav_seconds(path: Path) -> float:
         return w.getnframes() / float(w.getframerate())
 
 
-def make_backend(spec: str, rate_wpm: int) -> Backend:
+def make_backend(spec: str, settings: VoiceSettings) -> Backend:
     """A backend from --speech: pyttsx3 | print | wav:DIR | none."""
     if spec == "pyttsx3":
-        return Pyttsx3Backend(rate_wpm)
+        return Pyttsx3Backend(settings)
     if spec == "print":
         return PrintBackend()
     if spec == "none":
         return NullBackend()
     if spec.startswith("wav:") and len(spec) > 4:
-        return WavBackend(Path(spec[4:]).expanduser(), rate_wpm)
+        return WavBackend(Path(spec[4:]).expanduser(), settings)
     raise AssistantError(f"Unknown speech output {spec!r}; use {SPEECH_CHOICES}.")
 
 
@@ -167,6 +195,7 @@ class Speaker:
         self._max_queue = max_queue
         self._wake = threading.Condition()
         self._closing = False
+        self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="speech", daemon=True)
         self._thread.start()
 
@@ -194,8 +223,13 @@ class Speaker:
             self._wake.notify()
         self._thread.join(timeout_s)
 
+    def wait_ready(self, timeout_s: float = 10.0) -> None:
+        """Block until the backend has started (or fallen back to printing)."""
+        self._ready.wait(timeout_s)
+
     def _run(self) -> None:
         self._start_backend()
+        self._ready.set()
         while True:
             with self._wake:
                 while not self._queue and not self._closing:

@@ -25,10 +25,10 @@ import mediapipe as mp  # noqa: E402
 from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
 
 from assistant import models  # noqa: E402
-from assistant.pipeline import detector_for, run  # noqa: E402
+from assistant.pipeline import run  # noqa: E402
 from assistant.profile import load_profile  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
-from assistant.speech import NullBackend, Speaker, WavBackend  # noqa: E402
+from assistant.speech import NullBackend, Speaker, VoiceSettings, WavBackend  # noqa: E402
 from assistant.transcript import Transcript  # noqa: E402
 
 
@@ -58,10 +58,10 @@ def pipeline_fps(video: Path, model: Path, speech: str, out: Path) -> tuple[floa
     """The full `assistant run` loop with `none` or `wav:` speech (the latter with a transcript)."""
     profile = load_profile()
     transcript = Transcript(out / "transcript.jsonl") if speech == "wav" else None
-    backend = WavBackend(out / "wav", profile.voice.rate) if speech == "wav" else NullBackend()
-    with open_source(str(video)) as source, detector_for(model, profile, video=True) as detector:
+    backend = WavBackend(out / "wav", VoiceSettings(profile.voice.rate)) if speech == "wav" else NullBackend()
+    with open_source(str(video)) as source:
         speaker = Speaker(backend, on_spoken=transcript.write if transcript else None)
-        stats = run(source, detector, profile, speaker)
+        stats = run(source, model, profile, speaker)
         speaker.close(drain=False)
     if transcript:
         transcript.close()

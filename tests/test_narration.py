@@ -33,12 +33,13 @@ def test_plurals(noun: str, expected: str) -> None:
     assert plural(noun) == expected
 
 
-@pytest.mark.parametrize(("label", "n", "expected"), [
+@pytest.mark.parametrize(("noun", "n", "expected"), [
     ("person", 1, "a person"), ("person", 2, "two people"), ("car", 3, "three cars"), ("umbrella", 1, "an umbrella"),
-    ("tv", 1, "a television"), ("car", 12, "12 cars"), ("scissors", 1, "a pair of scissors"), ("bus", 2, "two buses"),
+    ("television", 1, "a television"), ("car", 12, "12 cars"), ("scissors", 1, "a pair of scissors"),
+    ("bus", 2, "two buses"),
 ])
-def test_counted(label: str, n: int, expected: str) -> None:
-    assert counted(label, n) == expected
+def test_counted(noun: str, n: int, expected: str) -> None:
+    assert counted(noun, n) == expected
 
 
 def test_one_sentence_groups_counts_and_orders_by_priority() -> None:
@@ -112,7 +113,7 @@ def narrate_sequence(frames: list[tuple[int, list[Detection]]], profile: Profile
     tracker, narrator = Tracker(profile.confirm_frames), Narrator(profile)
     said = []
     for index, (t_ms, dets) in enumerate(frames):
-        utterance = narrator.update(tracker.update([d for d in dets if profile.accepts(d)]), frame_at(t_ms, index))
+        utterance = narrator.update(tracker.update([d for d in dets if profile.accepts(d, H)]), frame_at(t_ms, index))
         if utterance:
             said.append((t_ms, utterance.text))
     return said

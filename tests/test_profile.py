@@ -1,75 +1,205 @@
-"""Profile loading and validation: the shipped default, and documents a caregiver might get wrong."""
+"""Profiles: the schema, errors with file/line/key path, extends, hostile files, and the shipped set."""
 
+import string
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from assistant import models
 from assistant.errors import ProfileError
-from assistant.profile import check_labels, load_profile
+from assistant.profile import ProfileProblems, load_profile, shipped_profiles
 
-from .conftest import MODEL
+from .conftest import MODEL, run_cli
 
+LABELS = models.labels(MODEL)
 REQUIRED = {
     "person", "bicycle", "car", "motorcycle", "bus", "truck", "traffic light", "stop sign", "bench", "dog", "cat",
     "chair", "couch", "bed", "dining table", "toilet", "tv", "laptop", "cell phone", "cup", "bottle", "refrigerator",
 }
 
 
-def test_default_profile_covers_the_required_classes() -> None:
-    profile = load_profile()
-    assert REQUIRED <= set(profile.objects)
-    assert 80 <= profile.voice.rate <= 450
-    assert all(0 < profile.min_score(label) < 1 for label in profile.objects)
-    check_labels(profile, models.labels(MODEL))
-
-
-def write(tmp_path: Path, text: str) -> str:
-    path = tmp_path / "p.yaml"
+def write(tmp_path: Path, text: str, name: str = "p.yaml") -> str:
+    path = tmp_path / name
     path.write_text(text)
     return str(path)
 
 
-def test_shorthand_list_and_defaults(tmp_path: Path) -> None:
-    profile = load_profile(write(tmp_path, "name: t\ndefaults: {min_score: 0.3}\nobjects: [cup, chair]\n"))
-    assert set(profile.objects) == {"cup", "chair"}
-    assert profile.min_score("cup") == 0.3
+def test_default_profile_covers_the_required_classes() -> None:
+    profile = load_profile(None, LABELS)
+    assert REQUIRED <= set(profile.objects)
+    assert all(0 < profile.min_score(label) < 1 for label in profile.objects)
 
 
-@pytest.mark.parametrize(("text", "fragment"), [
-    ("name: t\nobjects: {cup: {min_score: 1.5}}\n", "objects -> cup -> min_score = 1.5"),
-    ("name: t\nobjects: {cup: {min_scor: 0.5}}\n", "objects -> cup -> min_scor is not a setting"),
-    ("name: t\nvoice: {rate: fast}\nobjects: [cup]\n", "voice -> rate = 'fast'"),
-    ("name: t\nobjects: {cup: {min_score: 0.5}\n", "YAML syntax error at line 3"),
-    ("name: t\nobjects: []\n", "objects"),
-    ("- just\n- a list\n", "must be a YAML mapping"),
-    ("", "must be a YAML mapping"),
-    ("name: t\ncolour: red\nobjects: [cup]\n", "colour is not a setting"),
+@pytest.mark.parametrize("path", shipped_profiles(), ids=lambda p: p.stem)
+def test_every_shipped_profile_passes_and_says_who_it_is_for(path: Path) -> None:
+    profile = load_profile(str(path), LABELS)
+    assert profile.name == path.stem and profile.description
+    assert path.read_text().startswith("# ") and "profile: for" in path.read_text().splitlines()[0].lower()
+
+
+def test_shipped_set() -> None:
+    assert {p.stem for p in shipped_profiles()} >= {"default", "street", "home", "table", "quiet"}
+    street = load_profile("street")
+    assert all(street.rule(v).hazard for v in ("car", "bus", "truck", "motorcycle", "bicycle"))
+    assert not street.rule("person").hazard
+    assert load_profile("table").verbosity == "brief"
+    quiet = load_profile("quiet")
+    assert set(quiet.objects) <= {"person"} | {label for label in quiet.objects if quiet.rule(label).hazard}
+
+
+def test_full_schema_and_shorthand(tmp_path: Path) -> None:
+    profile = load_profile(write(tmp_path, """\
+name: t
+description: all the settings
+voice: {engine: print, voice: en, rate: 150, volume: 0.8}
+units: steps
+step_length_m: 0.7
+directions: clock
+camera: {hfov_deg: 70, mounted: hand}
+verbosity: detailed
+max_items_per_sentence: 2
+min_gap_s: 1.5
+defaults: {min_score: 0.3, cooldown_s: 5}
+objects:
+  tv: {spoken_name: television, priority: 4, hazard: false, announce_gone: true, min_size: 0.1}
+  cup:
+"""), LABELS)
+    tv, cup = profile.rule("tv"), profile.rule("cup")
+    assert (tv.spoken_name, tv.priority, tv.announce_gone, tv.min_size, tv.min_score) == ("television", 4, True, 0.1, 0.3)
+    assert (cup.cooldown_s, cup.min_score, cup.hazard) == (5, 0.3, False)
+    assert profile.voice.engine == "print" and profile.camera.mounted == "hand" and profile.units == "steps"
+    assert set(load_profile(write(tmp_path, "name: s\nobjects: [cup, chair]\n")).objects) == {"cup", "chair"}
+
+
+@pytest.mark.parametrize(("text", "line", "expected"), [
+    ("name: t\nobjects:\n  cup:\n    min_score: 1.5\n", 4, "objects -> cup -> min_score = 1.5: must be at most 1.0."),
+    ("name: t\nobjects:\n  cup: {min_scor: 0.5}\n", 3, "objects -> cup -> min_scor: is not a setting here; did you mean 'min_score'?"),
+    ("name: t\nvoice:\n  rate: fast\nobjects: [cup]\n", 3, "voice -> rate = 'fast': must be a whole number."),
+    ("name: t\nvoice: {engine: espeak}\nobjects: [cup]\n", 2, "voice -> engine = 'espeak': must be one of: 'pyttsx3', 'print', 'wav' or 'none'."),
+    ("name: t\nunits: miles\nobjects: [cup]\n", 2, "units = 'miles': must be one of: 'metres', 'feet' or 'steps'."),
+    ("name: t\nverbosity: chatty\nobjects: [cup]\n", 2, "verbosity = 'chatty': must be one of: 'brief', 'normal' or 'detailed'."),
+    ("name: t\ncamera: {mounted: belt}\nobjects: [cup]\n", 2, "camera -> mounted = 'belt': must be one of: 'chest', 'head', 'hand' or 'table'."),
+    ("name: t\nobjects:\n  cup: {hazard: maybe}\n", 3, "objects -> cup -> hazard = 'maybe': must be true or false."),
+    ("name: t\nobjects:\n  cup: {min_size: -0.1}\n", 3, "objects -> cup -> min_size = -0.1: must be at least 0.0."),
+    ("name: t\ncamra: {hfov_deg: 60}\nobjects: [cup]\n", 2, "camra: is not a setting here; did you mean 'camera'?"),
+    ("name: t\ncolour: red\nobjects: [cup]\n", 2, "colour: is not a setting here; allowed: name, description, extends, "
+     "voice, units, step_length_m, directions, camera, verbosity, confirm_frames, max_items_per_sentence, "
+     "min_gap_s, defaults, objects."),
+    ("name: t\nobjects:\n  - persn\n  - cup\n", 3, "objects -> persn: 'persn' is not a class this model knows; did you mean 'person'?"),
+    ("name: t\nobjects: {cup: {min_score: 0.5}\n", 3, "YAML syntax error, column 1: expected ',' or '}', but got '<stream end>'."),
+    ("name: t\n", 1, "objects: is required."),
 ])
-def test_invalid_documents_say_where(tmp_path: Path, text: str, fragment: str) -> None:
-    with pytest.raises(ProfileError) as caught:
-        load_profile(write(tmp_path, text))
-    assert fragment in str(caught.value)
-    assert "\n" not in str(caught.value)
+def test_invalid_documents_give_line_path_and_sentence(tmp_path: Path, text: str, line: int, expected: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ProfileProblems) as caught:
+        load_profile(path, LABELS)
+    assert str(caught.value.problems[0]) == f"{path}:{line}: {expected}"
 
 
-def test_missing_profile_names_the_shipped_ones() -> None:
-    with pytest.raises(ProfileError, match="shipped profiles: .*default"):
-        load_profile("no_such_profile")
+def test_every_error_is_listed_at_once(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: t\nvoice: {rate: 5}\nunits: miles\nobjects:\n  cup: {min_score: 2}\n  persn: {}\n")
+    with pytest.raises(ProfileProblems) as caught:
+        load_profile(path, LABELS)
+    assert [p.line for p in caught.value.problems] == [2, 3, 5, 6]
 
 
-def test_binary_and_oversized_files(tmp_path: Path) -> None:
-    binary = tmp_path / "b.yaml"
-    binary.write_bytes(bytes(range(256)) * 4)
-    with pytest.raises(ProfileError):
-        load_profile(str(binary))
-    big = tmp_path / "big.yaml"
-    big.write_text("name: x\n" + "# pad\n" * 100_000)
-    with pytest.raises(ProfileError, match="larger than"):
-        load_profile(str(big))
+def test_extends_inherits_and_overrides(tmp_path: Path) -> None:
+    write(tmp_path, "name: base\ndescription: b\nverbosity: brief\ndefaults: {cooldown_s: 30}\nobjects:\n  cup: {min_score: 0.6}\n  chair: {}\n", "base.yaml")
+    child = write(tmp_path, "name: child\nextends: base\nobjects:\n  cup: {priority: 7}\n  dog: {}\n", "child.yaml")
+    profile = load_profile(child, LABELS)
+    assert set(profile.objects) == {"cup", "chair", "dog"}
+    assert profile.rule("cup").min_score == 0.6 and profile.rule("cup").priority == 7
+    assert profile.verbosity == "brief" and profile.cooldown_s("dog") == 30 and profile.description == ""
+    assert load_profile(write(tmp_path, "name: x\nextends: street\nobjects: [cup]\n", "x.yaml")).rule("car").hazard
 
 
-def test_unknown_class_gets_a_suggestion(tmp_path: Path) -> None:
-    profile = load_profile(write(tmp_path, "name: t\nobjects: [persn, cup]\n"))
-    with pytest.raises(ProfileError, match="'persn' is not a class this model knows; did you mean 'person'"):
-        check_labels(profile, models.labels(MODEL))
+def test_extends_errors_point_at_the_right_file(tmp_path: Path) -> None:
+    base = write(tmp_path, "name: base\nobjects:\n  cup: {min_score: 3}\n", "base.yaml")
+    child = write(tmp_path, "name: child\nextends: base\nobjects: [chair]\n", "child.yaml")
+    with pytest.raises(ProfileProblems) as caught:
+        load_profile(child)
+    assert str(caught.value.problems[0]).startswith(f"{base}:3: objects -> cup -> min_score = 3")
+    loop = write(tmp_path, "name: a\nextends: b\nobjects: [cup]\n", "a.yaml")
+    write(tmp_path, "name: b\nextends: a\nobjects: [cup]\n", "b.yaml")
+    with pytest.raises(ProfileProblems, match="in a loop"):
+        load_profile(loop)
+
+
+def test_hostile_files_give_one_sentence(tmp_path: Path) -> None:
+    cases = {
+        "missing": None,
+        "directory": "dir",
+        "empty.yaml": "",
+        "garbage.yaml": bytes(range(256)) * 40,
+        "huge.yaml": "name: x\n" + "# padding\n" * 1_100_000,
+        "deep.yaml": "a: " * 5000 + "1\n",
+        "deep_flow.yaml": "[" * 100_000,
+        "laughs.yaml": "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                       "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+                       "objects: [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nname: x\n",
+    }
+    for name, content in cases.items():
+        path = tmp_path / name
+        if content == "dir":
+            path.mkdir()
+        elif isinstance(content, bytes):
+            path.write_bytes(content)
+        elif content is not None:
+            path.write_text(content)
+        with pytest.raises(ProfileError) as caught:
+            load_profile(str(path))
+        assert "\n" not in str(caught.value), name
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(alphabet=string.printable + "äé&*!|>-:{}[]", max_size=300))
+def test_any_text_raises_only_profile_errors(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "fuzz.yaml"
+    path.write_text(text)
+    try:
+        load_profile(str(path), LABELS)
+    except ProfileError:
+        pass
+
+
+yaml_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.dictionaries(
+    st.sampled_from(["name", "objects", "voice", "camera", "defaults", "units", "verbosity", "extends", "x"]),
+    yaml_values, max_size=6))
+def test_any_nested_data_raises_only_profile_errors(tmp_path: Path, data: dict) -> None:
+    import yaml
+
+    path = tmp_path / "fuzz.yaml"
+    path.write_text(yaml.safe_dump(data))
+    try:
+        load_profile(str(path), LABELS)
+    except ProfileError:
+        pass
+
+
+def test_checker_cli_lists_errors_and_exit_codes(tmp_path: Path) -> None:
+    bad = write(tmp_path, "name: t\nobjects:\n  cup: {min_score: 1.5}\n  persn: {}\n")
+    result = run_cli("profiles", "check", *map(str, shipped_profiles()), bad)
+    assert result.returncode == 2
+    assert result.stdout.count(": ok (") == len(shipped_profiles())
+    assert result.stderr.splitlines() == [
+        f"{bad}:3: objects -> cup -> min_score = 1.5: must be at most 1.0.",
+        f"{bad}:4: objects -> persn: 'persn' is not a class this model knows; did you mean 'person'?",
+    ]
+    assert run_cli("profiles", "check", *map(str, shipped_profiles())).returncode == 0
+
+
+def test_list_and_show() -> None:
+    listing = run_cli("profiles", "list").stdout
+    assert all(f"{name}: " in listing for name in ("default", "street", "home", "table", "quiet"))
+    shown = run_cli("profiles", "show", "street")
+    assert shown.returncode == 0 and "hazard: true" in shown.stdout and "name: street" in shown.stdout

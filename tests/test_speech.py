@@ -11,7 +11,9 @@ import pytest
 from assistant import speech
 from assistant.core import Utterance
 from assistant.errors import AssistantError
-from assistant.speech import PrintBackend, Pyttsx3Backend, Speaker, WavBackend, make_backend, wav_seconds
+from assistant.speech import (
+    PrintBackend, Pyttsx3Backend, Speaker, VoiceSettings, WavBackend, make_backend, wav_seconds,
+)
 
 
 class SlowBackend(PrintBackend):
@@ -56,7 +58,7 @@ def test_close_drains_fresh_phrases_in_order() -> None:
 def test_no_audio_device_warns_once_and_prints(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     monkeypatch.setattr(speech, "audio_output_available", lambda: False)
     warnings = []
-    speaker = Speaker(Pyttsx3Backend(175), warn=warnings.append)
+    speaker = Speaker(Pyttsx3Backend(VoiceSettings()), warn=warnings.append)
     speaker.say(utt("a cup ahead"))
     speaker.say(utt("a dog on your left"))
     speaker.close()
@@ -80,7 +82,7 @@ def test_failing_backend_falls_back_to_print(capsys: pytest.CaptureFixture) -> N
 def test_wav_backend_writes_real_speech_and_waits_its_length(tmp_path: Path) -> None:
     done = threading.Event()
     paths = []
-    speaker = Speaker(WavBackend(tmp_path, 175), on_spoken=lambda u, wav: (paths.append(wav), done.set()))
+    speaker = Speaker(WavBackend(tmp_path, VoiceSettings()), on_spoken=lambda u, wav: (paths.append(wav), done.set()))
     start = time.perf_counter()
     speaker.say(utt("a car on your left, about five metres"))
     assert done.wait(20)
@@ -97,10 +99,10 @@ def test_wav_backend_writes_real_speech_and_waits_its_length(tmp_path: Path) -> 
 
 @pytest.mark.parametrize("spec", ["pyttsx3", "print", "none", "wav:/tmp/x"])
 def test_speech_specs(spec: str) -> None:
-    make_backend(spec, 175)
+    make_backend(spec, VoiceSettings())
 
 
 @pytest.mark.parametrize("spec", ["wav:", "loud", ""])
 def test_bad_speech_spec(spec: str) -> None:
     with pytest.raises(AssistantError, match="Unknown speech output"):
-        make_backend(spec, 175)
+        make_backend(spec, VoiceSettings())
