@@ -37,6 +37,7 @@ test: system-deps $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/pipeline.py
+	$(VENV)/bin/python benchmarks/profile.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -68,7 +68,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             speaker.close(drain=not stop.is_set())
             if transcript:
                 transcript.close()
-    reloads = f", profile reloaded {stats.reloads} times" if stats.reloads else ""
+    reloads = f", profile reloaded {stats.reloads} time{'s' if stats.reloads != 1 else ''}" if stats.reloads else ""
     print(
         f"{stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps), "
         f"{speaker.spoken} utterances spoken, {speaker.dropped} dropped as stale{reloads}.",

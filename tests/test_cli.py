@@ -211,3 +211,22 @@ def test_fetching_a_local_only_model_explains_where_to_put_it() -> None:
         "error: Model 'ssd_mobilenet_v2_fpnlite_320' cannot be downloaded; put "
         "ssd_mobilenet_v2_fpnlite_320_coco.tflite in a directory named by $ASSISTANT_MODEL_DIR."
     )
+
+
+def _describe_dog_with(tmp_path: Path, profile_text: str) -> set[str]:
+    profile = tmp_path / "p.yaml"
+    profile.write_text(profile_text)
+    result = run_cli("describe", "--json", "--profile", str(profile), str(IMAGES / "darknet_dog.jpg"))
+    assert result.returncode == 0, result.stderr
+    return {o["label"] for o in json.loads(result.stdout)["objects"]}
+
+
+def test_min_score_and_min_size_change_what_is_said(tmp_path: Path) -> None:
+    assert _describe_dog_with(tmp_path, "name: a\nobjects: {dog: {min_score: 0.4}, bicycle: {}, car: {}}\n") == {
+        "dog", "bicycle", "car"}
+    # the dog scores 0.44: a stricter minimum silences it, and only it
+    assert _describe_dog_with(tmp_path, "name: b\nobjects: {dog: {min_score: 0.5}, bicycle: {}, car: {}}\n") == {
+        "bicycle", "car"}
+    # the truck-like car is 16% of the frame tall, the dog 57%: min_size 0.3 drops the car only
+    assert _describe_dog_with(tmp_path, "name: c\ndefaults: {min_score: 0.4, min_size: 0.3}\nobjects: [dog, bicycle, car]\n") == {
+        "dog", "bicycle"}

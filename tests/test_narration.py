@@ -138,3 +138,42 @@ def test_flicker_below_confirmation_is_never_spoken() -> None:
 def test_new_object_spoken_without_repeating_the_old() -> None:
     frames = [(i * 100, [det("cup", 300)] + ([det("car", 10, w=100)] if i >= 10 else [])) for i in range(20)]
     assert narrate_sequence(frames) == [(200, "A cup ahead, less than a metre"), (1200, "A car on your left, about 6 metres")]
+
+
+def profile_with(**settings) -> Profile:
+    return Profile(name="w", objects={"car": {"priority": 7}, "person": {}, "tv": {"spoken_name": "telly"}}, **settings)
+
+
+CAR_LEFT = det("car", 10, w=100, y1=150, y2=300)  # 150 px tall: about 5.5 m
+
+
+@pytest.mark.parametrize(("settings", "expected"), [
+    ({}, "A car on your left, about 6 metres"),
+    ({"verbosity": "brief"}, "Car left"),
+    ({"units": "feet"}, "A car on your left, about 18 feet"),
+    ({"units": "steps", "step_length_m": 0.75}, "A car on your left, about 7 steps"),
+    ({"directions": "clock"}, "A car at 11 o'clock, about 6 metres"),
+    ({"directions": "clock", "verbosity": "brief"}, "Car 11 o'clock"),
+    ({"camera": {"mounted": "hand"}}, "A car left of where you point, about 6 metres"),
+    ({"camera": {"mounted": "table"}}, "A car on the left, about 6 metres"),
+])
+def test_wording_follows_the_profile(settings: dict, expected: str) -> None:
+    profile = profile_with(**settings)
+    assert describe_scene([CAR_LEFT], frame_at(0), profile).text == expected
+
+
+def test_detailed_says_probably_and_nearest() -> None:
+    profile = profile_with(verbosity="detailed", defaults={"min_score": 0.3})
+    people = [det("person", 300, score=0.5, y1=100, y2=400), det("person", 310, score=0.45, y1=200, y2=300)]
+    assert describe_scene(people, frame_at(0), profile).text == "Probably two people ahead, nearest about 3 metres"
+
+
+def test_spoken_name_replaces_the_label() -> None:
+    assert describe_scene([det("tv", 300)], frame_at(0), profile_with()).text.startswith("A telly ahead")
+
+
+def test_min_gap_holds_the_next_sentence() -> None:
+    profile = Profile(name="g", objects=["cup", "car"], min_gap_s=2, confirm_frames=1)
+    frames = [(0, [det("cup", 300)]), (500, [det("cup", 300), det("car", 10, w=100)]),
+              (1000, [det("cup", 300), det("car", 10, w=100)]), (2000, [det("cup", 300), det("car", 10, w=100)])]
+    assert [t for t, _ in narrate_sequence(frames, profile)] == [0, 2000]
