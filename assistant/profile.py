@@ -378,7 +378,7 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
     model: type[BaseModel] | None = Profile
     for part in loc:
         if model is Profile and part == "objects":
-            return None if len(loc) == 1 else ObjectRule if len(loc) == 2 else None
+            return ObjectRule if len(loc) == 2 else None
         field = model.model_fields.get(str(part)) if model else None
         annotation = field.annotation if field else None
         model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
