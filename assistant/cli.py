@@ -31,10 +31,11 @@ def _warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
-def _load(profile_spec: str | None, model_spec: str | None) -> tuple[Profile, Path]:
-    """The validated profile and a verified model whose labels include every profile class."""
+def _load(profile_spec: str | None, model_spec: str | None) -> tuple[Profile, Path, tuple[str, ...]]:
+    """The validated profile, a verified model, and the model's labels, which include every profile class."""
     model_path = models.resolve(model_spec)
-    return load_profile(profile_spec, models.labels(model_path)), model_path
+    labels = models.labels(model_path)
+    return load_profile(profile_spec, labels), model_path, labels
 
 
 def _speech_spec(args: argparse.Namespace, profile: Profile) -> str:
@@ -50,10 +51,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .sources import open_source
     from .transcript import Transcript
 
-    profile, model_path = _load(args.profile, args.model)
+    profile, model_path, labels = _load(args.profile, args.model)
     voice = profile.voice
     backend = make_backend(_speech_spec(args, profile), VoiceSettings(voice.rate, voice.voice, voice.volume))
-    watcher = ProfileWatcher(profile_path(args.profile), models.labels(model_path))
+    watcher = ProfileWatcher(profile_path(args.profile), labels)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -80,7 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_describe(args: argparse.Namespace) -> int:
     from .pipeline import describe_image, detector_for
 
-    profile, model_path = _load(args.profile, args.model)
+    profile, model_path, _ = _load(args.profile, args.model)
     failed = 0
     with detector_for(model_path, profile, video=False) as detector:
         for image in args.images:

@@ -132,8 +132,8 @@ def compose(sightings: Sequence[Sighting], profile: Profile) -> tuple[str, tuple
 
 def sight(detection: Detection, frame: Frame, profile: Profile, track_id: int | None = None) -> Sighting:
     """A detection with its position in this frame."""
-    box = detection.box
-    return Sighting(detection, locate(detection.label, box, frame.width, frame.height, profile.camera.hfov_deg), track_id)
+    position = locate(detection.label, detection.box, frame.width, frame.height, profile.camera.hfov_deg)
+    return Sighting(detection, position, track_id)
 
 
 def sightings_of(detections: Iterable[Detection], frame: Frame, profile: Profile) -> list[Sighting]:

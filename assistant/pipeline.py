@@ -68,20 +68,14 @@ def run(
                 break
             if realtime and source.fps and stop.wait(max(0.0, started + frame.timestamp_ms / 1000 - time.monotonic())):
                 break
-            if watcher is not None:
-                try:
-                    changed = watcher.poll()
-                except ProfileError as error:
-                    on_profile_error(error)
-                    speaker.say(Utterance(PROFILE_ERROR_SENTENCE, frame.timestamp_ms, frame.index))
-                    changed = None
-                if changed is not None:
-                    if (set(changed.objects), changed.lowest_min_score) != (set(profile.objects), profile.lowest_min_score):
-                        detector.close()
-                        detector = detector_for(model_path, changed, video=not source.still)
-                    profile = narrator.profile = changed
-                    tracker.confirm_frames = profile.confirm_frames
-                    reloads += 1
+            changed = _saved_profile(watcher, speaker, frame, on_profile_error) if watcher else None
+            if changed is not None:
+                if _detector_settings(changed) != _detector_settings(profile):
+                    detector.close()
+                    detector = detector_for(model_path, changed, video=not source.still)
+                profile = narrator.profile = changed
+                tracker.confirm_frames = changed.confirm_frames
+                reloads += 1
             utterance = narrate(frame, detector.detect(frame), profile, tracker, narrator)
             if utterance is not None:
                 speaker.say(utterance)
@@ -90,6 +84,23 @@ def run(
     finally:
         detector.close()
     return RunStats(frames, utterances, time.monotonic() - started, reloads)
+
+
+def _saved_profile(
+    watcher: ProfileWatcher, speaker: Speaker, frame: Frame, on_error: Callable[[ProfileError], None]
+) -> Profile | None:
+    """A newly saved profile, or None; an invalid save is reported, said aloud once, and ignored."""
+    try:
+        return watcher.poll()
+    except ProfileError as error:
+        on_error(error)
+        speaker.say(Utterance(PROFILE_ERROR_SENTENCE, frame.timestamp_ms, frame.index))
+        return None
+
+
+def _detector_settings(profile: Profile) -> tuple[frozenset[str], float]:
+    """What the detector is built with; a reload that changes neither keeps the running detector."""
+    return frozenset(profile.objects), profile.lowest_min_score
 
 
 def narrate(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -92,15 +93,18 @@ class Profile(_Strict):
     @field_validator("objects", mode="before")
     @classmethod
     def _shorthand(cls, value: object) -> object:
-        """`objects: [cup, chair]` means each class with the defaults; `cup:` with nothing means the same."""
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return {label: {} for label in value}
-        if isinstance(value, dict):
-            return {k: ({} if v is None else v) for k, v in value.items()}
-        return value
+        return _as_mapping(value)
+
+    @cached_property
+    def _rules(self) -> dict[str, Rule]:
+        """Every class's merged settings, computed once: they are read for each detection of each frame."""
+        return {label: self._merged_rule(label) for label in self.objects}
 
     def rule(self, label: str) -> Rule:
         """The settings for a class, with `defaults` filled in."""
+        return self._rules.get(label) or self._merged_rule(label)
+
+    def _merged_rule(self, label: str) -> Rule:
         own = self.objects.get(label) or ObjectRule()
         d = self.defaults
         return Rule(
@@ -130,9 +134,12 @@ class Profile(_Strict):
         rule = self.rule(detection.label)
         return detection.score >= rule.min_score and detection.box.height >= rule.min_size * frame_height
 
-    @property
+    @cached_property
     def lowest_min_score(self) -> float:
-        return min(self.min_score(label) for label in self.objects)
+        return min(rule.min_score for rule in self._rules.values())
+
+
+_NO_VALUE = object()  # a Problem about a key as a whole, with no value to show
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,9 +158,6 @@ class Problem:
             return f"{where}: {self.message}"
         shown = "" if self.value is _NO_VALUE else f" = {self.value!r}"
         return f"{where}: {self.path}{shown}: {self.message}"
-
-
-_NO_VALUE = object()
 
 
 class ProfileProblems(ProfileError):
@@ -227,8 +231,6 @@ def _read(path: Path, spec: str | None) -> tuple[Any, yaml.Node | None]:
         raise ProfileProblems(
             [Problem(path, mark.line + 1 if mark else None, "", _NO_VALUE, f"YAML syntax error{where}: {problem}.")]
         ) from None
-    except RecursionError:
-        raise fail("is nested too deeply to be a profile.") from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -257,9 +259,14 @@ def _line_of(node: yaml.Node | None, loc: Iterable[object]) -> tuple[int | None,
 
 
 def _as_mapping(objects: object) -> object:
-    """The `objects: [cup, chair]` shorthand as a mapping, so parents and children merge."""
+    """`objects: [cup, chair]` and `cup:` with nothing both mean the class with the defaults.
+
+    Done before `extends` merges, so a child's bare `cup:` keeps the parent's settings for cup.
+    """
     if isinstance(objects, list) and all(isinstance(v, str) for v in objects):
         return {label: {} for label in objects}
+    if isinstance(objects, dict):
+        return {label: ({} if rule is None else rule) for label, rule in objects.items()}
     return objects
 
 

@@ -208,11 +208,6 @@ class Speaker:
             self._queue.append((utterance, time.monotonic()))
             self._wake.notify()
 
-    @property
-    def pending(self) -> int:
-        with self._wake:
-            return len(self._queue)
-
     def close(self, drain: bool = True, timeout_s: float = 30.0) -> None:
         """Stop the worker; with `drain`, first voice what is queued and still fresh."""
         with self._wake:
