@@ -156,14 +156,17 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--verbose", action="store_true", help="show the full traceback on errors")
+    # SUPPRESS: a subcommand that is not given --verbose must not reset `assistant --verbose CMD`.
+    common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="show the full traceback on errors")
     with_model = argparse.ArgumentParser(add_help=False)
     with_model.add_argument("--model", metavar="NAME|PATH",
                             help="a model name from 'assistant models list' or a .tflite file (default: the best present)")
     with_model.add_argument("--profile", metavar="NAME|PATH", help="a shipped profile name or a YAML file (default: default)")
 
-    parser = argparse.ArgumentParser(prog="assistant", parents=[common],
+    parser = argparse.ArgumentParser(prog="assistant",
                                      description="Tells you, in short spoken sentences, what the camera sees and where.")
+    parser.add_argument("--verbose", action="store_true", help="show the full traceback on errors")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", parents=[common, with_model], help="speak what the camera or a file shows")

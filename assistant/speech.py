@@ -232,9 +232,9 @@ class Speaker:
                 if not self._queue:
                     break
                 utterance, queued_at = self._queue.popleft()
-            if time.monotonic() - queued_at > self.max_age_s:
-                self.dropped += 1
-                continue
+                if time.monotonic() - queued_at > self.max_age_s:
+                    self.dropped += 1  # under the lock: say() counts drops from the camera thread
+                    continue
             self._voice(utterance)
         self.backend.close()
 

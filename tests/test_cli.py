@@ -199,8 +199,10 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path: Path, make_args, fragment
     assert "Traceback" not in result.stderr
 
 
-def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
-    result = run_cli("describe", str(tmp_path / "missing.jpg"), "--verbose")
+@pytest.mark.parametrize("before", [True, False])
+def test_verbose_shows_the_traceback(tmp_path: Path, before: bool) -> None:
+    args = ["describe", str(tmp_path / "missing.jpg")]
+    result = run_cli(*(["--verbose", *args] if before else [*args, "--verbose"]))
     assert result.returncode == 2 and "Traceback" in result.stderr
 
 

@@ -115,6 +115,13 @@ def test_extends_inherits_and_overrides(tmp_path: Path) -> None:
     assert load_profile(write(tmp_path, "name: x\nextends: street\nobjects: [cup]\n", "x.yaml")).rule("car").hazard
 
 
+def test_a_bare_class_in_the_child_keeps_the_parents_settings(tmp_path: Path) -> None:
+    write(tmp_path, "name: base\nobjects:\n  cup: {min_score: 0.6, priority: 4}\n", "base.yaml")
+    child = write(tmp_path, "name: child\nextends: base\nobjects:\n  cup:\n  chair:\n", "child.yaml")
+    profile = load_profile(child)
+    assert (profile.rule("cup").min_score, profile.rule("cup").priority) == (0.6, 4)
+
+
 def test_extends_errors_point_at_the_right_file(tmp_path: Path) -> None:
     base = write(tmp_path, "name: base\nobjects:\n  cup: {min_score: 3}\n", "base.yaml")
     child = write(tmp_path, "name: child\nextends: base\nobjects: [chair]\n", "child.yaml")
