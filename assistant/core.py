@@ -127,11 +127,24 @@ class Sighting:
         }
 
 
+# Why a sentence is said (recorded in the transcript).
+KINDS = ("new", "change", "approach", "gone", "repeat", "describe", "status")
+# Speech queue priority: higher goes first; only URGENT and HAZARD may cut off speech in progress.
+ROUTINE, REQUESTED, HAZARD, URGENT = 0, 1, 2, 3
+
+
 @dataclass(frozen=True, slots=True)
 class Utterance:
-    """A sentence to speak, when it was decided (frame time) and the objects behind it."""
+    """A sentence to speak, when it was decided (frame time), why, and the objects behind it.
+
+    `kind` is one of KINDS; `priority` orders the speech queue; `interrupt` lets it cut off
+    a less urgent sentence that is being spoken.
+    """
 
     text: str
     timestamp_ms: int
     frame: int
     objects: tuple[Sighting, ...] = field(default_factory=tuple)
+    kind: str = "new"
+    priority: int = ROUTINE
+    interrupt: bool = False

@@ -1,186 +1,217 @@
-"""When to speak and what to say. Pure policy: time is passed in, nothing here talks or draws."""
+"""When to speak. Pure policy: time comes from the frame, nothing here talks, draws or sleeps.
+
+An object is spoken once, when it is confirmed, then again only on a significant change:
+it came a distance band closer, it moved to another side, or its cooldown passed while it is
+still the most important thing in view. Hazards closing in get an approach warning at once.
+"""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from .core import Detection, Frame, Sighting, Track, Utterance
-from .position import locate
+from .core import HAZARD, REQUESTED, ROUTINE, URGENT, Frame, Sighting, Track, Utterance
+from .position import AHEAD_DEG, time_to_contact_s
 from .profile import Profile
+from .wording import approach_words, compose, gone_words, importance, sight
 
-SPOKEN_NAMES = {"tv": "television", "cell phone": "phone", "dining table": "table"}
-PLURALS = {"person": "people", "mouse": "mice", "knife": "knives", "sheep": "sheep", "skis": "skis", "scissors": "scissors"}
-PAIRS = {"skis": "a pair of skis", "scissors": "a pair of scissors"}
-NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-# How each side is said, by where the camera is mounted (the profile's camera.mounted).
-SIDES = {
-    "chest": {"left": "on your left", "right": "on your right", "ahead": "ahead"},
-    "head": {"left": "on your left", "right": "on your right", "ahead": "ahead"},
-    "hand": {"left": "left of where you point", "right": "right of where you point", "ahead": "where you point"},
-    "table": {"left": "on the left", "right": "on the right", "ahead": "in front"},
-}
-FEET_PER_METRE = 3.28084
-PROBABLY_BELOW = 0.6  # in detailed verbosity, a score under this is said as "probably"
+BAND_EDGES_M = (1.0, 2.0, 4.0, 8.0)  # distance bands: under 1 m, 1-2, 2-4, 4-8, beyond 8 m
+BAND_MARGIN = 0.1  # an object must be 10% inside a nearer band before it counts as closer
+SIDE_MARGIN_DEG = 3.0  # and this far past a side's edge before it counts as moved
+SIDE_SETTLE_MS = 600  # and stay on its new side this long, so crossing from left to right is one phrase
+HEIGHT_WINDOW_MS = 1000  # box heights kept per object to estimate time-to-contact
+REARM_FACTOR = 2.0  # an approach warning re-arms once time-to-contact is back above twice the limit
+GONE_AFTER_MS = 1000  # "gone" waits this long after the track ends, in case the object is found again
+GONE_FRESH_MS = 3000  # and is dropped if it could not be said within this
+SIDES = ("left", "ahead", "right")
 
 
-def plural(noun: str) -> str:
-    """English plural of a (possibly two-word) noun."""
-    head, _, last = noun.rpartition(" ")
-    prefix = f"{head} " if head else ""
-    if last in PLURALS:
-        return prefix + PLURALS[last]
-    if last.endswith(("s", "x", "z", "ch", "sh")):
-        return f"{prefix}{last}es"
-    if last.endswith("y") and last[-2:-1] not in "aeiou":
-        return f"{prefix}{last[:-1]}ies"
-    return f"{prefix}{last}s"
+def side_of(bearing: float, previous: str | None = None) -> str:
+    """Left, ahead or right; leaving the `previous` side takes SIDE_MARGIN_DEG more, so jitter never flips it."""
+    raw = "left" if bearing < -AHEAD_DEG else "right" if bearing > AHEAD_DEG else "ahead"
+    if previous is None or raw == previous:
+        return raw
+    back = -SIDE_MARGIN_DEG if SIDES.index(previous) < SIDES.index(raw) else SIDE_MARGIN_DEG
+    return side_of(bearing + back)
 
 
-def number_word(count: int) -> str:
-    return NUMBER_WORDS[count] if count < len(NUMBER_WORDS) else str(count)
-
-
-def counted(noun: str, count: int, article: bool = True) -> str:
-    """'a dog', 'an umbrella', 'two people', '12 cars'; 'dog' without the article."""
-    if count == 1:
-        if not article:
-            return noun
-        return PAIRS.get(noun) or f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
-    return f"{number_word(count)} {plural(noun)}"
-
-
-def spoken_name(label: str, profile: Profile) -> str:
-    return profile.rule(label).spoken_name or SPOKEN_NAMES.get(label, label)
-
-
-def where_words(sighting: Sighting, profile: Profile) -> str:
-    """'on your left', 'slightly right', 'at 2 o'clock', or 'left' when brief."""
-    if profile.directions == "clock":
-        return f"{sighting.position.clock} o'clock" if profile.verbosity == "brief" else f"at {sighting.position.clock} o'clock"
-    direction = sighting.position.direction
-    if profile.verbosity == "brief":
-        return direction.removeprefix("slightly ")
-    sides = SIDES[profile.camera.mounted]
-    side = direction.removeprefix("slightly ")
-    return f"slightly {side}" if direction.startswith("slightly") else sides[side]
-
-
-def amount(distance_m: float, profile: Profile) -> str:
-    """A distance in the profile's units: 'about 4 metres', 'about 13 feet', 'about 5 steps'."""
-    if profile.units == "feet":
-        value, unit = distance_m * FEET_PER_METRE, "foot"
-    elif profile.units == "steps":
-        value, unit = distance_m / profile.step_length_m, "step"
-    else:
-        if distance_m < 1:
-            return "less than a metre"
-        value, unit = distance_m, "metre"
-    whole = max(1, round(value))
-    units = {"foot": "feet", "step": "steps", "metre": "metres"}[unit] if whole != 1 else unit
-    return f"about {whole} {units}"
-
-
-def distance_words(sighting: Sighting, profile: Profile) -> str:
-    """'close', 'partly in view', 'about 4 metres', or '' when the distance is unknown."""
+def band_of(sighting: Sighting, margin: float = 0.0) -> int | None:
+    """Distance band index (0 nearest); None when the distance is unknown."""
     if sighting.position.close:
-        return "close"
-    if sighting.position.partial:
-        return "partly in view"
+        return 0
     distance = sighting.position.distance_m
-    return "" if distance is None else amount(distance, profile)
+    if distance is None:
+        return None
+    return sum(distance * (1 + margin) >= edge for edge in BAND_EDGES_M)
 
 
-def phrase(members: Sequence[Sighting], profile: Profile) -> str:
-    """One group (same class, same side), at the profile's verbosity; nearest member first."""
-    nearest = members[0]
-    noun = spoken_name(nearest.detection.label, profile)
-    if profile.verbosity == "brief":
-        return f"{counted(noun, len(members), article=False)} {where_words(nearest, profile)}"
-    text = f"{counted(noun, len(members))} {where_words(nearest, profile)}"
-    distance = distance_words(nearest, profile)
-    if profile.verbosity == "detailed":
-        if max(m.detection.score for m in members) < PROBABLY_BELOW:
-            text = f"probably {text}"
-        if distance and len(members) > 1 and distance[0] == "a":
-            distance = f"nearest {distance}"
-    return f"{text}, {distance}" if distance else text
+@dataclass(slots=True)
+class _Memory:
+    """What the narrator remembers of one tracked object."""
+
+    label: str
+    spoken_ms: int | None = None
+    side: str | None = None
+    band: int | None = None
+    warned: bool = False
+    moving_to: tuple[str, int] | None = None  # a new side and since when
+    heights: deque[tuple[int, float]] = field(default_factory=deque)
 
 
-def _nearness(sighting: Sighting) -> float:
-    if sighting.position.close:
-        return 0.0
-    return math.inf if sighting.position.distance_m is None else sighting.position.distance_m
+@dataclass(frozen=True, slots=True)
+class _Recent:
+    """A spoken object whose track ended: a new track just like it is the same thing, not news."""
 
-
-def compose(sightings: Sequence[Sighting], profile: Profile) -> tuple[str, tuple[Sighting, ...]]:
-    """One sentence grouping like objects on the same side, most important first.
-
-    Groups are (label, direction), ordered by priority then nearness, at most
-    `max_items_per_sentence` of them. Returns the text and the sightings it mentions.
-    """
-    groups: dict[tuple[str, str], list[Sighting]] = {}
-    for sighting in sightings:
-        groups.setdefault((sighting.detection.label, sighting.position.direction), []).append(sighting)
-    ordered = sorted(
-        (sorted(members, key=_nearness) for members in groups.values()),
-        key=lambda members: (-profile.priority(members[0].detection.label), _nearness(members[0])),
-    )[: profile.max_items_per_sentence]
-    text = "; ".join(phrase(members, profile) for members in ordered)
-    return text[:1].upper() + text[1:], tuple(s for members in ordered for s in members)
-
-
-def sight(detection: Detection, frame: Frame, profile: Profile, track_id: int | None = None) -> Sighting:
-    """A detection with its position in this frame."""
-    position = locate(detection.label, detection.box, frame.width, frame.height, profile.camera.hfov_deg)
-    return Sighting(detection, position, track_id)
-
-
-def sightings_of(detections: Iterable[Detection], frame: Frame, profile: Profile) -> list[Sighting]:
-    """The profile's objects in a frame, with their positions."""
-    return [sight(d, frame, profile) for d in detections if profile.accepts(d, frame.height)]
-
-
-def describe_scene(detections: Iterable[Detection], frame: Frame, profile: Profile) -> Utterance:
-    """Everything the profile cares about in one still image, said at once (text may be empty)."""
-    text, objects = compose(sightings_of(detections, frame, profile), profile)
-    return Utterance(text, frame.timestamp_ms, frame.index, objects)
+    label: str
+    side: str | None
+    band: int | None
+    spoken_ms: int
 
 
 class Narrator:
-    """Decides, frame by frame, which confirmed objects are worth a sentence.
+    """`update(tracks, frame)` returns the utterance for this frame, or None to stay quiet.
 
-    An object is spoken once confirmed, and again only after its class's cooldown has passed
-    on the frame clock; no sentence starts within `min_gap_s` of the previous one.
     `profile` may be replaced between frames (live reload); the history is kept.
     """
 
     def __init__(self, profile: Profile):
         self.profile = profile
-        self._last_spoken_ms: dict[int, int] = {}
+        self._memory: dict[int, _Memory] = {}
+        self._recent: list[_Recent] = []
+        self._gone: list[tuple[str, int]] = []
         self._last_utterance_ms: int | None = None
 
     def update(self, tracks: Sequence[Track], frame: Frame) -> Utterance | None:
-        """An utterance for this frame, or None to stay quiet."""
-        live = {t.track_id for t in tracks}
-        self._last_spoken_ms = {k: v for k, v in self._last_spoken_ms.items() if k in live}
-        gap_ms = self.profile.min_gap_s * 1000
-        if self._last_utterance_ms is not None and frame.timestamp_ms - self._last_utterance_ms < gap_ms:
-            return None
-        due = [
-            sight(t.detection, frame, self.profile, t.track_id)
-            for t in tracks
-            if t.confirmed and t.misses == 0 and self._is_due(t, frame.timestamp_ms)
+        now = frame.timestamp_ms
+        self._forget_ended(tracks, now)
+        visible = [
+            sight(t.detection, frame, self.profile, t.track_id) for t in tracks if t.confirmed and t.misses == 0
         ]
-        if not due:
-            return None
-        text, objects = compose(due, self.profile)
-        for sighting in objects:
-            self._last_spoken_ms[sighting.track_id] = frame.timestamp_ms
-        self._last_utterance_ms = frame.timestamp_ms
-        return Utterance(text, frame.timestamp_ms, frame.index, objects)
+        for s in visible:
+            memory = self._memory.setdefault(s.track_id, _Memory(s.detection.label))
+            if not s.position.partial:
+                memory.heights.append((now, s.detection.box.height))
+            while memory.heights and now - memory.heights[0][0] > HEIGHT_WINDOW_MS:
+                memory.heights.popleft()
 
-    def _is_due(self, track: Track, timestamp_ms: int) -> bool:
-        last = self._last_spoken_ms.get(track.track_id)
-        cooldown_ms = self.profile.cooldown_s(track.detection.label) * 1000
-        return last is None or timestamp_ms - last >= cooldown_ms
+        approaching = [s for s in visible if self._approaching(s)]
+        if approaching:
+            return self._say(approaching, frame, "approach")
+        if self._last_utterance_ms is not None and now - self._last_utterance_ms < self.profile.min_gap_s * 1000:
+            return None
+
+        kinds = {s.track_id: self._news(s, now) for s in visible}
+        if visible:
+            top = min(visible, key=lambda s: importance(s, self.profile))
+            if kinds[top.track_id] is None and self._cooled_down(top, now):
+                kinds[top.track_id] = "repeat"
+        due = [s for s in visible if kinds[s.track_id] is not None]
+        if due:
+            kind = next(k for k in ("new", "change", "repeat") if k in kinds.values())
+            return self._say(due, frame, kind)
+        self._gone = [(label, t) for label, t in self._gone if now - t <= GONE_AFTER_MS + GONE_FRESH_MS]
+        ripe = [label for label, t in self._gone if now - t >= GONE_AFTER_MS]
+        if ripe:
+            self._gone = [(label, t) for label, t in self._gone if now - t < GONE_AFTER_MS]
+            self._last_utterance_ms = now
+            return Utterance(gone_words(ripe, self.profile), now, frame.index, kind="gone", priority=ROUTINE)
+        return None
+
+    def describe(self, tracks: Sequence[Track], frame: Frame) -> Utterance:
+        """Everything in view now, on request ("what's around me"); every visible track counts."""
+        visible = [sight(t.detection, frame, self.profile, t.track_id) for t in tracks if t.misses == 0]
+        if not visible:
+            return Utterance("Nothing in view", frame.timestamp_ms, frame.index, kind="describe", priority=REQUESTED)
+        for s in visible:
+            self._memory.setdefault(s.track_id, _Memory(s.detection.label))
+        return self._say(visible, frame, "describe", limit=10)
+
+    def _say(self, sightings: list[Sighting], frame: Frame, kind: str, limit: int | None = None) -> Utterance:
+        """Compose, remember what was said where, and rank the sentence for the speech queue."""
+        if kind == "approach":
+            ranked = sorted(sightings, key=lambda s: importance(s, self.profile))[: self.profile.max_items_per_sentence]
+            text = "; ".join(approach_words(s, self.profile) for s in ranked)
+            objects = tuple(ranked)
+        else:
+            text, objects = compose(sightings, self.profile, limit)
+        for s in objects:
+            memory = self._memory[s.track_id]
+            memory.spoken_ms = frame.timestamp_ms
+            memory.side = side_of(s.position.bearing_deg, memory.side)
+            memory.band = band_of(s) if band_of(s) is not None else memory.band
+            memory.warned = memory.warned or kind == "approach"
+            memory.moving_to = None
+        self._last_utterance_ms = frame.timestamp_ms
+        hazard = any(self.profile.rule(s.detection.label).hazard for s in objects)
+        if kind == "approach":
+            priority = URGENT
+        elif kind == "describe":
+            priority = REQUESTED
+        else:
+            priority = HAZARD if hazard and kind != "repeat" else ROUTINE
+        return Utterance(text, frame.timestamp_ms, frame.index, objects, kind, priority, priority >= HAZARD)
+
+    def _news(self, sighting: Sighting, now: int) -> str | None:
+        """'new', 'change' or None for a visible object; an object like one just spoken is adopted quietly."""
+        memory = self._memory[sighting.track_id]
+        if memory.spoken_ms is None:
+            recent = self._adoptable(sighting, now)
+            if recent is None:
+                return "new"
+            memory.spoken_ms, memory.side, memory.band = recent.spoken_ms, recent.side, recent.band
+            return None
+        side = side_of(sighting.position.bearing_deg, memory.side)
+        if side == memory.side:
+            memory.moving_to = None
+        elif memory.moving_to is None or memory.moving_to[0] != side:
+            memory.moving_to = (side, now)
+        elif now - memory.moving_to[1] >= SIDE_SETTLE_MS:
+            return "change"
+        band = band_of(sighting, BAND_MARGIN)
+        if band is not None and memory.band is not None and band < memory.band and not memory.warned:
+            return "change"  # once warned of its approach, a hazard's nearing is no news
+        return None
+
+    def _cooled_down(self, sighting: Sighting, now: int) -> bool:
+        spoken = self._memory[sighting.track_id].spoken_ms
+        return spoken is not None and now - spoken >= self.profile.cooldown_s(sighting.detection.label) * 1000
+
+    def _approaching(self, sighting: Sighting) -> bool:
+        """A hazard whose time-to-contact has just fallen under the profile's warning time."""
+        limit = self.profile.approach_warning_s
+        memory = self._memory[sighting.track_id]
+        if limit <= 0 or not self.profile.rule(sighting.detection.label).hazard:
+            return False
+        ttc = time_to_contact_s(memory.heights)
+        if memory.warned:
+            memory.warned = ttc is not None and ttc <= limit * REARM_FACTOR
+            return False
+        return ttc is not None and ttc < limit
+
+    def _adoptable(self, sighting: Sighting, now: int) -> _Recent | None:
+        """A recently spoken, now ended object of the same class, side and band, still inside its cooldown."""
+        cooldown_ms = self.profile.cooldown_s(sighting.detection.label) * 1000
+        side, band = side_of(sighting.position.bearing_deg), band_of(sighting)
+        for recent in self._recent:
+            if (recent.label == sighting.detection.label and recent.side == side
+                    and (recent.band is None or band is None or abs(recent.band - band) <= 1)
+                    and now - recent.spoken_ms < cooldown_ms):
+                self._recent.remove(recent)
+                pending = [g for g in self._gone if g[0] == recent.label]
+                if pending:  # it was not gone after all
+                    self._gone.remove(pending[0])
+                return recent
+        return None
+
+    def _forget_ended(self, tracks: Sequence[Track], now: int) -> None:
+        """Move spoken objects whose tracks ended into the recent list, and queue their "gone"."""
+        live = {t.track_id for t in tracks}
+        for track_id in [k for k in self._memory if k not in live]:
+            memory = self._memory.pop(track_id)
+            if memory.spoken_ms is None:
+                continue
+            self._recent.append(_Recent(memory.label, memory.side, memory.band, memory.spoken_ms))
+            if self.profile.rule(memory.label).announce_gone:
+                self._gone.append((memory.label, now))
+        self._recent = [r for r in self._recent if now - r.spoken_ms < self.profile.cooldown_s(r.label) * 1000]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from .core import Box, Position
 
@@ -97,3 +98,21 @@ def locate(label: str, box: Box, frame_width: int, frame_height: int, hfov_deg: 
         partial=partial,
         close=box.y2 >= frame_height - EDGE_PX,
     )
+
+
+def time_to_contact_s(samples: Sequence[tuple[float, float]], min_span_ms: float = 400.0) -> float | None:
+    """Seconds until contact from (timestamp_ms, box height) samples of one object, or None.
+
+    Under a pinhole camera an object closing at constant speed has height h with
+    d(ln h)/dt = 1 / time-to-contact, so the answer is 1 / the least-squares slope of ln h
+    against time. None when the samples span less than `min_span_ms` or the object is not
+    growing, so a few frames of jitter never make a warning.
+    """
+    points = [(t, math.log(h)) for t, h in samples if h > 0]
+    if len(points) < 3 or points[-1][0] - points[0][0] < min_span_ms:
+        return None
+    mean_t = sum(t for t, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    spread = sum((t - mean_t) ** 2 for t, _ in points)
+    slope_per_ms = sum((t - mean_t) * (y - mean_y) for t, y in points) / spread
+    return 1.0 / (slope_per_ms * 1000) if slope_per_ms > 0 else None

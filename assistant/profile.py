@@ -26,7 +26,9 @@ class _Strict(BaseModel):
 
 
 class Voice(_Strict):
-    engine: Literal["pyttsx3", "print", "wav", "none"] = "pyttsx3"
+    engine: Literal["auto", "espeak", "pyttsx3", "print", "wav", "none"] = Field(
+        "auto", description="auto: espeak-ng where it can be cut off for hazards (Linux), else pyttsx3"
+    )
     voice: str | None = Field(None, description="a pyttsx3 voice id or a language code such as 'en' or 'de'")
     rate: int = Field(175, ge=80, le=450, description="words per minute")
     volume: float = Field(1.0, ge=0, le=1)
@@ -87,6 +89,10 @@ class Profile(_Strict):
     confirm_frames: int = Field(3, ge=1, le=60, description="frames an object must be seen before it is spoken")
     max_items_per_sentence: int = Field(3, ge=1, le=10)
     min_gap_s: float = Field(0.0, ge=0, le=60, description="silence between utterances")
+    approach_warning_s: float = Field(
+        3.0, ge=0, le=30, description="warn when a hazard is this many seconds from reaching you; 0 turns it off"
+    )
+    freshness_s: float = Field(2.0, gt=0, le=30, description="a sentence not begun this long after it was decided is dropped")
     defaults: Defaults = Defaults()
     objects: dict[str, ObjectRule] = Field(min_length=1)
 

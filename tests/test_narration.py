@@ -1,12 +1,18 @@
 """The narration policy and tracker with explicit timestamps: fakes are fine here, it is pure logic."""
 
+import math
+import threading
+import time
+
 import numpy as np
 import pytest
 
-from assistant.core import Box, Detection, Frame
-from assistant.narration import Narrator, compose, counted, describe_scene, plural, sightings_of
+from assistant.core import REQUESTED, URGENT, Box, Detection, Frame, Utterance
+from assistant.narration import Narrator
 from assistant.profile import Profile
+from assistant.speech import PrintBackend, Speaker
 from assistant.tracking import Tracker
+from assistant.wording import compose, counted, describe_scene, plural, sightings_of
 
 PROFILE = Profile(
     name="test",
@@ -177,3 +183,150 @@ def test_min_gap_holds_the_next_sentence() -> None:
     frames = [(0, [det("cup", 300)]), (500, [det("cup", 300), det("car", 10, w=100)]),
               (1000, [det("cup", 300), det("car", 10, w=100)]), (2000, [det("cup", 300), det("car", 10, w=100)])]
     assert [t for t, _ in narrate_sequence(frames, profile)] == [0, 2000]
+
+
+# --- Speak-on-change policy: scenario tables with explicit timestamps (10 frames a second) ---
+
+STREET = Profile(
+    name="street-test",
+    objects={"car": {"priority": 7, "hazard": True, "cooldown_s": 10}, "person": {"priority": 5},
+             "cup": {}, "chair": {}, "dog": {"announce_gone": True}},
+    defaults={"min_score": 0.5, "priority": 1, "cooldown_s": 10},
+)
+
+
+def utterances(frames: list[tuple[int, list[Detection]]], profile: Profile = STREET) -> list[Utterance]:
+    tracker, narrator = Tracker(profile.confirm_frames), Narrator(profile)
+    said = []
+    for index, (t_ms, dets) in enumerate(frames):
+        tracks = tracker.update([d for d in dets if profile.accepts(d, H)], t_ms)
+        utterance = narrator.update(tracks, frame_at(t_ms, index))
+        if utterance:
+            said.append(utterance)
+    return said
+
+
+def said(frames: list[tuple[int, list[Detection]]], profile: Profile = STREET) -> list[tuple[int, str, str]]:
+    return [(u.timestamp_ms, u.kind, u.text) for u in utterances(frames, profile)]
+
+
+def test_a_cup_appears_once_then_silence_while_it_stays() -> None:
+    frames = [(i * 100, [det("cup", 300 + (i % 3))]) for i in range(80)]  # 8 s, jittering by pixels
+    assert said(frames) == [(200, "new", "A cup ahead, less than a metre")]
+
+
+def test_crossing_from_left_to_right_is_one_phrase() -> None:
+    # 1 s still on the left, 1.5 s crossing (through "ahead"), then 3 s still on the right
+    xs = [10] * 10 + [10 + i * 36 for i in range(15)] + [530] * 30
+    out = said([(i * 100, [det("cup", x, w=100)]) for i, x in enumerate(xs)])
+    assert [(k, text) for _, k, text in out] == [("new", "A cup on your left, less than a metre"),
+                                                  ("change", "A cup on your right, less than a metre")]
+
+
+def test_jitter_across_a_side_edge_is_never_a_change() -> None:
+    # 7.5 degrees right of centre is the edge between "ahead" and "slightly right": wobble around it
+    edge_x = W / 2 + math.tan(math.radians(7.5)) * (W / 2) / math.tan(math.radians(30)) - 30
+    frames = [(i * 100, [det("cup", edge_x + (8 if i % 2 else -8))]) for i in range(100)]
+    assert [k for _, k, _ in said(frames)] == ["new"]
+
+
+def test_one_band_closer_is_a_change_and_wobble_is_not() -> None:
+    # a person at ~6 m, wobbling +-5% in height, then walking to ~3 m and wobbling again
+    heights = [160, 168, 160, 152] * 5 + [160 + 16 * i for i in range(11)] + [320, 336, 320, 304] * 5
+    frames = [(i * 100, [det("person", 290, y1=100, y2=100 + h)]) for i, h in enumerate(heights)]
+    kinds = [(k, text) for _, k, text in said(frames)]
+    assert kinds == [("new", "A person ahead, about 6 metres"), ("change", "A person ahead, about 4 metres")]
+
+
+def test_only_the_most_important_static_object_repeats_after_cooldown() -> None:
+    frames = [(i * 500, [det("cup", 300), det("car", 10, w=100)]) for i in range(45)]  # 22 s
+    out = said(frames)
+    assert out[0][1] == "new" and out[0][2].startswith("A car on your left") and "cup" in out[0][2]
+    repeats = [(t, text) for t, k, text in out if k == "repeat"]
+    assert repeats == [(11000, "A car on your left, about 6 metres"), (21000, "A car on your left, about 6 metres")]
+
+
+def test_a_lost_and_found_object_is_not_announced_again() -> None:
+    # the cup vanishes for 1.5 s (longer than the tracker keeps it) and comes back in the same place
+    frames = [(i * 100, [] if 20 <= i < 35 else [det("cup", 300)]) for i in range(60)]
+    assert [k for _, k, _ in said(frames)] == ["new"]
+
+
+def test_gone_is_said_only_when_the_profile_asks() -> None:
+    frames = [(i * 100, [det("dog", 300, y1=200, y2=260), det("cup", 100)] if i < 20 else []) for i in range(60)]
+    out = said(frames)
+    assert [(k, text) for _, k, text in out if k == "gone"] == [("gone", "The dog has gone")]
+    assert out[-1][0] >= 2000 + 1000  # not before it has been missing for a second
+
+
+def grow(t0: int, frames: int, h0: float, rate_per_s: float, x: float = 10) -> list[tuple[int, list[Detection]]]:
+    """A car whose box height grows by `rate_per_s` (fraction a second), bottom fixed at y=400."""
+    out = []
+    for i in range(frames):
+        h = h0 * math.exp(rate_per_s * i / 10)
+        out.append((t0 + i * 100, [det("car", x, y1=400 - h, y2=400, w=h * 0.8)]))
+    return out
+
+
+@pytest.mark.parametrize(("rate", "warned"), [
+    (0.5, True),  # time-to-contact 2 s: under the 3 s limit
+    (0.2, False),  # 5 s away: the car is just getting nearer, no alarm
+    (0.0, False),  # parked
+])
+def test_approach_warning_from_box_growth(rate: float, warned: bool) -> None:
+    out = utterances(grow(0, 20, 60, rate))
+    approach = [u for u in out if u.kind == "approach"]
+    assert bool(approach) == warned
+    if warned:
+        (warning,) = approach  # once, not on every frame
+        assert warning.text == "Car approaching on your left"
+        assert warning.priority == URGENT and warning.interrupt
+
+
+def test_approach_warning_is_off_when_the_profile_says_zero() -> None:
+    profile = STREET.model_copy(update={"approach_warning_s": 0.0})
+    assert not [u for u in utterances(grow(0, 20, 60, 0.5), profile) if u.kind == "approach"]
+
+
+def test_a_car_approaching_interrupts_a_sentence_about_a_chair() -> None:
+    class Voice(PrintBackend):
+        """Takes 1 s per phrase unless stopped (a fake: the policy is under test here)."""
+
+        def __init__(self) -> None:
+            self.stopped = threading.Event()
+
+        def speak(self, text: str, number: int) -> None:
+            self.stopped.clear()
+            self.stopped.wait(1.0)
+
+        def stop(self) -> None:
+            self.stopped.set()
+
+    records = []
+    speaker = Speaker(Voice(), on_spoken=records.append, max_age_s=5)
+    tracker, narrator = Tracker(STREET.confirm_frames), Narrator(STREET)
+    chair = det("chair", 560, y1=150, y2=300)
+    for t_ms, dets in grow(0, 20, 60, 0.6):
+        utterance = narrator.update(tracker.update(dets + [chair], t_ms), frame_at(t_ms))
+        if utterance:
+            speaker.say(utterance)
+        time.sleep(0.02)  # the chair sentence is being spoken when the car gets close
+    speaker.close()
+    kinds = [(r.utterance.kind, r.cut, r.interrupted) for r in records]
+    assert kinds == [("new", True, False), ("approach", False, True)]
+    assert "chair" in records[0].utterance.text
+
+
+def test_hazards_are_said_first_whatever_their_priority() -> None:
+    profile = Profile(name="h", objects={"person": {"priority": 9}, "bicycle": {"priority": 1, "hazard": True}})
+    text, _ = compose(sightings_of([det("person", 300), det("bicycle", 10, w=100)], frame_at(0), profile), profile)
+    assert text.startswith("A bicycle on your left")
+
+
+def test_describe_now_says_everything_in_view() -> None:
+    tracker, narrator = Tracker(3), Narrator(STREET)
+    tracks = tracker.update([det("cup", 300), det("chair", 10, w=100)], 0)  # not yet confirmed
+    utterance = narrator.describe(tracks, frame_at(0))
+    assert utterance.kind == "describe" and utterance.priority == REQUESTED
+    assert "cup" in utterance.text and "chair" in utterance.text
+    assert narrator.describe((), frame_at(100)).text == "Nothing in view"

@@ -77,7 +77,7 @@ objects:
     ("name: t\nobjects:\n  cup:\n    min_score: 1.5\n", 4, "objects -> cup -> min_score = 1.5: must be at most 1.0."),
     ("name: t\nobjects:\n  cup: {min_scor: 0.5}\n", 3, "objects -> cup -> min_scor: is not a setting here; did you mean 'min_score'?"),
     ("name: t\nvoice:\n  rate: fast\nobjects: [cup]\n", 3, "voice -> rate = 'fast': must be a whole number."),
-    ("name: t\nvoice: {engine: espeak}\nobjects: [cup]\n", 2, "voice -> engine = 'espeak': must be one of: 'pyttsx3', 'print', 'wav' or 'none'."),
+    ("name: t\nvoice: {engine: festival}\nobjects: [cup]\n", 2, "voice -> engine = 'festival': must be one of: 'auto', 'espeak', 'pyttsx3', 'print', 'wav' or 'none'."),
     ("name: t\nunits: miles\nobjects: [cup]\n", 2, "units = 'miles': must be one of: 'metres', 'feet' or 'steps'."),
     ("name: t\nverbosity: chatty\nobjects: [cup]\n", 2, "verbosity = 'chatty': must be one of: 'brief', 'normal' or 'detailed'."),
     ("name: t\ncamera: {mounted: belt}\nobjects: [cup]\n", 2, "camera -> mounted = 'belt': must be one of: 'chest', 'head', 'hand' or 'table'."),
@@ -86,7 +86,7 @@ objects:
     ("name: t\ncamra: {hfov_deg: 60}\nobjects: [cup]\n", 2, "camra: is not a setting here; did you mean 'camera'?"),
     ("name: t\ncolour: red\nobjects: [cup]\n", 2, "colour: is not a setting here; allowed: name, description, extends, "
      "voice, units, step_length_m, directions, camera, verbosity, confirm_frames, max_items_per_sentence, "
-     "min_gap_s, defaults, objects."),
+     "min_gap_s, approach_warning_s, freshness_s, defaults, objects."),
     ("name: t\nobjects:\n  - persn\n  - cup\n", 3, "objects -> persn: 'persn' is not a class this model knows; did you mean 'person'?"),
     ("name: t\nobjects: {cup: {min_score: 0.5}\n", 3, "YAML syntax error, column 1: expected ',' or '}', but got '<stream end>'."),
     ("name: t\n", 1, "objects: is required."),
