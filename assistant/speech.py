@@ -1,11 +1,16 @@
 """Speaking without blocking the camera: one worker thread owns the text-to-speech backend.
 
-`Speaker.say()` only queues. The queue is short and phrases older than `max_age_s` are dropped
-rather than spoken late. If a backend cannot start or fails, the worker warns once and prints instead.
+`Speaker.say()` only queues. The queue is ordered by priority, and a phrase not begun within
+`max_age_s` is dropped rather than spoken late. A hazard may cut off a less urgent phrase when
+the backend can be stopped. A watchdog stops an utterance that runs far past its length; a
+failing backend is restarted, and after repeated failures the worker prints instead, saying so once.
 """
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import itertools
 import os
 import shutil
 import subprocess
@@ -13,50 +18,20 @@ import sys
 import threading
 import time
 import wave
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
 from .core import Utterance
 from .errors import AssistantError
 
-SPEECH_CHOICES = "pyttsx3, print, wav:DIR or none"
+SPEECH_CHOICES = "auto, espeak, pyttsx3, print, wav:DIR or none"
+MIN_RATE_WPM, MAX_RATE_WPM = 80, 450
 
 
 class BackendUnavailable(Exception):
     """A backend cannot run here; the message says why in one sentence."""
-
-
-class Backend(Protocol):
-    """A way to voice text. `open` and `speak` run on the worker thread; `speak` blocks until done."""
-
-    def open(self) -> None: ...
-
-    def speak(self, text: str, number: int) -> Path | None: ...
-
-    def close(self) -> None: ...
-
-
-class NullBackend:
-    """Says nothing (for benchmarks and transcripts only)."""
-
-    def open(self) -> None:
-        pass
-
-    def speak(self, text: str, number: int) -> None:
-        return None
-
-    def close(self) -> None:
-        pass
-
-
-class PrintBackend(NullBackend):
-    """Prints each sentence on its own line: for terminals and screen readers."""
-
-    def speak(self, text: str, number: int) -> None:
-        print(text, file=sys.stdout, flush=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,36 +42,154 @@ class VoiceSettings:
     voice: str | None = None
     volume: float = 1.0
 
+    def seconds_for(self, text: str) -> float:
+        """About how long the text takes to say at this rate."""
+        return len(text.split()) * 60 / self.rate_wpm
+
+
+class Backend(Protocol):
+    """A way to voice text. All but `stop` run on the speech worker thread; `speak` blocks until done.
+
+    `stop` is called from other threads to cut off the current phrase; `interruptible` says
+    whether it really can. `fresh` returns a new, unopened backend with the same settings.
+    """
+
+    interruptible: bool
+
+    def open(self) -> None: ...
+
+    def configure(self, settings: VoiceSettings) -> None: ...
+
+    def speak(self, text: str, number: int) -> Path | None: ...
+
+    def stop(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def fresh(self) -> Backend: ...
+
+
+class NullBackend:
+    """Says nothing (for benchmarks and transcripts only)."""
+
+    interruptible = True
+
+    def open(self) -> None:
+        pass
+
+    def configure(self, settings: VoiceSettings) -> None:
+        pass
+
+    def speak(self, text: str, number: int) -> Path | None:
+        return None
+
+    def stop(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def fresh(self) -> Backend:
+        return type(self)()
+
+
+class PrintBackend(NullBackend):
+    """Prints each sentence on its own line: for terminals and screen readers."""
+
+    def speak(self, text: str, number: int) -> None:
+        print(text, file=sys.stdout, flush=True)
+
 
 class WavBackend:
-    """Writes one WAV per utterance with espeak-ng, then waits its length as a sound card would."""
+    """Writes one WAV per utterance with espeak-ng, then waits its length as a sound card would.
+
+    `stop` ends the wait early, like cutting off playback.
+    """
+
+    interruptible = True
 
     def __init__(self, directory: Path, settings: VoiceSettings):
         self.directory = directory
         self.settings = settings
+        self._stopped = threading.Event()
 
     def open(self) -> None:
         if shutil.which("espeak-ng") is None:
             raise BackendUnavailable("espeak-ng is not installed, so no WAV files can be written")
         self.directory.mkdir(parents=True, exist_ok=True)
 
+    def configure(self, settings: VoiceSettings) -> None:
+        self.settings = settings
+
     def speak(self, text: str, number: int) -> Path:
+        self._stopped.clear()
         path = self.directory / f"utterance_{number:05d}.wav"
-        voice = ["-v", self.settings.voice] if self.settings.voice else []
-        amplitude = str(round(self.settings.volume * 100))  # espeak-ng's default amplitude is 100
         subprocess.run(
-            ["espeak-ng", *voice, "-s", str(self.settings.rate_wpm), "-a", amplitude, "-w", str(path), "--", text],
+            ["espeak-ng", *espeak_options(self.settings), "-w", str(path), "--", text],
             check=True, capture_output=True, timeout=30,
         )
-        time.sleep(wav_seconds(path))
+        self._stopped.wait(wav_seconds(path))
         return path
+
+    def stop(self) -> None:
+        self._stopped.set()
 
     def close(self) -> None:
         pass
 
+    def fresh(self) -> Backend:
+        return WavBackend(self.directory, self.settings)
+
+
+class EspeakBackend:
+    """espeak-ng as a child process playing to the sound device; stopping it terminates the process."""
+
+    interruptible = True
+
+    def __init__(self, settings: VoiceSettings):
+        self.settings = settings
+        self._process: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+
+    def open(self) -> None:
+        if shutil.which("espeak-ng") is None:
+            raise BackendUnavailable("espeak-ng is not installed")
+        if not audio_output_available():
+            raise BackendUnavailable("No audio output device was found")
+
+    def configure(self, settings: VoiceSettings) -> None:
+        self.settings = settings
+
+    def speak(self, text: str, number: int) -> None:
+        with self._lock:
+            self._process = subprocess.Popen(
+                ["espeak-ng", *espeak_options(self.settings), "--", text],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            )
+        _, error = self._process.communicate()
+        if self._process.returncode > 0:
+            raise RuntimeError(error.decode(errors="replace").strip() or f"espeak-ng exited {self._process.returncode}")
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._process is not None and self._process.poll() is None:
+                self._process.terminate()
+
+    def close(self) -> None:
+        self.stop()
+
+    def fresh(self) -> Backend:
+        return EspeakBackend(self.settings)
+
 
 class Pyttsx3Backend:
-    """The platform's voice through pyttsx3. The engine is created on the worker thread."""
+    """The platform's voice through pyttsx3. The engine is created on the worker thread.
+
+    On Linux pyttsx3 plays through `aplay`, which `stop()` cannot cut off, so it is not
+    interruptible there; SAPI5 (Windows) and NSSpeechSynthesizer (macOS) honour `stop()`.
+    """
+
+    interruptible = not sys.platform.startswith("linux")
 
     def __init__(self, settings: VoiceSettings):
         self.settings = settings
@@ -111,10 +204,15 @@ class Pyttsx3Backend:
             self._engine = pyttsx3.init()
         except Exception as exc:  # pyttsx3 raises many types when a driver or library is missing
             raise BackendUnavailable(f"No text-to-speech engine could start ({exc})") from exc
-        self._engine.setProperty("rate", self.settings.rate_wpm)
-        self._engine.setProperty("volume", self.settings.volume)
+        self.configure(self.settings)
         if self.settings.voice:
             self._engine.setProperty("voice", self._voice_id(self.settings.voice))
+
+    def configure(self, settings: VoiceSettings) -> None:
+        self.settings = settings
+        if self._engine is not None:
+            self._engine.setProperty("rate", settings.rate_wpm)
+            self._engine.setProperty("volume", settings.volume)
 
     def _voice_id(self, wanted: str) -> str:
         """A voice by exact id, else the first whose language or id starts with the code (e.g. 'de')."""
@@ -133,9 +231,22 @@ class Pyttsx3Backend:
         self._engine.say(text)
         self._engine.runAndWait()
 
+    def stop(self) -> None:
+        if self._engine is not None and self.interruptible:
+            self._engine.stop()
+
     def close(self) -> None:
         if self._engine is not None:
             self._engine.stop()
+
+    def fresh(self) -> Backend:
+        return Pyttsx3Backend(self.settings)
+
+
+def espeak_options(settings: VoiceSettings) -> list[str]:
+    """espeak-ng's voice, rate and amplitude flags (its default amplitude is 100)."""
+    voice = ["-v", settings.voice] if settings.voice else []
+    return [*voice, "-s", str(settings.rate_wpm), "-a", str(round(settings.volume * 100))]
 
 
 def audio_output_available() -> bool:
@@ -157,7 +268,15 @@ def wav_seconds(path: Path) -> float:
 
 
 def make_backend(spec: str, settings: VoiceSettings) -> Backend:
-    """A backend from --speech: pyttsx3 | print | wav:DIR | none."""
+    """A backend from --speech: auto | espeak | pyttsx3 | print | wav:DIR | none.
+
+    `auto` picks espeak-ng on Linux when it is installed, because it can be cut off for a
+    hazard, and pyttsx3 elsewhere.
+    """
+    if spec == "auto":
+        spec = "espeak" if sys.platform.startswith("linux") and shutil.which("espeak-ng") else "pyttsx3"
+    if spec == "espeak":
+        return EspeakBackend(settings)
     if spec == "pyttsx3":
         return Pyttsx3Backend(settings)
     if spec == "print":
@@ -169,44 +288,112 @@ def make_backend(spec: str, settings: VoiceSettings) -> Backend:
     raise AssistantError(f"Unknown speech output {spec!r}; use {SPEECH_CHOICES}.")
 
 
-class Speaker:
-    """A single worker thread that voices queued utterances in order, dropping stale ones.
+@dataclass(frozen=True, slots=True)
+class Spoken:
+    """What became of one voiced utterance; times are `time.monotonic()` seconds."""
 
-    `on_spoken(utterance, wav_path)` is called on the worker thread after each utterance is voiced;
-    `warn(sentence)` is called once when the backend has to fall back to printing.
+    utterance: Utterance
+    wav: Path | None
+    queued_s: float
+    started_s: float
+    ended_s: float
+    interrupted: bool  # it cut off a less urgent phrase
+    cut: bool  # it was itself cut off by a more urgent one
+
+
+@dataclass(slots=True)
+class _Item:
+    utterance: Utterance
+    queued_s: float
+    interrupted: bool = False
+
+
+class Speaker:
+    """A single worker thread that voices queued utterances, most urgent first, dropping stale ones.
+
+    `on_spoken(Spoken)` is called on the worker thread after each utterance is voiced;
+    `warn(sentence)` is called once if the worker has to fall back to printing.
     """
 
     def __init__(
         self,
         backend: Backend,
         *,
-        on_spoken: Callable[[Utterance, Path | None], None] | None = None,
+        settings: VoiceSettings = VoiceSettings(),
+        on_spoken: Callable[[Spoken], None] | None = None,
         warn: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
-        max_queue: int = 2,
+        max_queue: int = 3,
         max_age_s: float = 2.0,
+        max_failures: int = 3,
+        watchdog_s: float = 5.0,
     ):
         self.backend = backend
+        self.settings = settings
         self.on_spoken = on_spoken
         self.warn = warn
         self.max_age_s = max_age_s
+        self.max_failures = max_failures
+        self.watchdog_s = watchdog_s
         self.spoken = 0
         self.dropped = 0
-        self._queue: deque[tuple[Utterance, float]] = deque()
+        self._number = 0  # numbers each attempt, e.g. for WAV file names
+        self.restarts = 0
+        self.printing = False  # True once the worker has fallen back to printing
+        self._queue: list[tuple[int, int, _Item]] = []  # heap of (-priority, order, item)
+        self._order = itertools.count()
         self._max_queue = max_queue
         self._wake = threading.Condition()
         self._closing = False
         self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="speech", daemon=True)
-        self._thread.start()
+        self._current: _Item | None = None
+        self._cut = False
+        self._configured: VoiceSettings | None = None
+        self._generation = 0
+        self._failures = 0
+        self._thread = self._start_worker()
+
+    @property
+    def busy(self) -> bool:
+        """True while a phrase is being voiced."""
+        return self._current is not None
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
 
     def say(self, utterance: Utterance) -> None:
-        """Queue an utterance and return at once; the oldest waiting one is dropped if the queue is full."""
+        """Queue an utterance and return at once.
+
+        When the queue is full the least urgent, oldest phrase is dropped. An utterance marked
+        `interrupt` cuts off a less urgent phrase being spoken, if the backend can stop.
+        """
         with self._wake:
-            if len(self._queue) >= self._max_queue:
-                self._queue.popleft()
+            item = _Item(utterance, time.monotonic())
+            heapq.heappush(self._queue, (-utterance.priority, next(self._order), item))
+            if len(self._queue) > self._max_queue:
+                least = max(self._queue, key=lambda entry: (entry[0], -entry[1]))
+                self._queue.remove(least)
+                heapq.heapify(self._queue)
                 self.dropped += 1
-            self._queue.append((utterance, time.monotonic()))
+            current = self._current
+            if (utterance.interrupt and current is not None and not self._cut
+                    and current.utterance.priority < utterance.priority and self.backend.interruptible):
+                self._cut = True
+                item.interrupted = True
+                self.backend.stop()
             self._wake.notify()
+
+    def clear(self) -> None:
+        """Drop every phrase still waiting (the one being spoken finishes)."""
+        with self._wake:
+            self.dropped += len(self._queue)
+            self._queue.clear()
+
+    def set_rate(self, rate_wpm: int) -> int:
+        """Change the speech rate from the next phrase on; returns the rate after clamping."""
+        rate = max(MIN_RATE_WPM, min(MAX_RATE_WPM, rate_wpm))
+        self.settings = replace(self.settings, rate_wpm=rate)
+        return rate
 
     def close(self, drain: bool = True, timeout_s: float = 30.0) -> None:
         """Stop the worker; with `drain`, first voice what is queued and still fresh."""
@@ -215,28 +402,35 @@ class Speaker:
                 self.dropped += len(self._queue)
                 self._queue.clear()
             self._closing = True
-            self._wake.notify()
+            self._wake.notify_all()
         self._thread.join(timeout_s)
 
     def wait_ready(self, timeout_s: float = 10.0) -> None:
         """Block until the backend has started (or fallen back to printing)."""
         self._ready.wait(timeout_s)
 
-    def _run(self) -> None:
+    def _start_worker(self) -> threading.Thread:
+        thread = threading.Thread(target=self._run, args=(self._generation,), name="speech", daemon=True)
+        thread.start()
+        return thread
+
+    def _run(self, generation: int) -> None:
         self._start_backend()
         self._ready.set()
-        while True:
+        while generation == self._generation:
             with self._wake:
                 while not self._queue and not self._closing:
                     self._wake.wait()
                 if not self._queue:
                     break
-                utterance, queued_at = self._queue.popleft()
-                if time.monotonic() - queued_at > self.max_age_s:
+                _, _, item = heapq.heappop(self._queue)
+                if time.monotonic() - item.queued_s > self.max_age_s:
                     self.dropped += 1  # under the lock: say() counts drops from the camera thread
                     continue
-            self._voice(utterance)
-        self.backend.close()
+                self._current, self._cut = item, False
+            self._voice(item, generation)
+        if generation == self._generation:
+            self.backend.close()
 
     def _start_backend(self) -> None:
         try:
@@ -247,13 +441,80 @@ class Speaker:
     def _fall_back(self, reason: str) -> None:
         self.warn(f"{reason.rstrip('.')}; printing what would be said instead.")
         self.backend = PrintBackend()
+        self.printing = True
 
-    def _voice(self, utterance: Utterance) -> None:
-        self.spoken += 1
+    def _voice(self, item: _Item, generation: int) -> None:
+        """Speak one item under the watchdog; a failure restarts the backend and retries while fresh."""
+        if self._configured != self.settings:
+            self._configured = self.settings
+            self.backend.configure(self.settings)
+        self._number += 1
+        started = time.monotonic()
+        finished = threading.Event()
+        limit_s = self.watchdog_s + 2 * self.settings.seconds_for(item.utterance.text)
+        watchdog = threading.Timer(limit_s, self._on_hang, args=(item, finished, generation))
+        watchdog.daemon = True
+        watchdog.start()
+        failure, wav = None, None
         try:
-            wav = self.backend.speak(utterance.text, self.spoken)
+            wav = self.backend.speak(item.utterance.text, self._number)
         except Exception as exc:
-            self._fall_back(f"Speech failed ({exc})")
-            wav = self.backend.speak(utterance.text, self.spoken)
+            failure = f"Speech failed ({exc})"
+        finally:
+            finished.set()
+            watchdog.cancel()
+        if generation != self._generation:
+            return  # the watchdog gave up on this thread; a new worker owns the speaker now
+        if failure is None and time.monotonic() - started >= limit_s:
+            failure = f"Speech took over {limit_s:.0f} s and was stopped"
+        with self._wake:
+            cut, self._current = self._cut, None
+        if failure is not None:
+            self._recover(failure)
+            if not self.printing:
+                self._requeue(item)
+                return
+            wav = self.backend.speak(item.utterance.text, self._number)  # printed: nothing is lost
+        else:
+            self._failures = 0
+        self.spoken += 1
         if self.on_spoken is not None:
-            self.on_spoken(utterance, wav)
+            self.on_spoken(Spoken(item.utterance, wav, item.queued_s, started, time.monotonic(), item.interrupted, cut))
+
+    def _requeue(self, item: _Item) -> None:
+        """Put a phrase back to try again; it is still dropped if it has gone stale meanwhile."""
+        with self._wake:
+            heapq.heappush(self._queue, (-item.utterance.priority, next(self._order), item))
+            self._wake.notify()
+
+    def _recover(self, reason: str) -> None:
+        """Restart the backend after a failure; after `max_failures` in a row, print instead."""
+        self._failures += 1
+        if self._failures >= self.max_failures:
+            self._fall_back(f"{reason}, {self._failures} times in a row")
+            return
+        self.restarts += 1
+        with contextlib.suppress(Exception):  # a broken engine may fail to close too; it is replaced anyway
+            self.backend.close()
+        self.backend = self.backend.fresh()
+        self._configured = None
+        self._start_backend()
+
+    def _on_hang(self, item: _Item, finished: threading.Event, generation: int) -> None:
+        """The watchdog: stop a phrase that ran too long; if the backend ignores that, replace the worker."""
+        self.backend.stop()
+        if finished.wait(2.0) or generation != self._generation:
+            return
+        with self._wake:
+            self._generation += 1
+            self._current = None
+            self._failures += 1
+            if self._failures < self.max_failures:
+                self.backend = self.backend.fresh()
+                self.restarts += 1
+            else:
+                self.backend, self.printing = PrintBackend(), True
+        if self.printing:
+            self.warn("Speech stopped responding; printing what would be said instead.")
+        self._requeue(item)
+        self._thread = self._start_worker()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,3 +35,33 @@ def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
         [sys.executable, "-m", "assistant", *args],
         capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=dict(os.environ),
     )
+
+
+@pytest.fixture(scope="session")
+def sound_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A PulseAudio server whose only output is a null sink: audio plays in real time, silently.
+
+    Yields the environment variables that point programs at it. CI installs pulseaudio; on a
+    machine without it the live-audio tests are skipped, never faked.
+    """
+    if shutil.which("pulseaudio") is None:
+        if os.environ.get("CI"):
+            raise pytest.UsageError("CI needs pulseaudio for the live speech tests (.ci/run installs it).")
+        pytest.skip("pulseaudio is not installed")
+    runtime = tmp_path_factory.mktemp("pulse-run")
+    runtime.chmod(0o700)
+    env = {"XDG_RUNTIME_DIR": str(runtime), "PULSE_SERVER": f"unix:{runtime}/pulse/native"}
+    server = subprocess.Popen(
+        ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit", "--log-target=stderr",
+         "--load=module-null-sink sink_name=silent", "--load=module-native-protocol-unix"],
+        env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while not (runtime / "pulse" / "native").exists():
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.kill()
+            raise RuntimeError("The test PulseAudio server did not start")
+        time.sleep(0.05)
+    yield env
+    server.terminate()
+    server.wait(5)

@@ -9,26 +9,45 @@ import numpy as np
 import pytest
 
 from assistant import speech
-from assistant.core import Utterance
+from assistant.core import HAZARD, REQUESTED, ROUTINE, URGENT, Utterance
 from assistant.errors import AssistantError
 from assistant.speech import (
-    PrintBackend, Pyttsx3Backend, Speaker, VoiceSettings, WavBackend, make_backend, wav_seconds,
+    EspeakBackend,
+    PrintBackend,
+    Pyttsx3Backend,
+    Speaker,
+    VoiceSettings,
+    WavBackend,
+    make_backend,
+    wav_seconds,
 )
 
 
 class SlowBackend(PrintBackend):
-    """Takes `seconds` per phrase, recording what it said (a fake for the queue policy only)."""
+    """Takes `seconds` per phrase unless stopped, recording what it said (a fake for queue policy only)."""
 
-    def __init__(self, seconds: float):
-        self.seconds, self.said = seconds, []
+    def __init__(self, seconds: float, interruptible: bool = True):
+        self.seconds, self.said, self.interruptible = seconds, [], interruptible
+        self._stopped = threading.Event()
 
     def speak(self, text: str, number: int) -> None:
-        time.sleep(self.seconds)
+        self._stopped.clear()
+        self._stopped.wait(self.seconds)
         self.said.append(text)
 
+    def stop(self) -> None:
+        self._stopped.set()
 
-def utt(text: str) -> Utterance:
-    return Utterance(text, 0, 0)
+
+def utt(text: str, priority: int = ROUTINE, interrupt: bool = False) -> Utterance:
+    return Utterance(text, 0, 0, priority=priority, interrupt=interrupt)
+
+
+def wait_until(condition, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 def test_say_never_blocks_and_stale_phrases_are_dropped() -> None:
@@ -45,14 +64,124 @@ def test_say_never_blocks_and_stale_phrases_are_dropped() -> None:
     assert speaker.dropped == 20 - len(backend.said)
 
 
+def test_a_stale_phrase_is_dropped_not_spoken_late() -> None:
+    backend = SlowBackend(0.6)
+    speaker = Speaker(backend, max_age_s=0.3)
+    speaker.say(utt("a cup ahead"))
+    wait_until(lambda: speaker.busy)
+    speaker.say(utt("a chair on your left"))  # waits 0.6 s behind the cup: stale by then
+    speaker.close()
+    assert backend.said == ["a cup ahead"] and speaker.dropped == 1
+
+
 def test_close_drains_fresh_phrases_in_order() -> None:
     backend = SlowBackend(0.0)
     spoken = []
-    speaker = Speaker(backend, on_spoken=lambda u, wav: spoken.append(u.text), max_queue=5)
+    speaker = Speaker(backend, on_spoken=lambda record: spoken.append(record.utterance.text), max_queue=5)
     for text in ("one", "two", "three"):
         speaker.say(utt(text))
     speaker.close()
     assert spoken == backend.said == ["one", "two", "three"]
+
+
+def test_more_urgent_phrases_go_first() -> None:
+    backend = SlowBackend(0.3)
+    speaker = Speaker(backend, max_queue=5)
+    speaker.say(utt("a cup ahead"))
+    wait_until(lambda: speaker.busy)
+    speaker.say(utt("a chair on your right"))
+    speaker.say(utt("what you asked for", priority=REQUESTED))
+    speaker.say(utt("a bicycle on your left", priority=HAZARD))
+    speaker.close()
+    assert backend.said == ["a cup ahead", "a bicycle on your left", "what you asked for", "a chair on your right"]
+
+
+def test_a_full_queue_drops_the_least_urgent_first() -> None:
+    backend = SlowBackend(0.3)
+    speaker = Speaker(backend, max_queue=2)
+    speaker.say(utt("speaking"))
+    wait_until(lambda: speaker.busy)
+    speaker.say(utt("routine"))
+    speaker.say(utt("hazard one", priority=HAZARD))
+    speaker.say(utt("hazard two", priority=HAZARD))
+    speaker.close()
+    assert backend.said == ["speaking", "hazard one", "hazard two"] and speaker.dropped == 1
+
+
+@pytest.mark.parametrize(("priority", "interrupt", "interruptible", "cut"), [
+    (URGENT, True, True, True),  # a hazard cuts off a routine sentence
+    (ROUTINE, False, True, False),  # nothing else does
+    (URGENT, True, False, False),  # and nothing can when the backend cannot stop
+])
+def test_only_hazards_interrupt_and_only_stoppable_backends(priority: int, interrupt: bool, interruptible: bool,
+                                                            cut: bool) -> None:
+    backend = SlowBackend(1.0, interruptible=interruptible)
+    records = []
+    speaker = Speaker(backend, on_spoken=records.append, max_age_s=5)
+    speaker.say(utt("a chair on your right, about three metres"))
+    wait_until(lambda: speaker.busy)
+    speaker.say(utt("car approaching on your left", priority=priority, interrupt=interrupt))
+    speaker.close()
+    chair, car = records
+    assert (chair.cut, car.interrupted) == (cut, cut)
+    assert (chair.ended_s - chair.started_s < 0.6) == cut
+
+
+def test_a_hazard_cuts_off_real_speech_about_a_chair(tmp_path: Path) -> None:
+    records = []
+    speaker = Speaker(WavBackend(tmp_path, VoiceSettings()), on_spoken=records.append)
+    speaker.say(utt("a chair on your right, about three metres, next to a table and a cup"))
+    wait_until(lambda: speaker.busy)
+    time.sleep(0.8)  # synthesis takes a moment; then the chair is half said
+    speaker.say(utt("car approaching on your left", priority=URGENT, interrupt=True))
+    speaker.close()
+    chair, car = records
+    assert chair.cut and not car.cut and car.interrupted
+    assert chair.ended_s - chair.started_s < wav_seconds(chair.wav) - 1.0
+    assert car.ended_s - car.started_s >= wav_seconds(car.wav)  # the warning itself is said in full
+    assert car.started_s - chair.ended_s < 0.5
+
+
+class Stuck(PrintBackend):
+    """Never finishes a phrase until stopped, or at all when `deaf` (a fake engine fault)."""
+
+    def __init__(self, deaf: bool = False):
+        self.deaf, self.opened = deaf, 0
+        self._stopped = threading.Event()
+
+    def open(self) -> None:
+        self.opened += 1
+
+    def speak(self, text: str, number: int) -> None:
+        self._stopped.clear()
+        self._stopped.wait(30 if not self.deaf else None) if not self.deaf else time.sleep(30)
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def fresh(self) -> "Stuck":
+        return Stuck(self.deaf)
+
+
+def test_watchdog_restarts_the_engine_then_falls_back_to_text(capsys: pytest.CaptureFixture) -> None:
+    warnings = []
+    speaker = Speaker(Stuck(), warn=warnings.append, watchdog_s=0.2, max_age_s=30)
+    speaker.say(utt("chair"))
+    speaker.close()
+    assert speaker.restarts == 2
+    assert len(warnings) == 1 and "3 times in a row" in warnings[0] and warnings[0].endswith("instead.")
+    assert capsys.readouterr().out == "chair\n"  # nothing is lost
+    assert speaker.spoken == 1
+
+
+def test_an_engine_that_ignores_stop_is_abandoned(capsys: pytest.CaptureFixture) -> None:
+    warnings = []
+    speaker = Speaker(Stuck(deaf=True), warn=warnings.append, watchdog_s=0.2, max_failures=1, max_age_s=30)
+    speaker.say(utt("dog"))
+    wait_until(lambda: warnings, timeout_s=5)
+    speaker.close()
+    assert warnings == ["Speech stopped responding; printing what would be said instead."]
+    assert capsys.readouterr().out == "dog\n"
 
 
 def test_no_audio_device_warns_once_and_prints(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
@@ -76,13 +205,14 @@ def test_failing_backend_falls_back_to_print(capsys: pytest.CaptureFixture) -> N
     speaker.say(utt("a chair ahead"))
     speaker.close()
     assert len(warnings) == 1 and "device busy" in warnings[0]
+    assert speaker.restarts == 2  # restarted twice, then the third failure falls back
     assert capsys.readouterr().out == "a chair ahead\n"
 
 
 def test_wav_backend_writes_real_speech_and_waits_its_length(tmp_path: Path) -> None:
     done = threading.Event()
     paths = []
-    speaker = Speaker(WavBackend(tmp_path, VoiceSettings()), on_spoken=lambda u, wav: (paths.append(wav), done.set()))
+    speaker = Speaker(WavBackend(tmp_path, VoiceSettings()), on_spoken=lambda r: (paths.append(r.wav), done.set()))
     start = time.perf_counter()
     speaker.say(utt("a car on your left, about five metres"))
     assert done.wait(20)
@@ -97,9 +227,43 @@ def test_wav_backend_writes_real_speech_and_waits_its_length(tmp_path: Path) -> 
     assert np.sqrt(np.mean(samples.astype(float) ** 2)) > 300  # not silence
 
 
-@pytest.mark.parametrize("spec", ["pyttsx3", "print", "none", "wav:/tmp/x"])
+@pytest.mark.parametrize("spec", ["auto", "espeak", "pyttsx3", "print", "none", "wav:/tmp/x"])
 def test_speech_specs(spec: str) -> None:
     make_backend(spec, VoiceSettings())
+
+
+def test_auto_picks_the_interruptible_espeak_on_linux() -> None:
+    assert isinstance(make_backend("auto", VoiceSettings()), EspeakBackend)
+
+
+def test_rate_changes_apply_to_the_next_phrase(tmp_path: Path) -> None:
+    records = []
+    speaker = Speaker(WavBackend(tmp_path, VoiceSettings()), on_spoken=records.append, max_queue=5, max_age_s=30)
+    text = "a person ahead, about two metres"
+    assert speaker.set_rate(120) == 120
+    speaker.say(utt(text))
+    wait_until(lambda: records, timeout_s=20)
+    assert speaker.set_rate(1000) == 450  # clamped to what engines accept
+    speaker.say(utt(text))
+    speaker.close()
+    slow, fast = (wav_seconds(r.wav) for r in records)
+    assert fast < slow * 0.5
+
+
+def test_espeak_plays_in_real_time_and_stops_at_once(sound_server: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in sound_server.items():
+        monkeypatch.setenv(key, value)
+    backend = EspeakBackend(VoiceSettings())
+    backend.open()
+    text = "a chair on your right, about three metres, next to a table with two cups on it"
+    start = time.monotonic()
+    backend.speak(text, 1)
+    full_s = time.monotonic() - start
+    assert full_s > 2.5  # played at speaking pace through the sound server, not skipped
+    threading.Timer(0.5, backend.stop).start()
+    start = time.monotonic()
+    backend.speak(text, 2)
+    assert time.monotonic() - start < 1.0  # cut off, as a hazard does
 
 
 @pytest.mark.parametrize("spec", ["wav:", "loud", ""])
