@@ -13,8 +13,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import models
+from .controls import KEY_HELP
 from .errors import AssistantError
-from .profile import Profile, ProfileProblems, load_profile, profile_path, shipped_profiles
+from .profile import (
+    Profile,
+    ProfileProblems,
+    load_profile,
+    profile_path,
+    shipped_profiles,
+)
 from .speech import SPEECH_CHOICES, Speaker, VoiceSettings, make_backend
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
@@ -46,6 +53,9 @@ def _speech_spec(args: argparse.Namespace, profile: Profile) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import queue
+
+    from .controls import TerminalKeys
     from .pipeline import run
     from .reload import ProfileWatcher
     from .sources import open_source
@@ -53,18 +63,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     profile, model_path, labels = _load(args.profile, args.model)
     voice = profile.voice
-    backend = make_backend(_speech_spec(args, profile), VoiceSettings(voice.rate, voice.voice, voice.volume))
+    settings = VoiceSettings(voice.rate, voice.voice, voice.volume)
+    backend = make_backend(_speech_spec(args, profile), settings)
     watcher = ProfileWatcher(profile_path(args.profile), labels)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     with open_source(args.source) as source:
         transcript = Transcript(Path(args.transcript)) if args.transcript else None
-        speaker = Speaker(backend, on_spoken=transcript.write if transcript else None, warn=_warn)
+        speaker = Speaker(backend, settings=settings, on_spoken=transcript.write if transcript else None,
+                          warn=_warn, max_age_s=profile.freshness_s)
         speaker.wait_ready()  # its warning must print before the detector briefly silences native stderr
+        commands: queue.SimpleQueue = queue.SimpleQueue()
         try:
-            stats = run(source, model_path, profile, speaker, max_frames=args.max_frames, realtime=args.realtime,
-                        stop=stop, watcher=watcher, on_profile_error=lambda e: _report(e, args.verbose))
+            with TerminalKeys(commands.put):
+                stats = run(source, model_path, profile, speaker, max_frames=args.max_frames, realtime=args.realtime,
+                            stop=stop, watcher=watcher, on_profile_error=lambda e: _report(e, args.verbose),
+                            commands=commands)
         finally:
             speaker.close(drain=not stop.is_set())
             if transcript:
@@ -169,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", action="store_true", help="show the full traceback on errors")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", parents=[common, with_model], help="speak what the camera or a file shows")
+    run = commands.add_parser("run", parents=[common, with_model], help="speak what the camera or a file shows",
+                              description="Speak what the camera or a file shows.", epilog=KEY_HELP)
     run.add_argument("--source", metavar="SRC",
                      help="camera index (default 0), video file, image file or directory, or stream URL")
     run.add_argument("--speech", metavar="OUT", help=f"{SPEECH_CHOICES} (default: the profile's voice engine)")

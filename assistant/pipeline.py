@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .core import Detection, Frame, Utterance
+from .controls import RATE_STEP_WPM, Command
+from .core import REQUESTED, Detection, Frame, Track, Utterance
 from .detector import Detector
 from .errors import ProfileError
 from .imaging import read_image
-from .narration import Narrator, describe_scene
+from .narration import Narrator
 from .profile import Profile
 from .reload import ProfileWatcher
 from .sources import Source
 from .speech import Speaker
 from .tracking import Tracker
+from .wording import describe_scene
 
 PROFILE_ERROR_SENTENCE = "Profile has an error, keeping the previous settings"
 
@@ -39,6 +42,25 @@ def detector_for(model_path: Path, profile: Profile, *, video: bool) -> Detector
     return Detector(model_path, video=video, score_threshold=profile.lowest_min_score, labels=profile.objects)
 
 
+@dataclass(frozen=True, slots=True)
+class FrameReport:
+    """What happened on one frame, for observers such as benchmarks and the debug view."""
+
+    frame: Frame
+    detections: tuple[Detection, ...]
+    tracks: tuple[Track, ...]
+    utterance: Utterance | None
+    detect_ms: float
+
+
+@dataclass(slots=True)
+class _Controls:
+    """The state the keys change: paused or not, and the last sentence for "repeat"."""
+
+    paused: bool = False
+    last: Utterance | None = None
+
+
 def run(
     source: Source,
     model_path: Path,
@@ -50,15 +72,20 @@ def run(
     stop: threading.Event | None = None,
     watcher: ProfileWatcher | None = None,
     on_profile_error: Callable[[ProfileError], None] = lambda error: None,
+    commands: queue.SimpleQueue[Command] | None = None,
+    on_frame: Callable[[FrameReport], None] | None = None,
 ) -> RunStats:
-    """Narrate a source until it ends, `max_frames` are done, or `stop` is set.
+    """Narrate a source until it ends, `max_frames` are done, `stop` is set or QUIT is commanded.
 
     With a `watcher`, a saved profile applies on the next frame without reopening the source; an
-    invalid edit keeps the previous profile and says so once.
+    invalid edit keeps the previous profile and says so once. `commands` (from the keys) are
+    applied between frames.
     """
     stop = stop or threading.Event()
     tracker = Tracker(confirm_frames=profile.confirm_frames)
     narrator = Narrator(profile)
+    controls = _Controls()
+    tracks: tuple[Track, ...] = ()
     frames = utterances = reloads = 0
     detector = detector_for(model_path, profile, video=not source.still)
     started = time.monotonic()
@@ -76,14 +103,58 @@ def run(
                 profile = narrator.profile = changed
                 tracker.confirm_frames = changed.confirm_frames
                 reloads += 1
-            utterance = narrate(frame, detector.detect(frame), profile, tracker, narrator)
+            while commands is not None and not commands.empty():
+                if not _obey(commands.get(), controls, speaker, narrator, tracks, frame):
+                    stop.set()
+            if stop.is_set():
+                break
+            detect_start = time.perf_counter()
+            detections = detector.detect(frame)
+            detect_ms = (time.perf_counter() - detect_start) * 1000
+            if frame.still:
+                utterance = describe_scene(detections, frame, profile)
+                utterance = utterance if utterance.text else None
+            else:
+                tracks = tracker.update([d for d in detections if profile.accepts(d, frame.height)], frame.timestamp_ms)
+                utterance = None if controls.paused else narrator.update(tracks, frame)
             if utterance is not None:
                 speaker.say(utterance)
+                controls.last = utterance
                 utterances += 1
+            if on_frame is not None:
+                on_frame(FrameReport(frame, detections, tracks, utterance, detect_ms))
             frames += 1
     finally:
         detector.close()
     return RunStats(frames, utterances, time.monotonic() - started, reloads)
+
+
+def _obey(
+    command: Command, controls: _Controls, speaker: Speaker, narrator: Narrator, tracks: tuple[Track, ...], frame: Frame
+) -> bool:
+    """Apply one key's command between frames; False means quit."""
+    def status(text: str) -> Utterance:
+        return Utterance(text, frame.timestamp_ms, frame.index, kind="status", priority=REQUESTED)
+
+    if command is Command.QUIT:
+        return False
+    if command is Command.PAUSE:
+        controls.paused = not controls.paused
+        if controls.paused:
+            speaker.clear()
+        speaker.say(status("Paused" if controls.paused else "Resumed"))
+    elif command is Command.REPEAT:
+        last = controls.last
+        speaker.say(replace(last, kind="repeat", priority=REQUESTED, interrupt=False) if last
+                    else status("Nothing said yet"))
+    elif command is Command.DESCRIBE:
+        controls.last = narrator.describe(tracks, frame)
+        speaker.say(controls.last)
+    else:
+        step = RATE_STEP_WPM if command is Command.FASTER else -RATE_STEP_WPM
+        rate = speaker.set_rate(speaker.settings.rate_wpm + step)
+        speaker.say(status(f"Rate {rate}"))
+    return True
 
 
 def _saved_profile(
@@ -94,23 +165,13 @@ def _saved_profile(
         return watcher.poll()
     except ProfileError as error:
         on_error(error)
-        speaker.say(Utterance(PROFILE_ERROR_SENTENCE, frame.timestamp_ms, frame.index))
+        speaker.say(Utterance(PROFILE_ERROR_SENTENCE, frame.timestamp_ms, frame.index, kind="status", priority=REQUESTED))
         return None
 
 
 def _detector_settings(profile: Profile) -> tuple[frozenset[str], float]:
     """What the detector is built with; a reload that changes neither keeps the running detector."""
     return frozenset(profile.objects), profile.lowest_min_score
-
-
-def narrate(
-    frame: Frame, detections: Iterable[Detection], profile: Profile, tracker: Tracker, narrator: Narrator
-) -> Utterance | None:
-    """The utterance for one frame: stills are described at once, streams go through the tracker."""
-    if frame.still:
-        utterance = describe_scene(detections, frame, profile)
-        return utterance if utterance.text else None
-    return narrator.update(tracker.update([d for d in detections if profile.accepts(d, frame.height)]), frame)
 
 
 @dataclass(frozen=True, slots=True)

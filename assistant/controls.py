@@ -1,0 +1,87 @@
+"""Keys while running: single key presses from the terminal (no Enter, no window needed)."""
+
+from __future__ import annotations
+
+import enum
+import os
+import select
+import sys
+import termios
+import threading
+import tty
+from collections.abc import Callable
+from typing import TextIO
+
+
+class Command(enum.Enum):
+    REPEAT = "repeat the last sentence"
+    DESCRIBE = "describe everything in view now"
+    PAUSE = "pause or resume speech"
+    FASTER = "speak faster"
+    SLOWER = "speak slower"
+    QUIT = "quit"
+
+
+KEYS = {" ": Command.REPEAT, "d": Command.DESCRIBE, "p": Command.PAUSE, "+": Command.FASTER, "=": Command.FASTER,
+        "-": Command.SLOWER, "q": Command.QUIT}
+# Plain sentences that a screen reader reads well, for --help and the README.
+KEY_HELP = ("Keys while running: space repeats the last sentence. d describes everything in view now. "
+            "p pauses and resumes. Plus and minus make speech faster and slower. q quits.")
+RATE_STEP_WPM = 25
+
+
+def command_for(key: str) -> Command | None:
+    """The command for one key press, ignoring case; None for any other key."""
+    return KEYS.get(key.lower())
+
+
+class TerminalKeys:
+    """Turns key presses on a terminal into commands, on a background thread.
+
+    Inside `with`, the terminal is in cbreak mode (keys arrive without Enter, Ctrl+C still
+    works) and is restored on exit. When the stream is not a terminal, nothing is read.
+    """
+
+    def __init__(self, on_command: Callable[[Command], None], stream: TextIO = sys.stdin):
+        self.on_command = on_command
+        self.stream = stream
+        self._saved: list | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> TerminalKeys:
+        try:
+            fd = self.stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            return self
+        if not os.isatty(fd):
+            return self
+        self._saved = termios.tcgetattr(fd)
+        tty.setcbreak(fd)
+        self._thread = threading.Thread(target=self._read, args=(fd,), name="keys", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(1.0)
+        if self._saved is not None:
+            termios.tcsetattr(self.stream.fileno(), termios.TCSADRAIN, self._saved)
+
+    @property
+    def active(self) -> bool:
+        return self._thread is not None
+
+    def _read(self, fd: int) -> None:
+        while not self._stop.is_set():
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if not ready:
+                continue
+            data = os.read(fd, 32)
+            if not data:
+                return
+            for key in data.decode(errors="ignore"):
+                command = command_for(key)
+                if command is not None:
+                    self.on_command(command)

@@ -1,0 +1,117 @@
+"""Live runs through the real command: transcripts on real videos, keys from a real terminal, real audio."""
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+
+from assistant.core import Box, Frame
+from assistant.detector import Detector
+from assistant.profile import load_profile
+from assistant.transcript import read_transcript, static_repeats
+
+from .conftest import MODEL, ROOT, VIDEOS, run_cli
+
+CAR_VIDEO = VIDEOS / "car-detection.mp4"
+WALKING = VIDEOS / "face-demographics-walking.gif"
+
+
+def video_frames(path: Path, wanted: set[int]) -> dict[int, Frame]:
+    """The frames at these indices, decoded as the assistant decodes them."""
+    capture, frames, index = cv2.VideoCapture(str(path)), {}, 0
+    while wanted - frames.keys():
+        ok, bgr = capture.read()
+        assert ok, f"{path} ended before frame {max(wanted)}"
+        if index in wanted:
+            frames[index] = Frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), 0, index, still=True)
+        index += 1
+    capture.release()
+    return frames
+
+
+@pytest.mark.parametrize(("video", "profile"), [(CAR_VIDEO, "default"), (CAR_VIDEO, "street"), (WALKING, "home")])
+def test_transcript_has_no_repeats_and_cites_real_objects(tmp_path: Path, video: Path, profile: str) -> None:
+    transcript = tmp_path / "said.jsonl"
+    result = run_cli("run", "--source", str(video), "--profile", profile, "--speech", f"wav:{tmp_path}/wav",
+                     "--transcript", str(transcript))
+    assert result.returncode == 0, result.stderr
+    records = read_transcript(transcript)
+    assert records, "the run said nothing"
+    assert static_repeats(records, load_profile(profile).cooldown_s) == 0
+    for record in records:
+        assert record["kind"] in {"new", "change", "approach", "gone", "repeat"}
+        assert record["wav"] and Path(record["wav"]).is_file()
+    # Every box behind every sentence is really in the frame it cites: detect that frame afresh.
+    frames = video_frames(video, {r["frame"] for r in records})
+    with Detector(MODEL, video=False, score_threshold=0.2) as detector:
+        for record in records:
+            found = detector.detect(frames[record["frame"]])
+            for obj in record["objects"]:
+                said = Box(*obj["box"])
+                assert any(d.label == obj["label"] and d.box.iou(said) > 0.9 and abs(d.score - obj["score"]) < 0.05
+                           for d in found), f"{obj} is not in frame {record['frame']}"
+
+
+def read_until(fd: int, needle: str, timeout_s: float, seen: list[str]) -> None:
+    """Read the terminal until `needle` has appeared; everything read is appended to `seen`."""
+    deadline = time.monotonic() + timeout_s
+    while needle not in "".join(seen):
+        assert time.monotonic() < deadline, f"{needle!r} never appeared in {''.join(seen)!r}"
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                seen.append(os.read(fd, 4096).decode(errors="replace"))
+            except OSError:  # the child closed the terminal
+                return
+
+
+def test_keys_from_a_real_terminal(tmp_path: Path) -> None:
+    """Space, d, p, + and q typed on a terminal, with no window: each does what the help says."""
+    transcript = tmp_path / "said.jsonl"
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "run", "--source", str(CAR_VIDEO), "--realtime", "--speech", "print",
+         "--profile", "street", "--transcript", str(transcript)],
+        stdin=slave, stdout=slave, stderr=subprocess.PIPE, cwd=ROOT, env=dict(os.environ),
+    )
+    os.close(slave)
+    seen: list[str] = []
+    try:
+        time.sleep(4)  # the model loads and the video plays
+        for key, answer in [("d", "\n"), ("p", "Paused"), ("p", "Resumed"), ("+", "Rate 200"), (" ", "\n")]:
+            before = len("".join(seen))
+            os.write(master, key.encode())
+            read_until(master, answer, 10, seen)
+            assert answer in "".join(seen)[before:] or answer == "\n"
+        os.write(master, b"q")
+        assert process.wait(10) == 0
+    finally:
+        process.kill()
+        os.close(master)
+    kinds = [(r["kind"], r["text"]) for r in read_transcript(transcript)]
+    assert [k for k, _ in kinds if k != "new"][:5] == ["describe", "status", "status", "status", "repeat"]
+    assert ("status", "Paused") in kinds and ("status", "Rate 200") in kinds
+    assert "frames in" in process.stderr.read().decode()  # it said goodbye with its summary: a clean exit
+
+
+def test_live_speech_through_a_sound_device(tmp_path: Path, sound_server: dict) -> None:
+    """The default engine on Linux (espeak-ng, interruptible) speaks in real time through a sound server."""
+    transcript = tmp_path / "said.jsonl"
+    env = {**os.environ, **sound_server}
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant", "run", "--source", str(WALKING), "--profile", "home",
+         "--transcript", str(transcript)],
+        capture_output=True, text=True, timeout=120, cwd=ROOT, env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "warning" not in result.stderr  # no fallback to printing: it really spoke
+    records = read_transcript(transcript)
+    assert records and all(r["wav"] is None for r in records)
+    assert all(r["speak_ms"] > 800 for r in records)  # played at speaking pace, like a loudspeaker
+    assert result.stdout == ""  # spoken, not printed
