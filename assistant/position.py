@@ -105,8 +105,9 @@ def time_to_contact_s(samples: Sequence[tuple[float, float]], min_span_ms: float
 
     Under a pinhole camera an object closing at constant speed has height h with
     d(ln h)/dt = 1 / time-to-contact, so the answer is 1 / the least-squares slope of ln h
-    against time. None when the samples span less than `min_span_ms` or the object is not
-    growing, so a few frames of jitter never make a warning.
+    against time. That slope is an average over the window, so the answer is moved from the
+    window's middle to its last sample. None when the samples span less than `min_span_ms` or
+    the object is not growing, so a few frames of jitter never make a warning.
     """
     points = [(t, math.log(h)) for t, h in samples if h > 0]
     if len(points) < 3 or points[-1][0] - points[0][0] < min_span_ms:
@@ -115,4 +116,6 @@ def time_to_contact_s(samples: Sequence[tuple[float, float]], min_span_ms: float
     mean_y = sum(y for _, y in points) / len(points)
     spread = sum((t - mean_t) ** 2 for t, _ in points)
     slope_per_ms = sum((t - mean_t) * (y - mean_y) for t, y in points) / spread
-    return 1.0 / (slope_per_ms * 1000) if slope_per_ms > 0 else None
+    if slope_per_ms <= 0:
+        return None
+    return max(0.0, 1.0 / (slope_per_ms * 1000) - (points[-1][0] - mean_t) / 1000)

@@ -6,7 +6,8 @@ import pytest
 
 from assistant.core import Box
 from assistant.position import (
-    TYPICAL_HEIGHT_M, bearing_deg, clock_hour, direction_of, distance_m, focal_px, locate, touches_edge,
+    TYPICAL_HEIGHT_M, bearing_deg, clock_hour, direction_of, distance_m, focal_px, locate, time_to_contact_s,
+    touches_edge,
 )
 
 
@@ -70,3 +71,20 @@ def test_edge_boxes_are_partial_not_a_distance(y1: float, y2: float, partial: bo
     assert touches_edge(box, 480) is partial
     assert position.partial is partial and position.close is close
     assert (position.distance_m is None) is partial
+
+
+@pytest.mark.parametrize(("closing_m_per_s", "remaining_s"), [(2.0, 9.0), (5.0, 3.0), (10.0, 1.0)])
+def test_time_to_contact_of_a_car_closing_at_constant_speed(closing_m_per_s: float, remaining_s: float) -> None:
+    """A 1.5 m car 20 m away closing at constant speed, seen 10 times a second for 1 s (focal length 500 px)."""
+    samples = [(t * 100, 1.5 * 500 / (20 - closing_m_per_s * t / 10)) for t in range(11)]
+    assert time_to_contact_s(samples) == pytest.approx(remaining_s, rel=0.15)
+
+
+@pytest.mark.parametrize("samples", [
+    [(0, 100), (100, 101)],  # too few
+    [(0, 100), (100, 104), (200, 108)],  # too short a span
+    [(t * 100, 100 - t) for t in range(10)],  # shrinking: moving away
+    [(t * 100, 100) for t in range(10)],  # still
+])
+def test_no_time_to_contact_without_a_clear_approach(samples: list) -> None:
+    assert time_to_contact_s(samples) is None
