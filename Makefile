@@ -15,7 +15,7 @@ export ASSISTANT_SHARED ?= $(SHARED)
 
 STAMP := $(VENV)/.installed
 
-.PHONY: run test system-deps bench clean
+.PHONY: run test system-deps test-deps bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,15 +29,24 @@ system-deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq espeak-ng sox alsa-utils; }
 
+# The live-speech tests play through a PulseAudio null sink, so they run without a sound card.
+test-deps:
+	@command -v pulseaudio >/dev/null 2>&1 || { \
+	  echo "Installing pulseaudio (a silent sound server for the live speech tests)..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq pulseaudio; }
+
 run: system-deps $(STAMP)
 	$(VENV)/bin/assistant run $(ARGS)
 
-test: system-deps $(STAMP)
+test: system-deps test-deps $(STAMP)
 	$(VENV)/bin/python -m pytest -q
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/pipeline.py
 	$(VENV)/bin/python benchmarks/profile.py
+	$(VENV)/bin/python benchmarks/speech.py
+	$(VENV)/bin/python benchmarks/tracking.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

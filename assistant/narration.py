@@ -22,7 +22,7 @@ SIDE_MARGIN_DEG = 3.0  # and this far past a side's edge before it counts as mov
 SIDE_SETTLE_MS = 600  # and stay on its new side this long, so crossing from left to right is one phrase
 HEIGHT_WINDOW_MS = 1000  # box heights kept per object to estimate time-to-contact
 REARM_FACTOR = 2.0  # an approach warning re-arms once time-to-contact is back above twice the limit
-GONE_AFTER_MS = 1000  # "gone" waits this long after the track ends, in case the object is found again
+GONE_AFTER_MS = 500  # "gone" waits this long after the track ends, in case the object is found again
 GONE_FRESH_MS = 3000  # and is dropped if it could not be said within this
 SIDES = ("left", "ahead", "right")
 
@@ -82,7 +82,12 @@ class Narrator:
         self._gone: list[tuple[str, int]] = []
         self._last_utterance_ms: int | None = None
 
-    def update(self, tracks: Sequence[Track], frame: Frame) -> Utterance | None:
+    def update(self, tracks: Sequence[Track], frame: Frame, speaking: bool = False) -> Utterance | None:
+        """This frame's utterance, or None.
+
+        While `speaking` (a sentence is playing or waiting), only hazards are said; the rest
+        waits and is composed when the voice is free, so nothing is said stale or dropped.
+        """
         now = frame.timestamp_ms
         self._forget_ended(tracks, now)
         visible = [
@@ -107,9 +112,13 @@ class Narrator:
             if kinds[top.track_id] is None and self._cooled_down(top, now):
                 kinds[top.track_id] = "repeat"
         due = [s for s in visible if kinds[s.track_id] is not None]
+        if speaking:
+            due = [s for s in due if kinds[s.track_id] != "repeat" and self.profile.rule(s.detection.label).hazard]
         if due:
-            kind = next(k for k in ("new", "change", "repeat") if k in kinds.values())
+            kind = next(k for k in ("new", "change", "repeat") if k in {kinds[s.track_id] for s in due})
             return self._say(due, frame, kind)
+        if speaking:
+            return None
         self._gone = [(label, t) for label, t in self._gone if now - t <= GONE_AFTER_MS + GONE_FRESH_MS]
         ripe = [label for label, t in self._gone if now - t >= GONE_AFTER_MS]
         if ripe:

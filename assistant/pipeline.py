@@ -22,6 +22,7 @@ from .speech import Speaker
 from .tracking import Tracker
 from .wording import describe_scene
 
+MAX_MISSING_MS = 1000  # a confirmed object unseen this long has left; shorter gaps are detector misses
 PROFILE_ERROR_SENTENCE = "Profile has an error, keeping the previous settings"
 
 
@@ -82,7 +83,7 @@ def run(
     applied between frames.
     """
     stop = stop or threading.Event()
-    tracker = Tracker(confirm_frames=profile.confirm_frames)
+    tracker = Tracker(confirm_frames=profile.confirm_frames, max_missing_ms=MAX_MISSING_MS)
     narrator = Narrator(profile)
     controls = _Controls()
     tracks: tuple[Track, ...] = ()
@@ -116,7 +117,8 @@ def run(
                 utterance = utterance if utterance.text else None
             else:
                 tracks = tracker.update([d for d in detections if profile.accepts(d, frame.height)], frame.timestamp_ms)
-                utterance = None if controls.paused else narrator.update(tracks, frame)
+                speaking = speaker.busy or speaker.queued > 0
+                utterance = None if controls.paused else narrator.update(tracks, frame, speaking)
             if utterance is not None:
                 speaker.say(utterance)
                 controls.last = utterance

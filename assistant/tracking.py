@@ -31,18 +31,27 @@ class Tracker:
     Matching is greedy on IoU between each track's predicted box (its last box moved by its
     smoothed velocity) and the new boxes, never across labels. A track is confirmed after
     `confirm_frames` consecutive hits; an unconfirmed track dies on its first miss, a confirmed
-    one survives `max_misses` frames unseen, so one missed detection neither re-announces
-    nor forgets an object.
+    one survives `max_misses` frames (or `max_missing_ms`) unseen, so a missed detection
+    neither re-announces nor forgets an object.
     """
 
-    def __init__(self, confirm_frames: int = 3, max_misses: int = 5, min_iou: float = 0.3, motion: bool = True):
+    def __init__(
+        self,
+        confirm_frames: int = 3,
+        max_misses: int = 5,
+        min_iou: float = 0.3,
+        motion: bool = True,
+        max_missing_ms: float | None = None,
+    ):
         self.confirm_frames = confirm_frames
         self.max_misses = max_misses
+        self.max_missing_ms = max_missing_ms
         self.min_iou = min_iou
         self.motion = motion
         self._states: list[_State] = []
         self._next_id = 1
         self._frames = 0
+        self._timed = False
 
     def update(self, detections: Sequence[Detection], timestamp_ms: float | None = None) -> tuple[Track, ...]:
         """All live tracks after this frame; those seen now have misses == 0.
@@ -50,11 +59,12 @@ class Tracker:
         Without `timestamp_ms`, frames are taken to be evenly spaced (one unit apart).
         """
         self._frames += 1
+        self._timed = timestamp_ms is not None
         now = float(self._frames if timestamp_ms is None else timestamp_ms)
         predicted = [s.predicted(now) if self.motion else s.track.detection.box for s in self._states]
         pairs = sorted(
             (
-                (predicted[t].iou(det.box), t, d)
+                (self._affinity(state, predicted[t], det.box), t, d)
                 for t, state in enumerate(self._states)
                 for d, det in enumerate(detections)
                 if state.track.detection.label == det.label
@@ -76,7 +86,7 @@ class Tracker:
             track = state.track
             if t in matched:
                 survivors.append(self._hit(state, detections[matched[t]], now))
-            elif track.confirmed and track.misses < self.max_misses:
+            elif track.confirmed and self._survives(state, now):
                 state.track = Track(track.track_id, track.detection, track.hits, track.misses + 1, True)
                 survivors.append(state)
         for d, det in enumerate(detections):
@@ -85,6 +95,24 @@ class Tracker:
                 self._next_id += 1
         self._states = survivors
         return tuple(s.track for s in survivors)
+
+    def _survives(self, state: _State, now: float) -> bool:
+        """Whether a confirmed track unseen this frame lives on: for `max_missing_ms` of frame time
+        when that is set (the same at any frame rate), else for `max_misses` frames."""
+        if self.max_missing_ms is not None and self._timed:
+            return now - state.seen_ms <= self.max_missing_ms
+        return state.track.misses < self.max_misses
+
+    def _affinity(self, state: _State, predicted: Box, box: Box) -> float:
+        """IoU with the predicted box. A track seen once has no velocity yet, so a box whose
+        centre is within one box size of it also passes, ranked below any real overlap."""
+        iou = predicted.iou(box)
+        if iou >= self.min_iou or not self.motion or state.track.hits > 1:
+            return iou
+        old = state.track.detection.box
+        dx = abs((old.x1 + old.x2) - (box.x1 + box.x2)) / 2
+        dy = abs((old.y1 + old.y2) - (box.y1 + box.y2)) / 2
+        return self.min_iou if dx <= max(old.width, box.width) and dy <= max(old.height, box.height) else iou
 
     def _hit(self, state: _State, detection: Detection, now: float) -> _State:
         """The state after a match: counters advanced, velocity blended with the new motion."""

@@ -109,6 +109,24 @@ class TestTracker:
         tracks = tracker.update([det("cat", 100)])
         assert cup.track_id not in {t.track_id for t in tracks if t.misses == 0}
 
+    @pytest.mark.parametrize(("motion", "ids"), [(True, 1), (False, 8)])
+    def test_motion_model_keeps_a_fast_object(self, motion: bool, ids: int) -> None:
+        # 45 px a frame with a 60 px box: consecutive boxes overlap by IoU 0.14, under the 0.3 gate
+        tracker = Tracker(confirm_frames=1, motion=motion)
+        seen = set()
+        for i in range(8):
+            seen |= {t.track_id for t in tracker.update([det("car", 10 + 45 * i)], i * 100) if t.misses == 0}
+        assert len(seen) == ids
+
+    @pytest.mark.parametrize(("gap_ms", "same"), [(900, True), (1200, False)])
+    def test_survival_in_frame_time_when_set(self, gap_ms: int, same: bool) -> None:
+        tracker = Tracker(confirm_frames=1, max_missing_ms=1000)
+        (first,) = tracker.update([det("cup", 100)], 0)
+        for t in range(100, gap_ms, 100):
+            tracker.update([], t)  # ten misses at 10 fps, more than max_misses, but under a second
+        back = [t for t in tracker.update([det("cup", 100)], gap_ms) if t.misses == 0]
+        assert (back[0].track_id == first.track_id) == same
+
     def test_unconfirmed_track_dies_on_a_miss(self) -> None:
         tracker = Tracker(confirm_frames=3)
         tracker.update([det("cup", 100)])
@@ -330,3 +348,14 @@ def test_describe_now_says_everything_in_view() -> None:
     assert utterance.kind == "describe" and utterance.priority == REQUESTED
     assert "cup" in utterance.text and "chair" in utterance.text
     assert narrator.describe((), frame_at(100)).text == "Nothing in view"
+
+
+def test_while_speaking_only_hazards_are_said_and_the_rest_waits_fresh() -> None:
+    tracker, narrator = Tracker(1), Narrator(STREET)
+    cup, car = det("cup", 300), det("car", 10, w=100)
+    assert narrator.update(tracker.update([cup], 0), frame_at(0), speaking=True) is None
+    hazard = narrator.update(tracker.update([cup, car], 100), frame_at(100), speaking=True)
+    assert hazard.text == "A car on your left, about 6 metres" and hazard.interrupt
+    moved = det("cup", 560)  # the cup moved while the voice was busy; it is said where it is now
+    later = narrator.update(tracker.update([moved, car], 200), frame_at(200), speaking=False)
+    assert later.kind == "new" and later.text == "A cup on your right, less than a metre"
