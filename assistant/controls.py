@@ -39,7 +39,8 @@ class TerminalKeys:
     """Turns key presses on a terminal into commands, on a background thread.
 
     Inside `with`, the terminal is in cbreak mode (keys arrive without Enter, Ctrl+C still
-    works) and is restored on exit. When the stream is not a terminal, nothing is read.
+    works) and is restored on exit. When the stream is not a terminal, or the process runs in
+    the background, nothing is read.
     """
 
     def __init__(self, on_command: Callable[[Command], None], stream: TextIO = sys.stdin):
@@ -54,8 +55,8 @@ class TerminalKeys:
             fd = self.stream.fileno()
         except (AttributeError, OSError, ValueError):
             return self
-        if not os.isatty(fd):
-            return self
+        if not os.isatty(fd) or os.tcgetpgrp(fd) != os.getpgrp():
+            return self  # not a terminal, or running in the background, where reading it would stop us
         self._saved = termios.tcgetattr(fd)
         tty.setcbreak(fd)
         self._thread = threading.Thread(target=self._read, args=(fd,), name="keys", daemon=True)

@@ -1,14 +1,18 @@
 """Live runs through the real command: transcripts on real videos, keys from a real terminal, real audio."""
 
+import fcntl
+import math
 import os
 import pty
 import select
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from assistant.core import Box, Frame
@@ -16,7 +20,7 @@ from assistant.detector import Detector
 from assistant.profile import load_profile
 from assistant.transcript import read_transcript, static_repeats
 
-from .conftest import MODEL, ROOT, VIDEOS, run_cli
+from .conftest import IMAGES, MODEL, ROOT, VIDEOS, run_cli
 
 CAR_VIDEO = VIDEOS / "car-detection.mp4"
 WALKING = VIDEOS / "face-demographics-walking.gif"
@@ -58,6 +62,42 @@ def test_transcript_has_no_repeats_and_cites_real_objects(tmp_path: Path, video:
                            for d in found), f"{obj} is not in frame {record['frame']}"
 
 
+def approaching_video(path: Path, growth_per_s: float, frames: int = 25) -> Path:
+    """A real photo of a bus, shown growing on a grey background at 10 fps: an approach with a known
+    time to contact (1 / growth_per_s seconds) through the real detector."""
+    photo = cv2.imread(str(IMAGES / "coco_train2017_000000000641.jpg"))
+    h, w = photo.shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (w, h))
+    for i in range(frames):
+        scale = 0.3 * math.exp(growth_per_s * i / 10)
+        small = cv2.resize(photo, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        canvas = np.full_like(photo, 128)
+        y, x = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
+        canvas[y:y + small.shape[0], x:x + small.shape[1]] = small
+        writer.write(canvas)
+    writer.release()
+    return path
+
+
+@pytest.mark.parametrize(("growth_per_s", "warned"), [(0.5, True), (0.08, False)])
+def test_an_approaching_bus_is_warned_of_and_cuts_in(tmp_path: Path, growth_per_s: float, warned: bool) -> None:
+    video = approaching_video(tmp_path / "bus.mp4", growth_per_s)
+    transcript = tmp_path / "said.jsonl"
+    result = run_cli("run", "--source", str(video), "--profile", "street", "--realtime",
+                     "--speech", f"wav:{tmp_path}/wav", "--transcript", str(transcript))
+    assert result.returncode == 0, result.stderr
+    records = read_transcript(transcript)
+    assert records[0]["kind"] == "new" and records[0]["text"].startswith("A bus ahead")
+    approach = [r for r in records if r["kind"] == "approach"]
+    if not warned:  # 12 s from contact: it is only getting nearer
+        assert approach == []
+        return
+    (warning,) = approach
+    assert warning["text"] == "Bus approaching ahead" and warning["priority"] == 3
+    assert warning["t_ms"] - records[0]["t_ms"] <= 1000  # within a second of first being seen
+    assert warning["interrupted"] and records[0]["cut"]  # it cut off the first sentence
+
+
 def read_until(fd: int, needle: str, timeout_s: float, seen: list[str]) -> None:
     """Read the terminal until `needle` has appeared; everything read is appended to `seen`."""
     deadline = time.monotonic() + timeout_s
@@ -79,6 +119,7 @@ def test_keys_from_a_real_terminal(tmp_path: Path) -> None:
         [sys.executable, "-m", "assistant", "run", "--source", str(CAR_VIDEO), "--realtime", "--speech", "print",
          "--profile", "street", "--transcript", str(transcript)],
         stdin=slave, stdout=slave, stderr=subprocess.PIPE, cwd=ROOT, env=dict(os.environ),
+        start_new_session=True, preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),  # a real login's terminal
     )
     os.close(slave)
     seen: list[str] = []
