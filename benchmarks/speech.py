@@ -149,6 +149,8 @@ def main() -> None:
         "silent_fps": round(silent_fps, 2),
         "naive_fps": round(baseline["fps"], 2),
         "naive_utterances_per_min": round(baseline["utterances"] / (baseline["seconds"] / 60), 1),
+        "confirmed_tracks": sum(r["confirmed"] for r in runs),
+        "named_tracks": len(delays),
         "confirm_to_speech_frames_p50": round(percentile(delays, 50) / frame_ms, 2),
         "confirm_to_speech_frames_p95": round(percentile(delays, 95) / frame_ms, 2),
         "utterances_per_min": round(sum(r["utterances"] for r in runs) / minutes, 1),
