@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("ASSISTANT_SHARED", ROOT.parent / "shared"))
-os.environ.setdefault("ASSISTANT_MODEL_DIR", str(SHARED / "models"))
-os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
+from shared import SHARED  # noqa: E402  (first: it points the assistant at the shared models)
 
 import cv2  # noqa: E402
 import mediapipe as mp  # noqa: E402

@@ -6,16 +6,13 @@ Prints one line per measurement, then one JSON object. Usage: python benchmarks/
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("ASSISTANT_SHARED", ROOT.parent / "shared"))
-os.environ.setdefault("ASSISTANT_MODEL_DIR", str(SHARED / "models"))
+from shared import SHARED  # noqa: E402  (first: it points the assistant at the shared models)
 
 from assistant import models  # noqa: E402
 from assistant.pipeline import run  # noqa: E402

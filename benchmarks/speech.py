@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("ASSISTANT_SHARED", ROOT.parent / "shared"))
-os.environ.setdefault("ASSISTANT_MODEL_DIR", str(SHARED / "models"))
-os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
+from shared import VIDEOS  # noqa: E402  (first: it points the assistant at the shared models)
 
 from assistant import models  # noqa: E402
 from assistant.detector import Detector  # noqa: E402
@@ -30,8 +26,6 @@ from assistant.profile import Profile, load_profile  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
 from assistant.speech import Speaker, Spoken, VoiceSettings, WavBackend  # noqa: E402
 from assistant.transcript import Transcript, read_transcript, static_repeats  # noqa: E402
-
-VIDEOS = sorted((SHARED / "data" / "video").glob("*.*"))
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -12,14 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("ASSISTANT_SHARED", ROOT.parent / "shared"))
-os.environ.setdefault("ASSISTANT_MODEL_DIR", str(SHARED / "models"))
-os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
+from shared import VIDEOS  # noqa: E402  (first: it points the assistant at the shared models)
 
 from assistant import models  # noqa: E402
 from assistant.core import Box, Detection  # noqa: E402
@@ -29,7 +25,6 @@ from assistant.profile import Profile, load_profile  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
 from assistant.tracking import Tracker  # noqa: E402
 
-VIDEOS = sorted((SHARED / "data" / "video").glob("*.*"))
 SWITCH_WINDOW_MS = 1000
 
 
