@@ -22,7 +22,8 @@ from .profile import (
     profile_path,
     shipped_profiles,
 )
-from .speech import SPEECH_CHOICES, Speaker, VoiceSettings, make_backend
+from .speech import Speaker
+from .voices import SPEECH_CHOICES, VoiceSettings, make_backend
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 

@@ -24,7 +24,8 @@ from assistant import models  # noqa: E402
 from assistant.pipeline import run  # noqa: E402
 from assistant.profile import load_profile  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
-from assistant.speech import NullBackend, Speaker, VoiceSettings, WavBackend  # noqa: E402
+from assistant.speech import Speaker  # noqa: E402
+from assistant.voices import NullBackend, VoiceSettings, WavBackend  # noqa: E402
 from assistant.transcript import Transcript  # noqa: E402
 
 

@@ -24,7 +24,8 @@ from assistant.detector import Detector  # noqa: E402
 from assistant.pipeline import FrameReport, run  # noqa: E402
 from assistant.profile import Profile, load_profile  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
-from assistant.speech import Speaker, Spoken, VoiceSettings, WavBackend  # noqa: E402
+from assistant.speech import Speaker, Spoken  # noqa: E402
+from assistant.voices import VoiceSettings, WavBackend  # noqa: E402
 from assistant.transcript import Transcript, read_transcript, static_repeats  # noqa: E402
 
 

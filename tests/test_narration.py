@@ -10,7 +10,8 @@ import pytest
 from assistant.core import REQUESTED, URGENT, Box, Detection, Frame, Utterance
 from assistant.narration import Narrator
 from assistant.profile import Profile
-from assistant.speech import PrintBackend, Speaker
+from assistant.speech import Speaker
+from assistant.voices import PrintBackend
 from assistant.tracking import Tracker
 from assistant.wording import compose, counted, describe_scene, plural, sightings_of
 

@@ -1,4 +1,5 @@
-"""The speech worker: never blocks the caller, drops stale phrases, falls back to print; real espeak-ng WAVs."""
+"""The speech worker and the voices: never blocks the caller, most urgent first, drops stale phrases,
+interrupts only for hazards, restarts and falls back to print; real espeak-ng WAVs and real-time audio."""
 
 import threading
 import time
@@ -8,18 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import speech
+from assistant import voices
 from assistant.core import HAZARD, REQUESTED, ROUTINE, URGENT, Utterance
 from assistant.errors import AssistantError
-from assistant.speech import (
-    EspeakBackend,
-    PrintBackend,
-    Pyttsx3Backend,
-    Speaker,
-    VoiceSettings,
-    WavBackend,
-    make_backend,
-    wav_seconds,
+from assistant.speech import Speaker
+from assistant.voices import (
+    EspeakBackend, PrintBackend, Pyttsx3Backend, VoiceSettings, WavBackend, make_backend, wav_seconds,
 )
 
 
@@ -185,7 +180,7 @@ def test_an_engine_that_ignores_stop_is_abandoned(capsys: pytest.CaptureFixture)
 
 
 def test_no_audio_device_warns_once_and_prints(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
-    monkeypatch.setattr(speech, "audio_output_available", lambda: False)
+    monkeypatch.setattr(voices, "audio_output_available", lambda: False)
     warnings = []
     speaker = Speaker(Pyttsx3Backend(VoiceSettings()), warn=warnings.append)
     speaker.say(utt("a cup ahead"))

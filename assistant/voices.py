@@ -1,0 +1,280 @@
+"""Voices: the text-to-speech backends the speech worker drives, and how to pick one.
+
+Every backend blocks in `speak` until the phrase is said; `stop` (from another thread) cuts it
+off where the backend allows it. `make_backend` turns a --speech value into a backend.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from .errors import AssistantError
+
+SPEECH_CHOICES = "auto, espeak, pyttsx3, print, wav:DIR or none"
+MIN_RATE_WPM, MAX_RATE_WPM = 80, 450
+
+
+class BackendUnavailable(Exception):
+    """A backend cannot run here; the message says why in one sentence."""
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceSettings:
+    """How to speak: words per minute, a voice id or language code, and volume from 0 to 1."""
+
+    rate_wpm: int = 175
+    voice: str | None = None
+    volume: float = 1.0
+
+    def seconds_for(self, text: str) -> float:
+        """About how long the text takes to say at this rate."""
+        return len(text.split()) * 60 / self.rate_wpm
+
+
+class Backend(Protocol):
+    """A way to voice text. All but `stop` run on the speech worker thread; `speak` blocks until done.
+
+    `stop` is called from other threads to cut off the current phrase; `interruptible` says
+    whether it really can. `fresh` returns a new, unopened backend with the same settings.
+    """
+
+    interruptible: bool
+
+    def open(self) -> None: ...
+
+    def configure(self, settings: VoiceSettings) -> None: ...
+
+    def speak(self, text: str, number: int) -> Path | None: ...
+
+    def stop(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def fresh(self) -> Backend: ...
+
+
+class NullBackend:
+    """Says nothing (for benchmarks and transcripts only)."""
+
+    interruptible = True
+
+    def open(self) -> None:
+        pass
+
+    def configure(self, settings: VoiceSettings) -> None:
+        pass
+
+    def speak(self, text: str, number: int) -> Path | None:
+        return None
+
+    def stop(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def fresh(self) -> Backend:
+        return type(self)()
+
+
+class PrintBackend(NullBackend):
+    """Prints each sentence on its own line: for terminals and screen readers."""
+
+    def speak(self, text: str, number: int) -> None:
+        print(text, file=sys.stdout, flush=True)
+
+
+class WavBackend:
+    """Writes one WAV per utterance with espeak-ng, then waits its length as a sound card would.
+
+    `stop` ends the wait early, like cutting off playback.
+    """
+
+    interruptible = True
+
+    def __init__(self, directory: Path, settings: VoiceSettings):
+        self.directory = directory
+        self.settings = settings
+        self._stopped = threading.Event()
+
+    def open(self) -> None:
+        if shutil.which("espeak-ng") is None:
+            raise BackendUnavailable("espeak-ng is not installed, so no WAV files can be written")
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def configure(self, settings: VoiceSettings) -> None:
+        self.settings = settings
+
+    def speak(self, text: str, number: int) -> Path:
+        self._stopped.clear()
+        path = self.directory / f"utterance_{number:05d}.wav"
+        subprocess.run(
+            ["espeak-ng", *espeak_options(self.settings), "-w", str(path), "--", text],
+            check=True, capture_output=True, timeout=30,
+        )
+        self._stopped.wait(wav_seconds(path))
+        return path
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def close(self) -> None:
+        pass
+
+    def fresh(self) -> Backend:
+        return WavBackend(self.directory, self.settings)
+
+
+class EspeakBackend:
+    """espeak-ng as a child process playing to the sound device; stopping it terminates the process."""
+
+    interruptible = True
+
+    def __init__(self, settings: VoiceSettings):
+        self.settings = settings
+        self._process: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+
+    def open(self) -> None:
+        if shutil.which("espeak-ng") is None:
+            raise BackendUnavailable("espeak-ng is not installed")
+        if not audio_output_available():
+            raise BackendUnavailable("No audio output device was found")
+
+    def configure(self, settings: VoiceSettings) -> None:
+        self.settings = settings
+
+    def speak(self, text: str, number: int) -> None:
+        with self._lock:
+            self._process = subprocess.Popen(
+                ["espeak-ng", *espeak_options(self.settings), "--", text],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            )
+        _, error = self._process.communicate()
+        if self._process.returncode > 0:
+            raise RuntimeError(error.decode(errors="replace").strip() or f"espeak-ng exited {self._process.returncode}")
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._process is not None and self._process.poll() is None:
+                self._process.terminate()
+
+    def close(self) -> None:
+        self.stop()
+
+    def fresh(self) -> Backend:
+        return EspeakBackend(self.settings)
+
+
+class Pyttsx3Backend:
+    """The platform's voice through pyttsx3. The engine is created on the worker thread.
+
+    On Linux pyttsx3 plays through `aplay`, which `stop()` cannot cut off, so it is not
+    interruptible there; SAPI5 (Windows) and NSSpeechSynthesizer (macOS) honour `stop()`.
+    """
+
+    interruptible = not sys.platform.startswith("linux")
+
+    def __init__(self, settings: VoiceSettings):
+        self.settings = settings
+        self._engine = None
+
+    def open(self) -> None:
+        if not audio_output_available():
+            raise BackendUnavailable("No audio output device was found")
+        try:
+            import pyttsx3
+
+            self._engine = pyttsx3.init()
+        except Exception as exc:  # pyttsx3 raises many types when a driver or library is missing
+            raise BackendUnavailable(f"No text-to-speech engine could start ({exc})") from exc
+        self.configure(self.settings)
+        if self.settings.voice:
+            self._engine.setProperty("voice", self._voice_id(self.settings.voice))
+
+    def configure(self, settings: VoiceSettings) -> None:
+        self.settings = settings
+        if self._engine is not None:
+            self._engine.setProperty("rate", settings.rate_wpm)
+            self._engine.setProperty("volume", settings.volume)
+
+    def _voice_id(self, wanted: str) -> str:
+        """A voice by exact id, else the first whose language or id starts with the code (e.g. 'de')."""
+        voices = self._engine.getProperty("voices")
+        for voice in voices:
+            if voice.id == wanted:
+                return voice.id
+        for voice in voices:
+            languages = [lang.decode(errors="ignore") if isinstance(lang, bytes) else str(lang)
+                         for lang in (voice.languages or [])]
+            if any(lang.lstrip("\x05").startswith(wanted) for lang in languages) or wanted in voice.id:
+                return voice.id
+        raise BackendUnavailable(f"No installed voice matches {wanted!r}")
+
+    def speak(self, text: str, number: int) -> None:
+        self._engine.say(text)
+        self._engine.runAndWait()
+
+    def stop(self) -> None:
+        if self._engine is not None and self.interruptible:
+            self._engine.stop()
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.stop()
+
+    def fresh(self) -> Backend:
+        return Pyttsx3Backend(self.settings)
+
+
+def espeak_options(settings: VoiceSettings) -> list[str]:
+    """espeak-ng's voice, rate and amplitude flags (its default amplitude is 100)."""
+    voice = ["-v", settings.voice] if settings.voice else []
+    return [*voice, "-s", str(settings.rate_wpm), "-a", str(round(settings.volume * 100))]
+
+
+def audio_output_available() -> bool:
+    """On Linux, a sound card, or a PulseAudio/PipeWire server, plus aplay for pyttsx3's espeak driver."""
+    if not sys.platform.startswith("linux"):
+        return True
+    snd = Path("/dev/snd")
+    card = snd.is_dir() and any(p.name.startswith("pcm") for p in snd.iterdir())
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    server = bool(os.environ.get("PULSE_SERVER")) or bool(
+        runtime and (Path(runtime, "pulse", "native").exists() or Path(runtime, "pipewire-0").exists())
+    )
+    return (card or server) and shutil.which("aplay") is not None
+
+
+def wav_seconds(path: Path) -> float:
+    with wave.open(str(path), "rb") as w:
+        return w.getnframes() / float(w.getframerate())
+
+
+def make_backend(spec: str, settings: VoiceSettings) -> Backend:
+    """A backend from --speech: auto | espeak | pyttsx3 | print | wav:DIR | none.
+
+    `auto` picks espeak-ng on Linux when it is installed, because it can be cut off for a
+    hazard, and pyttsx3 elsewhere.
+    """
+    if spec == "auto":
+        spec = "espeak" if sys.platform.startswith("linux") and shutil.which("espeak-ng") else "pyttsx3"
+    if spec == "espeak":
+        return EspeakBackend(settings)
+    if spec == "pyttsx3":
+        return Pyttsx3Backend(settings)
+    if spec == "print":
+        return PrintBackend()
+    if spec == "none":
+        return NullBackend()
+    if spec.startswith("wav:") and len(spec) > 4:
+        return WavBackend(Path(spec[4:]).expanduser(), settings)
+    raise AssistantError(f"Unknown speech output {spec!r}; use {SPEECH_CHOICES}.")
