@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/profile.py
 	$(VENV)/bin/python benchmarks/speech.py
 	$(VENV)/bin/python benchmarks/tracking.py
+	$(VENV)/bin/python benchmarks/debug_view.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import signal
 import sys
 import threading
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import models
-from .controls import KEY_HELP
+from .controls import KEY_HELP, VIEW_KEY_HELP
 from .errors import AssistantError
 from .profile import (
     Profile,
@@ -54,8 +55,6 @@ def _speech_spec(args: argparse.Namespace, profile: Profile) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import queue
-
     from .controls import TerminalKeys
     from .pipeline import run
     from .reload import ProfileWatcher
@@ -70,18 +69,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    commands: queue.SimpleQueue = queue.SimpleQueue()
+    viewing = args.debug or args.record or args.snapshots
     with open_source(args.source) as source:
+        viewer = _viewer(args, source.fps, commands) if viewing else None
         transcript = Transcript(Path(args.transcript)) if args.transcript else None
         speaker = Speaker(backend, settings=settings, on_spoken=transcript.write if transcript else None,
                           warn=_warn, max_age_s=profile.freshness_s)
         speaker.wait_ready()  # its warning must print before the detector briefly silences native stderr
-        commands: queue.SimpleQueue = queue.SimpleQueue()
+        show = (lambda report: viewer.show(report, speaker.queued, speaker.last_spoken)) if viewer else None
         try:
             with TerminalKeys(commands.put):
                 stats = run(source, model_path, profile, speaker, max_frames=args.max_frames, realtime=args.realtime,
                             stop=stop, watcher=watcher, on_profile_error=lambda e: _report(e, args.verbose),
-                            commands=commands)
+                            commands=commands, on_frame=show, candidates=args.candidates if viewer else None)
         finally:
+            if viewer:
+                viewer.close()
             speaker.close(drain=not stop.is_set())
             if transcript:
                 transcript.close()
@@ -94,15 +98,40 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _viewer(args: argparse.Namespace, fps: float | None, commands: queue.SimpleQueue):
+    """The debug view's outputs from the run options; one sentence if there is nowhere to show it."""
+    from .viewer import Viewer, has_display
+
+    if args.snapshot_every < 1:
+        raise AssistantError("--snapshot-every must be 1 or more frames.")
+    return Viewer(
+        window=bool(args.debug) and has_display(),
+        record=Path(args.record) if args.record else None,
+        snapshots=Path(args.snapshots) if args.snapshots else None,
+        snapshot_every=args.snapshot_every,
+        heatmap=True,
+        boxes=not args.heatmap_only,
+        half_life_s=args.half_life,
+        fps=fps or 10.0,
+        commands=commands,
+    )
+
+
 def cmd_describe(args: argparse.Namespace) -> int:
     from .pipeline import describe_image, detector_for
 
     profile, model_path, _ = _load(args.profile, args.model)
     failed = 0
-    with detector_for(model_path, profile, video=False) as detector:
+    debug_out = Path(args.debug_out) if args.debug_out else None
+    if debug_out is not None and len(args.images) > 1 and debug_out.suffix.lower() == ".png":
+        raise AssistantError(f"With several images, --debug-out must be a folder, not {debug_out}.")
+    candidates = min(args.candidates, args.threshold) if debug_out else None
+    with detector_for(model_path, profile, video=False, candidates=candidates) as detector:
         for image in args.images:
             try:
                 result = describe_image(Path(image), detector, profile)
+                if debug_out is not None:
+                    _draw_still(result, profile, args.threshold, debug_out, several=len(args.images) > 1)
             except AssistantError as exc:
                 _report(exc, args.verbose)
                 failed += 1
@@ -118,6 +147,17 @@ def cmd_describe(args: argparse.Namespace) -> int:
                     print(f"  {s.detection.label} {s.detection.score:.2f} {s.position.direction} "
                           f"({s.position.clock} o'clock) {distance}")
     return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def _draw_still(result, profile: Profile, threshold: float, out: Path, several: bool) -> None:
+    """Write one image's debug view: to `out` itself, or into the folder `out` when there are several."""
+    from .viewer import still_view, write_png
+
+    path = out / f"{result.path.stem}.png" if several or out.is_dir() else out
+    said = [s.detection for s in result.utterance.objects]
+    view = still_view(result.image, result.detections, said, profile, threshold, result.utterance.text,
+                      result.detect_ms)
+    write_png(path, view)
 
 
 def cmd_profiles_list(args: argparse.Namespace) -> int:
@@ -170,6 +210,17 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _unit(text: str) -> float:
+    """An argparse type: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: a subcommand that is not given --verbose must not reset `assistant --verbose CMD`.
@@ -193,11 +244,28 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--transcript", metavar="FILE.jsonl", help="write each utterance as a JSON line")
     run.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
     run.add_argument("--realtime", action="store_true", help="pace a file at its own frame rate")
+    view = run.add_argument_group("debug view", "boxes coloured by what became of them, a confidence heatmap "
+                                  "and figures. " + VIEW_KEY_HELP)
+    view.add_argument("--debug", action="store_true", help="show the debug view in a window (needs a display)")
+    view.add_argument("--record", metavar="FILE.mp4", help="write the debug view to a video file (no display needed)")
+    view.add_argument("--snapshots", metavar="DIR", help="save the debug view as PNGs every --snapshot-every frames")
+    view.add_argument("--snapshot-every", type=int, default=30, metavar="N", help="frames between snapshots (30)")
+    view.add_argument("--heatmap-only", action="store_true", help="the heatmap without boxes")
+    view.add_argument("--candidates", type=_unit, default=0.1, metavar="SCORE",
+                      help="lowest score the debug view shows, below the profile's own thresholds (0.1)")
+    view.add_argument("--half-life", type=float, default=1.0, metavar="SECONDS",
+                      help="how fast the heatmap fades (1.0)")
     run.set_defaults(func=cmd_run)
 
     describe = commands.add_parser("describe", parents=[common, with_model], help="say what is in images")
     describe.add_argument("images", nargs="+", metavar="IMAGE")
     describe.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines)")
+    describe.add_argument("--debug-out", metavar="PATH",
+                          help="draw the debug view: a .png file for one image, else a folder of PNGs")
+    describe.add_argument("--threshold", type=_unit, default=0.5, metavar="SCORE",
+                          help="with --debug-out, draw boxes scored at least this (0.5)")
+    describe.add_argument("--candidates", type=_unit, default=0.1, metavar="SCORE",
+                          help="with --debug-out, the lowest score in the heatmap (0.1)")
     describe.set_defaults(func=cmd_describe)
 
     profiles = commands.add_parser("profiles", help="list, show or check caregiver profiles")

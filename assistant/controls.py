@@ -27,6 +27,8 @@ KEYS = {" ": Command.REPEAT, "d": Command.DESCRIBE, "p": Command.PAUSE, "+": Com
 # Plain sentences that a screen reader reads well, for --help and the README.
 KEY_HELP = ("Keys while running: space repeats the last sentence. d describes everything in view now. "
             "p pauses and resumes. Plus and minus make speech faster and slower. q quits.")
+VIEW_KEY_HELP = ("In the debug view's window: h shows or hides the heatmap. b shows or hides the boxes. "
+                 "s saves a snapshot. The keys above work there too.")
 RATE_STEP_WPM = 25
 
 

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from .controls import RATE_STEP_WPM, Command
 from .core import REQUESTED, Detection, Frame, Track, Utterance
 from .detector import Detector
@@ -38,8 +40,14 @@ class RunStats:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
-def detector_for(model_path: Path, profile: Profile, *, video: bool) -> Detector:
-    """A detector limited to the profile's classes and its lowest speaking threshold."""
+CANDIDATE_MAX_RESULTS = 100
+
+
+def detector_for(model_path: Path, profile: Profile, *, video: bool, candidates: float | None = None) -> Detector:
+    """A detector limited to the profile's classes and its lowest speaking threshold, or, for the
+    debug view, one that reports every class down to the `candidates` score."""
+    if candidates is not None:
+        return Detector(model_path, video=video, score_threshold=candidates, max_results=CANDIDATE_MAX_RESULTS)
     return Detector(model_path, video=video, score_threshold=profile.lowest_min_score, labels=profile.objects)
 
 
@@ -48,10 +56,11 @@ class FrameReport:
     """What happened on one frame, for observers such as benchmarks and the debug view."""
 
     frame: Frame
-    detections: tuple[Detection, ...]
+    detections: tuple[Detection, ...]  # everything the detector reported, before the profile's filter
     tracks: tuple[Track, ...]
     utterance: Utterance | None
     detect_ms: float
+    profile: Profile
 
 
 @dataclass(slots=True)
@@ -75,12 +84,14 @@ def run(
     on_profile_error: Callable[[ProfileError], None] = lambda error: None,
     commands: queue.SimpleQueue[Command] | None = None,
     on_frame: Callable[[FrameReport], None] | None = None,
+    candidates: float | None = None,
 ) -> RunStats:
     """Narrate a source until it ends, `max_frames` are done, `stop` is set or QUIT is commanded.
 
     With a `watcher`, a saved profile applies on the next frame without reopening the source; an
     invalid edit keeps the previous profile and says so once. `commands` (from the keys) are
-    applied between frames.
+    applied between frames. With `candidates`, the detector reports every class down to that
+    score (for the debug view); the profile still decides what is tracked and said.
     """
     stop = stop or threading.Event()
     tracker = Tracker(confirm_frames=profile.confirm_frames, max_missing_ms=MAX_MISSING_MS)
@@ -88,7 +99,7 @@ def run(
     controls = _Controls()
     tracks: tuple[Track, ...] = ()
     frames = utterances = reloads = 0
-    detector = detector_for(model_path, profile, video=not source.still)
+    detector = detector_for(model_path, profile, video=not source.still, candidates=candidates)
     started = time.monotonic()
     try:
         for frame in source:
@@ -98,7 +109,7 @@ def run(
                 break
             changed = _saved_profile(watcher, speaker, frame, on_profile_error) if watcher else None
             if changed is not None:
-                if _detector_settings(changed) != _detector_settings(profile):
+                if candidates is None and _detector_settings(changed) != _detector_settings(profile):
                     detector.close()
                     detector = detector_for(model_path, changed, video=not source.still)
                 profile = narrator.profile = changed
@@ -124,7 +135,7 @@ def run(
                 controls.last = utterance
                 utterances += 1
             if on_frame is not None:
-                on_frame(FrameReport(frame, detections, tracks, utterance, detect_ms))
+                on_frame(FrameReport(frame, detections, tracks, utterance, detect_ms, profile))
             frames += 1
     finally:
         detector.close()
@@ -184,6 +195,9 @@ class Description:
     width: int
     height: int
     utterance: Utterance
+    image: np.ndarray  # RGB, for the debug view
+    detections: tuple[Detection, ...]  # every candidate, before the profile's filter
+    detect_ms: float
 
     def to_json(self) -> dict:
         return {
@@ -200,4 +214,8 @@ class Description:
 def describe_image(path: Path, detector: Detector, profile: Profile) -> Description:
     """Describe one image at once, as the assistant would say it; SourceError if it is unreadable."""
     frame = Frame(read_image(path), timestamp_ms=0, index=0, still=True, name=str(path))
-    return Description(path, frame.width, frame.height, describe_scene(detector.detect(frame), frame, profile))
+    start = time.perf_counter()
+    detections = detector.detect(frame)
+    detect_ms = (time.perf_counter() - start) * 1000
+    utterance = describe_scene(detections, frame, profile)
+    return Description(path, frame.width, frame.height, utterance, frame.image, detections, detect_ms)

@@ -73,6 +73,7 @@ class Speaker:
         self._number = 0  # numbers each attempt, e.g. for WAV file names
         self.restarts = 0
         self.printing = False  # True once the worker has fallen back to printing
+        self.last_spoken = ""
         self._queue: list[tuple[int, int, _Item]] = []  # heap of (-priority, order, item)
         self._order = itertools.count()
         self._max_queue = max_queue
@@ -183,6 +184,7 @@ class Speaker:
             self._configured = self.settings
             self.backend.configure(self.settings)
         self._number += 1
+        self.last_spoken = item.utterance.text  # what the listener is hearing now, or heard last
         started = time.monotonic()
         finished = threading.Event()
         limit_s = self.watchdog_s + 2 * self.settings.seconds_for(item.utterance.text)

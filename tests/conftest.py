@@ -65,3 +65,27 @@ def sound_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     yield env
     server.terminate()
     server.wait(5)
+
+
+@pytest.fixture(scope="session")
+def x_display() -> Iterator[str]:
+    """A virtual X display (Xvfb) for window tests; CI installs it, elsewhere its absence skips."""
+    if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
+        if os.environ.get("CI"):
+            raise pytest.UsageError("CI needs Xvfb and xdotool for the window tests (.ci/run installs them).")
+        pytest.skip("Xvfb or xdotool is not installed")
+    for number in range(90, 110):
+        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
+            break
+    display = f":{number}"
+    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not Path(f"/tmp/.X11-unix/X{number}").exists():
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.kill()
+            raise RuntimeError("Xvfb did not start")
+        time.sleep(0.05)
+    yield display
+    server.terminate()
+    server.wait(5)

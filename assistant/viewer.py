@@ -1,0 +1,213 @@
+"""Where the debug view goes: a window, an MP4 recording, PNG snapshots; and the window's keys.
+
+`annotate` decides what each candidate box means (spoken, tracked, hazard, or filtered and
+why); `Viewer.show` renders a frame with `debug_view` and sends it to the chosen outputs.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .controls import Command, command_for
+from .core import Detection, Track
+from .debug_view import Annotation, Heatmap, Hud, frame_heat, render
+from .errors import AssistantError
+from .pipeline import FrameReport
+from .position import locate
+from .profile import Profile
+
+WINDOW = "assistant debug view"
+SPOKEN_GLOW_MS = 2000  # a box stays "spoken" green this long after its sentence
+MAX_BOXES = 40  # the most confident candidates drawn; the heatmap uses them all
+MAX_FILTERED_LABELS = 8  # the rest of the filtered boxes are drawn without a label, to keep the view readable
+
+
+def has_display() -> bool:
+    """Whether a window can be opened: an X or Wayland display on Linux, always elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def why_filtered(detection: Detection, profile: Profile, frame_height: int) -> str | None:
+    """Why the profile drops a candidate ('not in profile', '<0.50', 'too small'), or None if kept."""
+    if detection.label not in profile.objects:
+        return "not in profile"
+    rule = profile.rule(detection.label)
+    if detection.score < rule.min_score:
+        return f"<{rule.min_score:.2f}"
+    if detection.box.height < rule.min_size * frame_height:
+        return "too small"
+    return None
+
+
+def annotate(
+    detections: Sequence[Detection],
+    tracks: Iterable[Track],
+    profile: Profile,
+    width: int,
+    height: int,
+    spoken_ids: Iterable[int | None] = (),
+) -> list[Annotation]:
+    """Every candidate with its status and label text, most confident first, at most MAX_BOXES."""
+    track_of = {id(t.detection): t.track_id for t in tracks if t.misses == 0}
+    spoken = set(spoken_ids)
+    out = []
+    filtered = 0
+    for d in sorted(detections, key=lambda d: -d.score)[:MAX_BOXES]:
+        reason = why_filtered(d, profile, height)
+        if reason is not None:
+            filtered += 1
+            text = f"{d.label} {d.score:.2f} {reason}" if filtered <= MAX_FILTERED_LABELS else ""
+            out.append(Annotation(d, "filtered", text))
+            continue
+        track_id = track_of.get(id(d))
+        position = locate(d.label, d.box, width, height, profile.camera.hfov_deg)
+        distance = f"{position.distance_m} m" if position.distance_m is not None else (
+            "close" if position.close else "edge" if position.partial else "")
+        ident = f"#{track_id} " if track_id is not None else ""
+        text = f"{d.label} {d.score:.2f} {ident}{position.direction} {distance}".rstrip()
+        if profile.rule(d.label).hazard:
+            status = "hazard"
+        elif track_id is not None and track_id in spoken:
+            status = "spoken"
+        else:
+            status = "tracked"
+        out.append(Annotation(d, status, text))
+    return out
+
+
+def still_view(rgb: np.ndarray, detections: Sequence[Detection], said: Sequence[Detection], profile: Profile,
+               threshold: float, sentence: str, detector_ms: float) -> np.ndarray:
+    """The debug view of one photo: boxes at or above `threshold`, and the heat of every candidate."""
+    h, w = rgb.shape[:2]
+    spoken = set(map(id, said))
+    shown = [d for d in detections if d.score >= threshold]
+    annotations = [
+        a if a.status == "filtered" or a.status == "hazard" else Annotation(
+            a.detection, "spoken" if id(a.detection) in spoken else "tracked", a.text)
+        for a in annotate(shown, (), profile, w, h)
+    ]
+    hud = Hud(None, detector_ms, len(said), 0, sentence, profile.name)
+    return render(rgb, annotations, frame_heat(detections, w, h), hud)
+
+
+def write_png(path: Path, bgr: np.ndarray) -> None:
+    """Write a PNG, creating its folder; AssistantError with one sentence if that fails."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ok = cv2.imwrite(str(path), bgr)
+    except (OSError, cv2.error) as exc:
+        raise AssistantError(f"Cannot write {path}: {exc}.") from None
+    if not ok:
+        raise AssistantError(f"Cannot write {path}; use a .png name in a writable folder.")
+
+
+class Viewer:
+    """Renders each FrameReport and sends it to a window, a recording and/or snapshots.
+
+    Keys in the window: h toggles the heatmap, b the boxes, s saves a snapshot; the shared
+    controls (space, d, p, plus, minus, q) go to `commands` like keys typed in the terminal.
+    """
+
+    def __init__(
+        self,
+        *,
+        window: bool = False,
+        record: Path | None = None,
+        snapshots: Path | None = None,
+        snapshot_every: int = 30,
+        heatmap: bool = True,
+        boxes: bool = True,
+        half_life_s: float = 1.0,
+        fps: float = 10.0,
+        commands: queue.SimpleQueue[Command] | None = None,
+    ):
+        if not window and record is None and snapshots is None:
+            raise AssistantError(
+                "The debug view needs a display for its window; with none here, add --record FILE.mp4 "
+                "or --snapshots DIR to write it to files instead."
+            )
+        self.window, self.record, self.snapshots = window, record, snapshots
+        self.snapshot_every = snapshot_every
+        self.heatmap, self.boxes = heatmap, boxes
+        self.fps = fps
+        self.commands = commands
+        self._heat = Heatmap(half_life_s)
+        self._writer: cv2.VideoWriter | None = None
+        self._spoken_at: dict[int, int] = {}
+        self._last_wall: float | None = None
+        self._rate = 0.0
+        self._shots = 0
+        self._last_view: np.ndarray | None = None
+        self.frames_written = 0
+        if window:
+            cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
+
+    def show(self, report: FrameReport, queued: int, last_said: str) -> None:
+        """Render one frame to every output, and act on any key pressed in the window."""
+        frame = report.frame
+        now = time.perf_counter()
+        if self._last_wall is not None and now > self._last_wall:
+            instant = 1 / (now - self._last_wall)
+            self._rate = instant if self._rate == 0 else 0.9 * self._rate + 0.1 * instant
+        self._last_wall = now
+        if report.utterance is not None:
+            for s in report.utterance.objects:
+                if s.track_id is not None:
+                    self._spoken_at[s.track_id] = frame.timestamp_ms
+        self._spoken_at = {k: t for k, t in self._spoken_at.items() if frame.timestamp_ms - t <= SPOKEN_GLOW_MS}
+        heat = self._heat.update(report.detections, frame.width, frame.height, frame.timestamp_ms)
+        annotations = annotate(report.detections, report.tracks, report.profile, frame.width, frame.height,
+                               self._spoken_at)
+        hud = Hud(self._rate, report.detect_ms, sum(t.misses == 0 for t in report.tracks), queued, last_said,
+                  report.profile.name)
+        view = render(frame.image, annotations, heat if self.heatmap else None, hud, boxes=self.boxes)
+        self._last_view = view
+        if self.record is not None:
+            self._write_video(view)
+        if self.snapshots is not None and frame.index % self.snapshot_every == 0:
+            write_png(self.snapshots / f"frame_{frame.index:06d}.png", view)
+        if self.window:
+            cv2.imshow(WINDOW, view)
+            self._keys(cv2.waitKey(1))
+
+    def _write_video(self, view: np.ndarray) -> None:
+        if self._writer is None:
+            h, w = view.shape[:2]
+            self.record.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = cv2.VideoWriter(str(self.record), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
+            if not self._writer.isOpened():
+                raise AssistantError(f"Cannot record to {self.record}; use a .mp4 name in a writable folder.")
+        self._writer.write(view)
+        self.frames_written += 1
+
+    def _keys(self, key: int) -> None:
+        if key == -1:
+            if cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1 and self.commands is not None:
+                self.commands.put(Command.QUIT)  # the window was closed
+            return
+        char = chr(key & 0xFF)
+        if char in "hH":
+            self.heatmap = not self.heatmap
+        elif char in "bB":
+            self.boxes = not self.boxes
+        elif char in "sS" and self._last_view is not None:
+            self._shots += 1
+            write_png((self.snapshots or Path.cwd()) / f"snapshot_{self._shots:03d}.png", self._last_view)
+        elif (command := command_for(char)) is not None and self.commands is not None:
+            self.commands.put(command)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+        if self.window:
+            cv2.destroyWindow(WINDOW)
