@@ -155,7 +155,7 @@ def draw_boxes(bgr: np.ndarray, annotations: Sequence[Annotation],
     order = {"filtered": 0, "tracked": 1, "spoken": 2, "hazard": 3}
     ranked = sorted(annotations, key=lambda a: (order[a.status], a.detection.score), reverse=True)
     # Labels are placed most important first, so hazards and spoken objects get the spots
-    # nearest their boxes; then all is drawn least important first, so those end up on top.
+    # nearest their boxes; then drawn least important first, so those end up on top.
     placed = list(keep_clear)
     tabs: dict[int, tuple[int, int, int, int, int]] = {}  # rank -> tab x1, y1, x2, y2, text baseline
     for rank, a in enumerate(ranked):
@@ -165,15 +165,14 @@ def draw_boxes(bgr: np.ndarray, annotations: Sequence[Annotation],
             tx, ty = _label_spot(_pixels(a), tab_w, tab_h, w, h, placed, keep_clear)
             placed.append((tx, ty, tx + tab_w, ty + tab_h))
             tabs[rank] = (tx, ty, tx + tab_w, ty + tab_h, ty + th + 2)
-    for rank in reversed(range(len(ranked))):
-        a = ranked[rank]
-        colour = COLOURS[a.status]
+    for a in reversed(ranked):  # all boxes first, so no box line crosses a label
         x1, y1, x2, y2 = _pixels(a)
-        cv2.rectangle(bgr, (x1, y1), (x2, y2), colour, 2 if a.status != "filtered" else 1)
+        cv2.rectangle(bgr, (x1, y1), (x2, y2), COLOURS[a.status], 2 if a.status != "filtered" else 1)
+    for rank in reversed(range(len(ranked))):
         if rank in tabs:
             tx1, ty1, tx2, ty2, baseline = tabs[rank]
-            cv2.rectangle(bgr, (tx1, ty1), (tx2, ty2), colour, -1)
-            cv2.putText(bgr, a.text, (tx1 + 2, baseline), FONT, scale, (0, 0, 0), 1, cv2.LINE_AA)
+            cv2.rectangle(bgr, (tx1, ty1), (tx2, ty2), COLOURS[ranked[rank].status], -1)
+            cv2.putText(bgr, ranked[rank].text, (tx1 + 2, baseline), FONT, scale, (0, 0, 0), 1, cv2.LINE_AA)
 
 
 def _pixels(annotation: Annotation) -> tuple[int, int, int, int]:
