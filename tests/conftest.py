@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -37,55 +38,54 @@ def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     )
 
 
+def needs(*programs: str, why: str) -> None:
+    """Skip unless the programs are installed; in CI, where .ci/run installs them, fail instead."""
+    missing = [p for p in programs if shutil.which(p) is None]
+    if missing and os.environ.get("CI"):
+        raise pytest.UsageError(f"CI needs {', '.join(missing)} for {why} (.ci/run installs them).")
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not installed")
+
+
+@contextlib.contextmanager
+def server(command: list[str], ready: Path, env: dict[str, str] | None = None) -> Iterator[None]:
+    """Run a helper server until the with-block ends, once `ready` exists (its socket)."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not ready.exists():
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError(f"{command[0]} did not start")
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.wait(5)
+
+
 @pytest.fixture(scope="session")
 def sound_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A PulseAudio server whose only output is a null sink: audio plays in real time, silently.
 
-    Yields the environment variables that point programs at it. CI installs pulseaudio; on a
-    machine without it the live-audio tests are skipped, never faked.
+    Yields the environment variables that point programs at it.
     """
-    if shutil.which("pulseaudio") is None:
-        if os.environ.get("CI"):
-            raise pytest.UsageError("CI needs pulseaudio for the live speech tests (.ci/run installs it).")
-        pytest.skip("pulseaudio is not installed")
+    needs("pulseaudio", why="the live speech tests")
     runtime = tmp_path_factory.mktemp("pulse-run")
     runtime.chmod(0o700)
     env = {"XDG_RUNTIME_DIR": str(runtime), "PULSE_SERVER": f"unix:{runtime}/pulse/native"}
-    server = subprocess.Popen(
-        ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit", "--log-target=stderr",
-         "--load=module-null-sink sink_name=silent", "--load=module-native-protocol-unix"],
-        env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while not (runtime / "pulse" / "native").exists():
-        if time.monotonic() > deadline or server.poll() is not None:
-            server.kill()
-            raise RuntimeError("The test PulseAudio server did not start")
-        time.sleep(0.05)
-    yield env
-    server.terminate()
-    server.wait(5)
+    command = ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit",
+               "--load=module-null-sink sink_name=silent", "--load=module-native-protocol-unix"]
+    with server(command, runtime / "pulse" / "native", {**os.environ, **env}):
+        yield env
 
 
 @pytest.fixture(scope="session")
 def x_display() -> Iterator[str]:
-    """A virtual X display (Xvfb) for window tests; CI installs it, elsewhere its absence skips."""
-    if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
-        if os.environ.get("CI"):
-            raise pytest.UsageError("CI needs Xvfb and xdotool for the window tests (.ci/run installs them).")
-        pytest.skip("Xvfb or xdotool is not installed")
-    for number in range(90, 110):
-        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
-            break
-    display = f":{number}"
-    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while not Path(f"/tmp/.X11-unix/X{number}").exists():
-        if time.monotonic() > deadline or server.poll() is not None:
-            server.kill()
-            raise RuntimeError("Xvfb did not start")
-        time.sleep(0.05)
-    yield display
-    server.terminate()
-    server.wait(5)
+    """A virtual X display (Xvfb) for the window tests."""
+    needs("Xvfb", "xdotool", why="the window tests")
+    number = next(n for n in range(90, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists()
+                  and not Path(f"/tmp/.X{n}-lock").exists())
+    with server(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                Path(f"/tmp/.X11-unix/X{number}")):
+        yield f":{number}"
