@@ -160,6 +160,101 @@ def _draw_still(result, profile: Profile, threshold: float, out: Path, several: 
     write_png(path, view)
 
 
+def _dataset(args: argparse.Namespace):
+    """The labelled set named by --coco/--images or --voc; each missing image is warned about once."""
+    from .datasets.readers import read_coco, read_voc
+
+    if args.coco:
+        if not args.images:
+            raise AssistantError("--coco needs --images DIR, the folder its file names are in.")
+        dataset = read_coco(Path(args.coco), Path(args.images))
+    else:
+        dataset = read_voc(Path(args.voc))
+    for path in dataset.missing:
+        _warn(f"{path} is listed but missing; skipped.")
+    return dataset
+
+
+def _class_list(text: str | None, dataset) -> list[str]:
+    from .datasets.find import check_classes
+
+    return check_classes([c.strip() for c in text.split(",") if c.strip()], dataset) if text else []
+
+
+def cmd_dataset_find(args: argparse.Namespace) -> int:
+    from .datasets.find import find_images_with_classes
+
+    dataset = _dataset(args)
+    found = find_images_with_classes(dataset, _class_list(args.classes, dataset), every=args.all)
+    if args.json:
+        print(json.dumps({"images": [{"image": str(f.image.path), "counts": f.counts} for f in found],
+                          "total": len(found), "skipped": len(dataset.missing)}))
+    else:
+        for f in found:
+            print(f"{f.image.path}: " + ", ".join(f"{n} {c}" for c, n in f.counts.items()))
+        print(f"{len(found)} of {len(dataset.images)} images"
+              + (f" ({len(dataset.missing)} missing, skipped)" if dataset.missing else ""), file=sys.stderr)
+    return EXIT_OK
+
+
+def _progress(items, what: str):
+    from tqdm import tqdm
+
+    return tqdm(items, desc=what, unit="image", file=sys.stderr, leave=False)
+
+
+def cmd_dataset_plot(args: argparse.Namespace) -> int:
+    from .core import Frame
+    from .datasets.find import find_images_with_classes
+    from .detector import Detector
+    from .imaging import read_image
+    from .viewer import truth_and_prediction_view, write_png
+
+    dataset = _dataset(args)
+    classes = _class_list(args.classes, dataset) or sorted(dataset.labels)
+    model_path = models.resolve(args.model)
+    out = Path(args.out)
+    images = [f.image for f in find_images_with_classes(dataset, classes)]
+    with Detector(model_path, video=False, score_threshold=args.threshold, max_results=100, labels=classes) as detector:
+        for image in _progress(images, "plotting"):
+            frame = Frame(read_image(image.path), 0, 0, still=True, name=str(image.path))
+            view = truth_and_prediction_view(frame.image, [t for t in image.truths if t.label in classes],
+                                             detector.detect(frame))
+            write_png(out / f"{image.path.stem}.png", view)
+    print(f"{len(images)} images drawn in {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_dataset_eval(args: argparse.Namespace) -> int:
+    from .datasets import evaluation, report
+    from .detector import Detector
+
+    dataset = _dataset(args)
+    profile, model_path, _ = _load(args.profile, args.model)
+    with Detector(model_path, video=False, score_threshold=evaluation.EVAL_MIN_SCORE,
+                  max_results=evaluation.EVAL_MAX_RESULTS) as detector:
+        predicted = evaluation.predict(dataset, detector.detect, lambda items: _progress(items, "evaluating"))
+    ground_truth = evaluation.coco_ground_truth(dataset)
+    detections = evaluation.coco_detections(dataset, predicted)
+    evaluator = evaluation.run_cocoeval(ground_truth, detections)
+    metrics = {
+        **evaluation.coco_metrics(dataset, evaluator),
+        "overlap": evaluation.overlap_recall(predicted),
+        "announcements": evaluation.announcements(predicted, profile, dataset.categories),
+        "images": len(dataset.images),
+        "skipped": len(dataset.missing),
+        "model": model_path.name,
+        "profile": profile.name,
+    }
+    if args.report:
+        report.write(Path(args.report), metrics, evaluator, dataset.categories, ground_truth, detections, dataset.name)
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        print(report.markdown(metrics, dataset.name), end="")
+    return EXIT_OK
+
+
 def cmd_profiles_list(args: argparse.Namespace) -> int:
     for path in shipped_profiles():
         try:
@@ -280,6 +375,31 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--model", metavar="NAME|PATH", help="check class names against this model's labels")
     check.set_defaults(func=cmd_profiles_check)
 
+    labelled = argparse.ArgumentParser(add_help=False)
+    where = labelled.add_mutually_exclusive_group(required=True)
+    where.add_argument("--coco", metavar="ANN.json", help="a COCO instances file (with --images)")
+    where.add_argument("--voc", metavar="DIR", help="a Pascal VOC folder holding Annotations/ and JPEGImages/")
+    labelled.add_argument("--images", metavar="DIR", help="the folder of the COCO file's images")
+    data = commands.add_parser("dataset", help="find, draw and evaluate on labelled sets (COCO or Pascal VOC)")
+    data_actions = data.add_subparsers(dest="action", required=True)
+    find = data_actions.add_parser("find", parents=[common, labelled], help="images that show the given classes")
+    find.add_argument("--classes", required=True, metavar="A,B", help="comma-separated COCO class names")
+    find.add_argument("--all", action="store_true", help="only images with every class (default: any)")
+    find.add_argument("--json", action="store_true", help='one JSON object: {"images": [...], "total": n}')
+    find.set_defaults(func=cmd_dataset_find)
+    plot = data_actions.add_parser("plot", parents=[common, labelled],
+                                   help="draw predicted and ground-truth boxes on the images with the classes")
+    plot.add_argument("--classes", metavar="A,B", help="comma-separated COCO class names (default: all)")
+    plot.add_argument("--threshold", type=_unit, default=0.5, metavar="SCORE", help="lowest predicted score (0.5)")
+    plot.add_argument("--out", required=True, metavar="DIR", help="folder for the PNGs")
+    plot.add_argument("--model", metavar="NAME|PATH", help="a model name or .tflite file")
+    plot.set_defaults(func=cmd_dataset_plot)
+    evaluate = data_actions.add_parser("eval", parents=[common, labelled, with_model],
+                                       help="COCO mAP, per class and size, overlap recall, and what would be said")
+    evaluate.add_argument("--json", action="store_true", help="one JSON object with every figure")
+    evaluate.add_argument("--report", metavar="OUT_DIR", help="write report.md, metrics.json and plots there")
+    evaluate.set_defaults(func=cmd_dataset_eval)
+
     model_cmd = commands.add_parser("models", help="list or download detection models")
     model_actions = model_cmd.add_subparsers(dest="action", required=True)
     listing = model_actions.add_parser("list", parents=[common], help="show known models and whether each is present")
@@ -301,6 +421,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _report(exc, args.verbose)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
+        return EXIT_OK
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): nothing left to say to it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:
         _report(exc, args.verbose, prefix="unexpected failure (run with --verbose for details): ")

@@ -30,6 +30,8 @@ COLOURS = {
     "spoken": (60, 200, 60),  # green
     "tracked": (0, 200, 255),  # amber: tracked, waiting for confirmation or its cooldown
     "filtered": (150, 150, 150),  # grey: below min_score, not in the profile, or too small
+    "truth": (255, 255, 255),  # white: a ground-truth box (dataset plots)
+    "predicted": (0, 140, 255),  # orange: a prediction (dataset plots)
 }
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 LEGEND_WIDTH_PX = 14
@@ -152,7 +154,7 @@ def draw_boxes(bgr: np.ndarray, annotations: Sequence[Annotation],
     and none of the `keep_clear` rectangles (the HUD and the legend)."""
     h, w = bgr.shape[:2]
     scale = text_scale(w)
-    order = {"filtered": 0, "tracked": 1, "spoken": 2, "hazard": 3}
+    order = {"filtered": 0, "truth": 1, "predicted": 2, "tracked": 2, "spoken": 3, "hazard": 4}
     ranked = sorted(annotations, key=lambda a: (order[a.status], a.detection.score), reverse=True)
     # Labels are placed most important first, so hazards and spoken objects get the spots
     # nearest their boxes; then drawn least important first, so those end up on top.

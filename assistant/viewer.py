@@ -100,6 +100,15 @@ def still_view(rgb: np.ndarray, detections: Sequence[Detection], said: Sequence[
     return render(rgb, annotations, frame_heat(detections, w, h), hud)
 
 
+def truth_and_prediction_view(rgb: np.ndarray, truths: Sequence, predictions: Sequence[Detection]) -> np.ndarray:
+    """A dataset image with its ground truth in white ("GT person") and the predictions in orange
+    ("person 0.87"), drawn like the debug view's boxes."""
+    annotations = [Annotation(Detection(t.label, 1.0, t.box), "truth", f"GT {t.label}" + (" (difficult)" if t.ignore else ""))
+                   for t in truths]
+    annotations += [Annotation(d, "predicted", f"{d.label} {d.score:.2f}") for d in predictions]
+    return render(rgb, annotations, None, None)
+
+
 def write_png(path: Path, bgr: np.ndarray) -> None:
     """Write a PNG, creating its folder; AssistantError with one sentence if that fails."""
     try:

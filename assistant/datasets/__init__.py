@@ -1,0 +1,1 @@
+"""Labelled detection sets: reading COCO and VOC, finding images with classes, evaluating the detector."""

@@ -1,0 +1,140 @@
+"""Labelled detection sets: COCO instances JSON and Pascal VOC XML, read into one form with COCO class names.
+
+A malformed file is an error that names the file and the position; an image listed but missing
+on disk is kept in `missing` and skipped by everything downstream.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core import Box
+from ..errors import AssistantError
+
+# VOC names that differ from COCO's; every other VOC class has the same name in COCO.
+VOC_TO_COCO = {
+    "aeroplane": "airplane",
+    "motorbike": "motorcycle",
+    "sofa": "couch",
+    "tvmonitor": "tv",
+    "diningtable": "dining table",
+    "pottedplant": "potted plant",
+}
+
+
+VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow", "diningtable",
+               "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor")
+
+
+class DatasetError(AssistantError):
+    """A labelled set that cannot be read; the message names the file and, where known, the position."""
+
+
+@dataclass(frozen=True, slots=True)
+class Truth:
+    """One ground-truth box. `ignore` marks VOC 'difficult' and COCO crowd boxes: never counted as missed."""
+
+    label: str
+    box: Box
+    ignore: bool = False
+    area: float | None = None  # COCO's own area (of the segment) when the file gives one; else the box's
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledImage:
+    """An image file, its size and its ground truth."""
+
+    image_id: int
+    path: Path
+    width: int
+    height: int
+    truths: tuple[Truth, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """The images that exist on disk, and those the labels list but that are missing."""
+
+    name: str
+    images: tuple[LabelledImage, ...]
+    categories: dict[str, int]  # class name -> category id, as the file numbers them
+    missing: tuple[Path, ...] = field(default_factory=tuple)
+
+    @property
+    def labels(self) -> set[str]:
+        return {t.label for image in self.images for t in image.truths}
+
+
+def read_coco(annotations: Path, images_dir: Path) -> Dataset:
+    """A COCO instances file (bbox is [x, y, width, height]) and the folder of its images."""
+    try:
+        data = json.loads(annotations.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DatasetError(f"{annotations} does not exist.") from None
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{annotations}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}).") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"Cannot read {annotations}: {exc}.") from None
+    if not images_dir.is_dir():
+        raise DatasetError(f"The image folder {images_dir} does not exist.")
+    try:
+        names = {c["id"]: c["name"] for c in data["categories"]}
+        truths: dict[int, list[Truth]] = {}
+        for a in data["annotations"]:
+            x, y, w, h = (float(v) for v in a["bbox"])
+            truths.setdefault(a["image_id"], []).append(Truth(
+                names[a["category_id"]], Box(x, y, x + w, y + h), bool(a.get("iscrowd", 0)), a.get("area")))
+        images, missing = [], []
+        for record in data["images"]:
+            path = images_dir / record["file_name"]
+            if not path.is_file():
+                missing.append(path)
+                continue
+            images.append(LabelledImage(int(record["id"]), path, int(record["width"]), int(record["height"]),
+                                        tuple(truths.get(record["id"], ()))))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DatasetError(f"{annotations}: not a COCO instances file (bad or missing {exc}).") from None
+    return Dataset(annotations.parent.name, tuple(images), {n: i for i, n in names.items()}, tuple(missing))
+
+
+def read_voc(root: Path) -> Dataset:
+    """A VOC folder (Annotations/*.xml, JPEGImages/*.jpg); VOC names are mapped to COCO's."""
+    annotations = root / "Annotations"
+    if not annotations.is_dir():
+        raise DatasetError(f"{root} has no Annotations folder; give the VOC folder that holds Annotations/ and "
+                           "JPEGImages/.")
+    images, missing = [], []
+    for image_id, xml_path in enumerate(sorted(annotations.glob("*.xml")), start=1):
+        try:
+            tree = ET.parse(xml_path)
+        except ET.ParseError as exc:
+            line, column = exc.position
+            raise DatasetError(f"{xml_path}:{line}:{column + 1}: not valid XML.") from None
+        root_el = tree.getroot()
+        try:
+            filename = root_el.findtext("filename") or f"{xml_path.stem}.jpg"
+            width = int(root_el.findtext("size/width"))
+            height = int(root_el.findtext("size/height"))
+            truths = []
+            for obj in root_el.iter("object"):
+                name = obj.findtext("name").strip()
+                bnd = obj.find("bndbox")
+                # VOC pixel indices start at 1 and are inclusive; COCO boxes are continuous from 0.
+                x1, y1 = float(bnd.findtext("xmin")) - 1, float(bnd.findtext("ymin")) - 1
+                x2, y2 = float(bnd.findtext("xmax")), float(bnd.findtext("ymax"))
+                difficult = (obj.findtext("difficult") or "0").strip() == "1"
+                truths.append(Truth(VOC_TO_COCO.get(name, name), Box(x1, y1, x2, y2), difficult))
+        except (AttributeError, TypeError, ValueError):
+            raise DatasetError(f"{xml_path}: not a VOC annotation (missing or bad size, name or bndbox).") from None
+        path = root / "JPEGImages" / filename
+        if not path.is_file():
+            missing.append(path)
+            continue
+        images.append(LabelledImage(image_id, path, width, height, tuple(truths)))
+    if not images and not missing:
+        raise DatasetError(f"{annotations} holds no .xml annotations.")
+    names = sorted({VOC_TO_COCO.get(c, c) for c in VOC_CLASSES})
+    return Dataset(root.name, tuple(images), {n: i for i, n in enumerate(names, start=1)}, tuple(missing))

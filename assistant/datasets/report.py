@@ -1,0 +1,112 @@
+"""The evaluation report: metrics.json, report.md, precision-recall curves and AP by size as PNGs,
+plus the ground truth and predictions in COCO form so anyone can re-run pycocotools on them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .evaluation import SIZES
+
+RECALL_POINTS = np.linspace(0, 1, 101)  # COCOeval's recall thresholds
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None or value < 0 else f"{value:.3f}"
+
+
+def markdown(metrics: dict, title: str) -> str:
+    """The report as Markdown: headline numbers, per class, by size, overlap and announcements."""
+    a, o = metrics["announcements"], metrics["overlap"]
+    lines = [
+        f"# Evaluation: {title}",
+        "",
+        f"{metrics['images']} images evaluated, {metrics['skipped']} skipped (listed but missing).",
+        f"Model `{metrics['model']}`, profile `{metrics['profile']}`.",
+        "",
+        "| mAP@[.5:.95] | AP50 | AP75 |",
+        "|---|---|---|",
+        f"| {_pct(metrics['map'])} | {_pct(metrics['ap50'])} | {_pct(metrics['ap75'])} |",
+        "",
+        "## AP per class",
+        "",
+        "| class | AP@[.5:.95] |",
+        "|---|---|",
+        *[f"| {name} | {_pct(ap)} |" for name, ap in sorted(metrics["per_class"].items(), key=lambda kv: -kv[1])],
+        "",
+        "## By object size (COCO area bands)",
+        "",
+        "| size | AP | recall (AR@100) |",
+        "|---|---|---|",
+        *[f"| {s} | {_pct(metrics['by_size'][s]['ap'])} | {_pct(metrics['by_size'][s]['recall'])} |" for s in SIZES],
+        "",
+        "## Overlapping objects",
+        "",
+        f"Recall at score 0.5 of objects overlapping another (IoU > 0.3): {_pct(o['overlapping_recall'])} "
+        f"({o['overlapping']} objects); of isolated objects: {_pct(o['isolated_recall'])} ({o['isolated']}).",
+        "",
+        "## What the assistant would say (profile thresholds)",
+        "",
+        f"Precision of spoken classes {_pct(a['precision'])}, recall {_pct(a['recall'])} "
+        f"(of large objects, at least 10% of the image tall: {_pct(a['large_recall'])}), "
+        f"direction accuracy {_pct(a['direction_accuracy'])}, over {a['spoken']} spoken classes.",
+        "",
+        "| class | right | wrong | missed |",
+        "|---|---|---|---|",
+        *[f"| {c} | {n['right']} | {n['wrong']} | {n['missed']} |" for c, n in sorted(a["per_class"].items())],
+        "",
+        "Plots: `pr_<class>.png` (precision-recall at IoU 0.5), `ap_by_size.png`.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plots(evaluator, categories: dict[str, int], out: Path) -> list[Path]:
+    """A precision-recall curve (IoU 0.5, all sizes) per class with ground truth, and AP by size as bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    precision = evaluator.eval["precision"]
+    names = {i: n for n, i in categories.items()}
+    for k, cat_id in enumerate(evaluator.params.catIds):
+        curve = precision[0, :, k, 0, -1]
+        if not (curve > -1).any():
+            continue
+        fig, ax = plt.subplots(figsize=(4, 3.2), dpi=100)
+        ax.plot(RECALL_POINTS, np.where(curve > -1, curve, np.nan))
+        ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="recall", ylabel="precision",
+               title=f"{names[cat_id]}: AP50 {np.mean(curve[curve > -1]):.2f}")
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        path = out / f"pr_{names[cat_id].replace(' ', '_')}.png"
+        fig.savefig(path)
+        plt.close(fig)
+        written.append(path)
+    stats = evaluator.stats
+    fig, ax = plt.subplots(figsize=(4, 3.2), dpi=100)
+    values = [max(0.0, stats[3 + i]) for i in range(3)]
+    ax.bar(SIZES, values, color=["#d95f02", "#7570b3", "#1b9e77"])
+    ax.set(ylim=(0, 1), ylabel="AP@[.5:.95]", title="AP by object size")
+    for i, v in enumerate(values):
+        ax.text(i, v + 0.02, f"{v:.2f}", ha="center")
+    fig.tight_layout()
+    path = out / "ap_by_size.png"
+    fig.savefig(path)
+    plt.close(fig)
+    written.append(path)
+    return written
+
+
+def write(out: Path, metrics: dict, evaluator, categories: dict[str, int], ground_truth: dict,
+          detections: list[dict], title: str) -> None:
+    """Everything into `out`: metrics.json, report.md, the PNGs, ground_truth.json and predictions.json."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    (out / "report.md").write_text(markdown(metrics, title), encoding="utf-8")
+    (out / "ground_truth.json").write_text(json.dumps(ground_truth), encoding="utf-8")
+    (out / "predictions.json").write_text(json.dumps(detections), encoding="utf-8")
+    plots(evaluator, categories, out)
