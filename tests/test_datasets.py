@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from assistant.core import Box
-from assistant.datasets.evaluation import coco_metrics, run_cocoeval
-from assistant.datasets.readers import Dataset, DatasetError, LabelledImage, Truth, read_coco, read_voc
+from assistant.datasets.evaluation import coco_ground_truth, coco_metrics, run_cocoeval
+from assistant.datasets.readers import Dataset, LabelledImage, Truth, read_coco, read_voc
 
 from .conftest import MODEL, SHARED, run_cli
 
@@ -116,15 +116,11 @@ def test_missing_image_is_listed_skipped_and_counted(tmp_path: Path) -> None:
 def one_box_set(truth: Box) -> tuple[Dataset, dict]:
     image = LabelledImage(1, Path("x.jpg"), 200, 200, (Truth("cup", truth),))
     dataset = Dataset("one", (image,), {"cup": 1})
-    from assistant.datasets.evaluation import coco_ground_truth
-
     return dataset, coco_ground_truth(dataset)
 
 
 def test_ground_truth_fed_back_scores_one() -> None:
     dataset = read_voc(VOC)
-    from assistant.datasets.evaluation import coco_ground_truth
-
     truth = coco_ground_truth(dataset)
     predictions = [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 1.0}
                    for a in truth["annotations"] if not a["iscrowd"]]
