@@ -48,6 +48,8 @@ bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/speech.py
 	$(VENV)/bin/python benchmarks/tracking.py
 	$(VENV)/bin/python benchmarks/debug_view.py
+	$(VENV)/bin/python benchmarks/dataset_eval.py
+	$(VENV)/bin/python benchmarks/thresholds.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

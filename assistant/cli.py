@@ -234,20 +234,11 @@ def cmd_dataset_eval(args: argparse.Namespace) -> int:
     with Detector(model_path, video=False, score_threshold=evaluation.EVAL_MIN_SCORE,
                   max_results=evaluation.EVAL_MAX_RESULTS) as detector:
         predicted = evaluation.predict(dataset, detector.detect, lambda items: _progress(items, "evaluating"))
-    ground_truth = evaluation.coco_ground_truth(dataset)
-    detections = evaluation.coco_detections(dataset, predicted)
-    evaluator = evaluation.run_cocoeval(ground_truth, detections)
-    metrics = {
-        **evaluation.coco_metrics(dataset, evaluator),
-        "overlap": evaluation.overlap_recall(predicted),
-        "announcements": evaluation.announcements(predicted, profile, dataset.categories),
-        "images": len(dataset.images),
-        "skipped": len(dataset.missing),
-        "model": model_path.name,
-        "profile": profile.name,
-    }
+    result = evaluation.evaluate(dataset, predicted, profile)
+    metrics = {**result.metrics, "model": model_path.name}
     if args.report:
-        report.write(Path(args.report), metrics, evaluator, dataset.categories, ground_truth, detections, dataset.name)
+        report.write(Path(args.report), metrics, result.evaluator, dataset.categories, result.ground_truth,
+                     result.detections, dataset.name)
     if args.json:
         print(json.dumps(metrics))
     else:

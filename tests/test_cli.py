@@ -19,14 +19,18 @@ LEFT = {"left", "slightly left"}
 RIGHT = {"right", "slightly right"}
 
 
-def describe_json(*paths: Path) -> list[dict]:
-    result = run_cli("describe", "--json", *map(str, paths))
+def describe_json(*paths: Path, profile: Path | None = None) -> list[dict]:
+    result = run_cli("describe", "--json", *(["--profile", str(profile)] if profile else []), *map(str, paths))
     assert result.returncode == 0, result.stderr
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
-def test_describe_darknet_dog() -> None:
-    (record,) = describe_json(IMAGES / "darknet_dog.jpg")
+def test_describe_darknet_dog(tmp_path: Path) -> None:
+    # The dog scores 0.44: under the tuned default (0.55, docs/accuracy.md), so a caregiver lowers it.
+    profile = tmp_path / "dogs.yaml"
+    profile.write_text("name: dogs\nextends: default\nobjects:\n  dog: {min_score: 0.4}\n")
+    assert "dog" not in describe_json(IMAGES / "darknet_dog.jpg")[0]["utterance"]
+    (record,) = describe_json(IMAGES / "darknet_dog.jpg", profile=profile)
     assert (record["width"], record["height"]) == (768, 576)
     by_label = {o["label"]: o for o in record["objects"]}
     assert by_label["dog"]["direction"] in LEFT
@@ -116,7 +120,7 @@ def test_run_over_an_image_directory_prints_each_description(tmp_path: Path) -> 
     result = run_cli("run", "--source", str(tmp_path), "--speech", "print")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert len(lines) == 2 and "dog" in lines[0] and "bus" in lines[1]
+    assert len(lines) == 2 and "bicycle" in lines[0] and "bus" in lines[1]
 
 
 def test_max_frames_and_sigterm_stop_cleanly(tmp_path: Path) -> None:

@@ -164,7 +164,33 @@ def announcements(predicted: Sequence[Predicted], profile: Profile, labelled: It
             directions_right += truth_side == s.position.direction
     return {"precision": _ratio(right, spoken), "recall": _ratio(right, true),
             "large_recall": _ratio(large_right, large_true), "direction_accuracy": _ratio(directions_right, directions),
-            "spoken": spoken, "per_class": per_class}
+            "spoken": spoken, "large_right": large_right, "large_true": large_true, "per_class": per_class}
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """Every figure of one evaluation, and what the report needs to draw and re-check them."""
+
+    metrics: dict
+    evaluator: object  # pycocotools' COCOeval, accumulated
+    ground_truth: dict
+    detections: list[dict]
+
+
+def evaluate(dataset: Dataset, predicted: Sequence[Predicted], profile: Profile) -> Evaluation:
+    """COCO metrics, overlap recall and announcement metrics for one set's predictions."""
+    ground_truth = coco_ground_truth(dataset)
+    detections = coco_detections(dataset, predicted)
+    evaluator = run_cocoeval(ground_truth, detections)
+    metrics = {
+        **coco_metrics(dataset, evaluator),
+        "overlap": overlap_recall(predicted),
+        "announcements": announcements(predicted, profile, dataset.categories),
+        "images": len(dataset.images),
+        "skipped": len(dataset.missing),
+        "profile": profile.name,
+    }
+    return Evaluation(metrics, evaluator, ground_truth, detections)
 
 
 def _sized(image: LabelledImage) -> Frame:
