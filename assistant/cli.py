@@ -231,7 +231,7 @@ def cmd_dataset_eval(args: argparse.Namespace) -> int:
 
     dataset = _dataset(args)
     profile, model_path, _ = _load(args.profile, args.model)
-    with Detector(model_path, video=False, score_threshold=evaluation.EVAL_MIN_SCORE,
+    with Detector(model_path, video=False, score_threshold=args.min_score,
                   max_results=evaluation.EVAL_MAX_RESULTS) as detector:
         predicted = evaluation.predict(dataset, detector.detect, lambda items: _progress(items, "evaluating"))
     result = evaluation.evaluate(dataset, predicted, profile)
@@ -388,6 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = data_actions.add_parser("eval", parents=[common, labelled, with_model],
                                        help="COCO mAP, per class and size, overlap recall, and what would be said")
     evaluate.add_argument("--json", action="store_true", help="one JSON object with every figure")
+    evaluate.add_argument("--min-score", type=_unit, default=0.05, metavar="SCORE",
+                          help="lowest candidate score scored for mAP (0.05, as COCO evaluation expects)")
     evaluate.add_argument("--report", metavar="OUT_DIR", help="write report.md, metrics.json and plots there")
     evaluate.set_defaults(func=cmd_dataset_eval)
 

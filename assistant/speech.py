@@ -215,7 +215,12 @@ class Speaker:
             self._failures = 0
         self.spoken += 1
         if self.on_spoken is not None:
-            self.on_spoken(Spoken(item.utterance, wav, item.queued_s, started, time.monotonic(), item.interrupted, cut))
+            record = Spoken(item.utterance, wav, item.queued_s, started, time.monotonic(), item.interrupted, cut)
+            try:
+                self.on_spoken(record)
+            except Exception as exc:  # e.g. the transcript's disk is full: keep speaking, say so once
+                self.on_spoken = None
+                self.warn(f"Could not record what was said ({exc}); speaking on without recording.")
 
     def _requeue(self, item: _Item) -> None:
         """Put a phrase back to try again; it is still dropped if it has gone stale meanwhile."""

@@ -265,3 +265,19 @@ def test_espeak_plays_in_real_time_and_stops_at_once(sound_server: dict, monkeyp
 def test_bad_speech_spec(spec: str) -> None:
     with pytest.raises(AssistantError, match="Unknown speech output"):
         make_backend(spec, VoiceSettings())
+
+
+def test_a_failing_record_keeper_never_stops_speech() -> None:
+    warnings = []
+
+    def full_disk(record) -> None:
+        raise OSError(28, "No space left on device")
+
+    backend = SlowBackend(0.0)
+    speaker = Speaker(backend, on_spoken=full_disk, warn=warnings.append, max_queue=5)
+    speaker.say(utt("a cup ahead"))
+    speaker.say(utt("a dog on your left"))
+    speaker.close()
+    assert backend.said == ["a cup ahead", "a dog on your left"]
+    assert warnings == ["Could not record what was said ([Errno 28] No space left on device); "
+                        "speaking on without recording."]
