@@ -79,28 +79,22 @@ def test_close_drains_fresh_phrases_in_order() -> None:
     assert spoken == backend.said == ["one", "two", "three"]
 
 
-def test_more_urgent_phrases_go_first() -> None:
+@pytest.mark.parametrize(("max_queue", "queued", "said", "dropped"), [
+    # more urgent phrases go first, then the user's requests, then routine ones
+    (5, [("a chair on your right", ROUTINE), ("what you asked for", REQUESTED), ("a bicycle on your left", HAZARD)],
+     ["a bicycle on your left", "what you asked for", "a chair on your right"], 0),
+    # a full queue drops the least urgent first
+    (2, [("routine", ROUTINE), ("hazard one", HAZARD), ("hazard two", HAZARD)], ["hazard one", "hazard two"], 1),
+])
+def test_queue_order_and_overflow_by_priority(max_queue: int, queued: list, said: list, dropped: int) -> None:
     backend = SlowBackend(0.3)
-    speaker = Speaker(backend, max_queue=5)
-    speaker.say(utt("a cup ahead"))
-    wait_until(lambda: speaker.busy)
-    speaker.say(utt("a chair on your right"))
-    speaker.say(utt("what you asked for", priority=REQUESTED))
-    speaker.say(utt("a bicycle on your left", priority=HAZARD))
-    speaker.close()
-    assert backend.said == ["a cup ahead", "a bicycle on your left", "what you asked for", "a chair on your right"]
-
-
-def test_a_full_queue_drops_the_least_urgent_first() -> None:
-    backend = SlowBackend(0.3)
-    speaker = Speaker(backend, max_queue=2)
+    speaker = Speaker(backend, max_queue=max_queue)
     speaker.say(utt("speaking"))
     wait_until(lambda: speaker.busy)
-    speaker.say(utt("routine"))
-    speaker.say(utt("hazard one", priority=HAZARD))
-    speaker.say(utt("hazard two", priority=HAZARD))
+    for text, priority in queued:
+        speaker.say(utt(text, priority=priority))
     speaker.close()
-    assert backend.said == ["speaking", "hazard one", "hazard two"] and speaker.dropped == 1
+    assert backend.said == ["speaking", *said] and speaker.dropped == dropped
 
 
 @pytest.mark.parametrize(("priority", "interrupt", "interruptible", "cut"), [
