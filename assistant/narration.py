@@ -46,6 +46,11 @@ def band_of(sighting: Sighting, margin: float = 0.0) -> int | None:
     return sum(distance * (1 + margin) >= edge for edge in BAND_EDGES_M)
 
 
+def _receding(heights: Sequence[tuple[int, float]]) -> bool:
+    """Whether the box shrank by a tenth or more over the window: the object is moving away."""
+    return len(heights) >= 3 and heights[-1][1] < 0.9 * heights[0][1]
+
+
 @dataclass(slots=True)
 class _Memory:
     """What the narrator remembers of one tracked object."""
@@ -148,7 +153,8 @@ class Narrator:
             memory = self._memory[s.track_id]
             memory.spoken_ms = frame.timestamp_ms
             memory.side = side_of(s.position.bearing_deg, memory.side)
-            memory.band = band_of(s) if band_of(s) is not None else memory.band
+            band = band_of(s)
+            memory.band = band if band is not None else memory.band
             memory.warned = memory.warned or kind == "approach"
             memory.moving_to = None
         self._last_utterance_ms = frame.timestamp_ms
@@ -193,8 +199,8 @@ class Narrator:
         if limit <= 0 or not self.profile.rule(sighting.detection.label).hazard:
             return False
         ttc = time_to_contact_s(memory.heights)
-        if memory.warned:
-            memory.warned = ttc is not None and ttc <= limit * REARM_FACTOR
+        if memory.warned:  # re-armed only once it is clearly further off again, not on a gap in the data
+            memory.warned = not (ttc is not None and ttc > limit * REARM_FACTOR) and not _receding(memory.heights)
             return False
         return ttc is not None and ttc < limit
 

@@ -21,6 +21,7 @@ from .profile import Profile
 from .reload import ProfileWatcher
 from .sources import Source
 from .speech import Speaker
+from .voices import VoiceSettings
 from .tracking import Tracker
 from .wording import describe_scene
 
@@ -46,8 +47,9 @@ CANDIDATE_MAX_RESULTS = 100
 def detector_for(model_path: Path, profile: Profile, *, video: bool, candidates: float | None = None) -> Detector:
     """A detector limited to the profile's classes and its lowest speaking threshold, or, for the
     debug view, one that reports every class down to the `candidates` score."""
-    if candidates is not None:
-        return Detector(model_path, video=video, score_threshold=candidates, max_results=CANDIDATE_MAX_RESULTS)
+    if candidates is not None:  # never above a speaking threshold, so the view cannot change what is said
+        return Detector(model_path, video=video, score_threshold=min(candidates, profile.lowest_min_score),
+                        max_results=CANDIDATE_MAX_RESULTS)
     return Detector(model_path, video=video, score_threshold=profile.lowest_min_score, labels=profile.objects)
 
 
@@ -109,11 +111,14 @@ def run(
                 break
             changed = _saved_profile(watcher, speaker, frame, on_profile_error) if watcher else None
             if changed is not None:
-                if candidates is None and _detector_settings(changed) != _detector_settings(profile):
+                if _detector_settings(changed, candidates) != _detector_settings(profile, candidates):
                     detector.close()
-                    detector = detector_for(model_path, changed, video=not source.still)
+                    detector = detector_for(model_path, changed, video=not source.still, candidates=candidates)
                 profile = narrator.profile = changed
                 tracker.confirm_frames = changed.confirm_frames
+                voice = changed.voice
+                speaker.settings = VoiceSettings(voice.rate, voice.voice, voice.volume)
+                speaker.max_age_s = changed.freshness_s
                 reloads += 1
             while commands is not None and not commands.empty():
                 if not _obey(commands.get(), controls, speaker, narrator, tracks, frame):
@@ -182,8 +187,10 @@ def _saved_profile(
         return None
 
 
-def _detector_settings(profile: Profile) -> tuple[frozenset[str], float]:
+def _detector_settings(profile: Profile, candidates: float | None) -> tuple[frozenset[str] | None, float]:
     """What the detector is built with; a reload that changes neither keeps the running detector."""
+    if candidates is not None:
+        return None, min(candidates, profile.lowest_min_score)
     return frozenset(profile.objects), profile.lowest_min_score
 
 

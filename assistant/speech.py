@@ -136,6 +136,8 @@ class Speaker:
             if not drain:
                 self.dropped += len(self._queue)
                 self._queue.clear()
+                if self._current is not None:
+                    self.backend.stop()  # quitting: do not finish the sentence either
             self._closing = True
             self._wake.notify_all()
         self._thread.join(timeout_s)
@@ -162,6 +164,7 @@ class Speaker:
                 if time.monotonic() - item.queued_s > self.max_age_s:
                     self.dropped += 1  # under the lock: say() counts drops from the camera thread
                     continue
+                self.backend.arm()  # before the phrase is current, so any stop() from now on counts
                 self._current, self._cut = item, False
             self._voice(item, generation)
         if generation == self._generation:
@@ -180,9 +183,6 @@ class Speaker:
 
     def _voice(self, item: _Item, generation: int) -> None:
         """Speak one item under the watchdog; a failure restarts the backend and retries while fresh."""
-        if self._configured != self.settings:
-            self._configured = self.settings
-            self.backend.configure(self.settings)
         self._number += 1
         self.last_spoken = item.utterance.text  # what the listener is hearing now, or heard last
         started = time.monotonic()
@@ -193,24 +193,28 @@ class Speaker:
         watchdog.start()
         failure, wav = None, None
         try:
+            if self._configured != self.settings:
+                self._configured = self.settings
+                self.backend.configure(self.settings)
             wav = self.backend.speak(item.utterance.text, self._number)
         except Exception as exc:
             failure = f"Speech failed ({exc})"
         finally:
             finished.set()
             watchdog.cancel()
-        if generation != self._generation:
-            return  # the watchdog gave up on this thread; a new worker owns the speaker now
+        with self._wake:
+            if generation != self._generation:
+                return  # the watchdog gave up on this thread; a new worker owns the speaker now
+            cut, self._current = self._cut, None
         if failure is None and time.monotonic() - started >= limit_s:
             failure = f"Speech took over {limit_s:.0f} s and was stopped"
-        with self._wake:
-            cut, self._current = self._cut, None
         if failure is not None:
             self._recover(failure)
             if not self.printing:
                 self._requeue(item)
                 return
-            wav = self.backend.speak(item.utterance.text, self._number)  # printed: nothing is lost
+            if not self._print(item.utterance.text):
+                return
         else:
             self._failures = 0
         self.spoken += 1
@@ -221,6 +225,16 @@ class Speaker:
             except Exception as exc:  # e.g. the transcript's disk is full: keep speaking, say so once
                 self.on_spoken = None
                 self.warn(f"Could not record what was said ({exc}); speaking on without recording.")
+
+    def _print(self, text: str) -> bool:
+        """The last resort. If even printing fails (stdout closed, e.g. piped into a program that
+        quit), the phrase is dropped and counted: there is nowhere left to say it."""
+        try:
+            self.backend.speak(text, self._number)
+            return True
+        except Exception:  # noqa: BLE001 - any failure here leaves nothing else to try
+            self.dropped += 1
+            return False
 
     def _requeue(self, item: _Item) -> None:
         """Put a phrase back to try again; it is still dropped if it has gone stale meanwhile."""
@@ -244,11 +258,14 @@ class Speaker:
     def _on_hang(self, item: _Item, finished: threading.Event, generation: int) -> None:
         """The watchdog: stop a phrase that ran too long; if the backend ignores that, replace the worker."""
         self.backend.stop()
-        if finished.wait(2.0) or generation != self._generation:
+        if finished.wait(2.0):
             return
-        with self._wake:
+        with self._wake:  # the worker checks the generation under this lock too: one side recovers
+            if finished.is_set() or generation != self._generation:
+                return
             self._generation += 1
             self._current = None
+            self._configured = None
             self._failures += 1
             if self._failures < self.max_failures:
                 self.backend = self.backend.fresh()

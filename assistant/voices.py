@@ -43,12 +43,15 @@ class Backend(Protocol):
     """A way to voice text. All but `stop` run on the speech worker thread; `speak` blocks until done.
 
     `stop` is called from other threads to cut off the current phrase; `interruptible` says
-    whether it really can. `fresh` returns a new, unopened backend with the same settings.
+    whether it really can. `arm` clears a stop before the next phrase becomes current, so a stop
+    that arrives before `speak` has started its sound still cuts it. `fresh` returns a new, unopened backend with the same settings.
     """
 
     interruptible: bool
 
     def open(self) -> None: ...
+
+    def arm(self) -> None: ...
 
     def configure(self, settings: VoiceSettings) -> None: ...
 
@@ -67,6 +70,9 @@ class NullBackend:
     interruptible = True
 
     def open(self) -> None:
+        pass
+
+    def arm(self) -> None:
         pass
 
     def configure(self, settings: VoiceSettings) -> None:
@@ -110,11 +116,13 @@ class WavBackend:
             raise BackendUnavailable("espeak-ng is not installed, so no WAV files can be written")
         self.directory.mkdir(parents=True, exist_ok=True)
 
+    def arm(self) -> None:
+        self._stopped.clear()
+
     def configure(self, settings: VoiceSettings) -> None:
         self.settings = settings
 
     def speak(self, text: str, number: int) -> Path:
-        self._stopped.clear()
         path = self.directory / f"utterance_{number:05d}.wav"
         subprocess.run(
             ["espeak-ng", *espeak_options(self.settings), "-w", str(path), "--", text],
@@ -141,6 +149,7 @@ class EspeakBackend:
     def __init__(self, settings: VoiceSettings):
         self.settings = settings
         self._process: subprocess.Popen | None = None
+        self._stop_pending = False
         self._lock = threading.Lock()
 
     def open(self) -> None:
@@ -149,21 +158,28 @@ class EspeakBackend:
         if not audio_output_available():
             raise BackendUnavailable("No audio output device was found")
 
+    def arm(self) -> None:
+        with self._lock:
+            self._stop_pending = False
+
     def configure(self, settings: VoiceSettings) -> None:
         self.settings = settings
 
     def speak(self, text: str, number: int) -> None:
         with self._lock:
-            self._process = subprocess.Popen(
+            if self._stop_pending:
+                return  # cut off before it began
+            process = self._process = subprocess.Popen(
                 ["espeak-ng", *espeak_options(self.settings), "--", text],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             )
-        _, error = self._process.communicate()
-        if self._process.returncode > 0:
-            raise RuntimeError(error.decode(errors="replace").strip() or f"espeak-ng exited {self._process.returncode}")
+        _, error = process.communicate()
+        if process.returncode > 0:
+            raise RuntimeError(error.decode(errors="replace").strip() or f"espeak-ng exited {process.returncode}")
 
     def stop(self) -> None:
         with self._lock:
+            self._stop_pending = True
             if self._process is not None and self._process.poll() is None:
                 self._process.terminate()
 
@@ -199,6 +215,9 @@ class Pyttsx3Backend:
         self.configure(self.settings)
         if self.settings.voice:
             self._engine.setProperty("voice", self._voice_id(self.settings.voice))
+
+    def arm(self) -> None:
+        pass
 
     def configure(self, settings: VoiceSettings) -> None:
         self.settings = settings

@@ -314,8 +314,10 @@ def test_a_car_approaching_interrupts_a_sentence_about_a_chair() -> None:
         def __init__(self) -> None:
             self.stopped = threading.Event()
 
-        def speak(self, text: str, number: int) -> None:
+        def arm(self) -> None:
             self.stopped.clear()
+
+        def speak(self, text: str, number: int) -> None:
             self.stopped.wait(1.0)
 
         def stop(self) -> None:
@@ -360,3 +362,20 @@ def test_while_speaking_only_hazards_are_said_and_the_rest_waits_fresh() -> None
     moved = det("cup", 560)  # the cup moved while the voice was busy; it is said where it is now
     later = narrator.update(tracker.update([moved, car], 200), frame_at(200), speaking=False)
     assert later.kind == "new" and later.text == "A cup on your right, less than a metre"
+
+
+def test_no_second_warning_when_the_data_only_has_a_gap() -> None:
+    # warned, then the car fills the bottom of the frame for 2 s (no usable heights), then is seen whole again
+    frames = grow(0, 15, 60, 0.5)
+    frames += [(1500 + i * 100, [det("car", 10, y1=280, y2=H, w=97)]) for i in range(20)]  # same car, cut off
+    frames += [(t + 3500, dets) for t, dets in grow(0, 15, 120, 0.5)]
+    said = utterances(frames)
+    assert {s.track_id for u in said for s in u.objects} == {1}  # one car throughout
+    assert [u.kind for u in said].count("approach") == 1
+
+
+def test_a_second_approach_after_backing_off_is_warned_again() -> None:
+    frames = grow(0, 15, 60, 0.5)  # closes in: warned
+    frames += [(1500 + t, dets) for t, dets in grow(0, 15, 120, -0.5)]  # backs away
+    frames += [(3000 + t, dets) for t, dets in grow(0, 15, 60, 0.5)]  # closes in again
+    assert [u.kind for u in utterances(frames)].count("approach") == 2

@@ -25,8 +25,10 @@ class SlowBackend(PrintBackend):
         self.seconds, self.said, self.interruptible = seconds, [], interruptible
         self._stopped = threading.Event()
 
-    def speak(self, text: str, number: int) -> None:
+    def arm(self) -> None:
         self._stopped.clear()
+
+    def speak(self, text: str, number: int) -> None:
         self._stopped.wait(self.seconds)
         self.said.append(text)
 
@@ -141,9 +143,14 @@ class Stuck(PrintBackend):
     def open(self) -> None:
         self.opened += 1
 
-    def speak(self, text: str, number: int) -> None:
+    def arm(self) -> None:
         self._stopped.clear()
-        self._stopped.wait(30 if not self.deaf else None) if not self.deaf else time.sleep(30)
+
+    def speak(self, text: str, number: int) -> None:
+        if self.deaf:
+            time.sleep(30)
+        else:
+            self._stopped.wait(30)
 
     def stop(self) -> None:
         self._stopped.set()
@@ -275,3 +282,27 @@ def test_a_failing_record_keeper_never_stops_speech() -> None:
     assert backend.said == ["a cup ahead", "a dog on your left"]
     assert warnings == ["Could not record what was said ([Errno 28] No space left on device); "
                         "speaking on without recording."]
+
+
+def test_a_stop_before_the_sound_starts_still_cuts_it(tmp_path: Path) -> None:
+    backend = WavBackend(tmp_path, VoiceSettings())
+    backend.open()
+    backend.arm()
+    backend.stop()  # the hazard arrives while the phrase is still being synthesised
+    start = time.monotonic()
+    path = backend.speak("a chair on your right, about three metres", 1)
+    assert time.monotonic() - start < wav_seconds(path) / 2
+    backend.arm()  # the next phrase is not affected
+    start = time.monotonic()
+    path = backend.speak("a cup", 2)
+    assert time.monotonic() - start >= wav_seconds(path)
+
+
+def test_quitting_cuts_the_sentence_being_said() -> None:
+    backend = SlowBackend(5.0)
+    speaker = Speaker(backend)
+    speaker.say(utt("a long sentence"))
+    wait_until(lambda: speaker.busy)
+    start = time.monotonic()
+    speaker.close(drain=False)
+    assert time.monotonic() - start < 1.0
