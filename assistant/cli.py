@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import models
 from .controls import KEY_HELP, VIEW_KEY_HELP
+from .datasets import EVAL_MIN_SCORE
 from .errors import AssistantError
 from .profile import (
     Profile,
@@ -119,6 +120,7 @@ def _viewer(args: argparse.Namespace, fps: float | None, commands: queue.SimpleQ
 
 def cmd_describe(args: argparse.Namespace) -> int:
     from .pipeline import describe_image, detector_for
+    from .wording import distance_label
 
     profile, model_path, _ = _load(args.profile, args.model)
     failed = 0
@@ -141,11 +143,8 @@ def cmd_describe(args: argparse.Namespace) -> int:
             else:
                 print(f"{image}: {result.utterance.text or '(nothing to say)'}")
                 for s in result.utterance.objects:
-                    distance = (f"{s.position.distance_m} m" if s.position.distance_m is not None
-                                else "close" if s.position.close
-                                else "partly in view" if s.position.partial else "distance unknown")
                     print(f"  {s.detection.label} {s.detection.score:.2f} {s.position.direction} "
-                          f"({s.position.clock} o'clock) {distance}")
+                          f"({s.position.clock} o'clock) {distance_label(s.position) or 'distance unknown'}")
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
@@ -388,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = data_actions.add_parser("eval", parents=[common, labelled, with_model],
                                        help="COCO mAP, per class and size, overlap recall, and what would be said")
     evaluate.add_argument("--json", action="store_true", help="one JSON object with every figure")
-    evaluate.add_argument("--min-score", type=_unit, default=0.05, metavar="SCORE",
+    evaluate.add_argument("--min-score", type=_unit, default=EVAL_MIN_SCORE, metavar="SCORE",
                           help="lowest candidate score scored for mAP (0.05, as COCO evaluation expects)")
     evaluate.add_argument("--report", metavar="OUT_DIR", help="write report.md, metrics.json and plots there")
     evaluate.set_defaults(func=cmd_dataset_eval)

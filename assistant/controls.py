@@ -72,10 +72,6 @@ class TerminalKeys:
         if self._saved is not None:
             termios.tcsetattr(self.stream.fileno(), termios.TCSADRAIN, self._saved)
 
-    @property
-    def active(self) -> bool:
-        return self._thread is not None
-
     def _read(self, fd: int) -> None:
         while not self._stop.is_set():
             ready, _, _ = select.select([fd], [], [], 0.1)

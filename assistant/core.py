@@ -127,8 +127,6 @@ class Sighting:
         }
 
 
-# Why a sentence is said (recorded in the transcript).
-KINDS = ("new", "change", "approach", "gone", "repeat", "describe", "status")
 # Speech queue priority: higher goes first; only URGENT and HAZARD may cut off speech in progress.
 ROUTINE, REQUESTED, HAZARD, URGENT = 0, 1, 2, 3
 
@@ -137,8 +135,9 @@ ROUTINE, REQUESTED, HAZARD, URGENT = 0, 1, 2, 3
 class Utterance:
     """A sentence to speak, when it was decided (frame time), why, and the objects behind it.
 
-    `kind` is one of KINDS; `priority` orders the speech queue; `interrupt` lets it cut off
-    a less urgent sentence that is being spoken.
+    `kind` says why (recorded in the transcript): new, change, approach, gone, repeat, describe
+    or status. `priority` orders the speech queue; `interrupt` lets it cut off a less urgent
+    sentence that is being spoken.
     """
 
     text: str

@@ -12,6 +12,7 @@ passing object leaves a trail that halves every `half_life_s`.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -220,16 +221,17 @@ def hud_layout(hud: Hud, width: int) -> tuple[list[str], int, tuple[int, int, in
     return fitted, line_h, (0, 0, panel_w, line_h * len(fitted) + 8)
 
 
-def draw_hud(bgr: np.ndarray, hud: Hud) -> None:
-    """The figures in a dark panel at the top left."""
+def draw_hud(bgr: np.ndarray, layout: tuple[list[str], int, tuple[int, int, int, int]]) -> None:
+    """The HUD's lines (from `hud_layout`) in a dark panel at the top left."""
     w = bgr.shape[1]
-    lines, line_h, (_, _, panel_w, panel_h) = hud_layout(hud, w)
+    lines, line_h, (_, _, panel_w, panel_h) = layout
     panel = bgr[0:panel_h, 0:panel_w]
     panel[:] = (panel * 0.35).astype(np.uint8)
     for i, line in enumerate(lines):
         cv2.putText(bgr, line, (6, line_h * (i + 1)), FONT, text_scale(w), (255, 255, 255), 1, cv2.LINE_AA)
 
 
+@functools.lru_cache(maxsize=64)
 def _fit(text: str, scale: float, max_px: int) -> str:
     """The text, cut with an ellipsis to fit `max_px`."""
     if cv2.getTextSize(text, FONT, scale, 1)[0][0] <= max_px:
@@ -252,13 +254,14 @@ def render(
     h, w = bgr.shape[:2]
     if heat is not None:
         bgr = blend_heat(bgr, heat)
-    clear = [hud_layout(hud, w)[2]] if hud is not None else []
+    layout = hud_layout(hud, w) if hud is not None else None
+    clear = [layout[2]] if layout is not None else []
     if heat is not None:
         clear.append(legend_panel(w, h))
     if boxes:
         draw_boxes(bgr, annotations, clear)
     if heat is not None:
         draw_legend(bgr)
-    if hud is not None:
-        draw_hud(bgr, hud)
+    if layout is not None:
+        draw_hud(bgr, layout)
     return bgr

@@ -124,21 +124,23 @@ class Profile(_Strict):
             min_size=d.min_size if own.min_size is None else own.min_size,
         )
 
-    def min_score(self, label: str) -> float:
-        return self.rule(label).min_score
-
-    def priority(self, label: str) -> int:
-        return self.rule(label).priority
-
     def cooldown_s(self, label: str) -> float:
         return self.rule(label).cooldown_s
 
     def accepts(self, detection: Detection, frame_height: int) -> bool:
         """A profile class, scored at or above its minimum, and at least `min_size` of the frame tall."""
+        return self.rejection(detection, frame_height) is None
+
+    def rejection(self, detection: Detection, frame_height: int) -> str | None:
+        """Why the profile drops a detection ('not in profile', '<0.50', 'too small'), or None if kept."""
         if detection.label not in self.objects:
-            return False
+            return "not in profile"
         rule = self.rule(detection.label)
-        return detection.score >= rule.min_score and detection.box.height >= rule.min_size * frame_height
+        if detection.score < rule.min_score:
+            return f"<{rule.min_score:.2f}"
+        if detection.box.height < rule.min_size * frame_height:
+            return "too small"
+        return None
 
     @cached_property
     def lowest_min_score(self) -> float:

@@ -23,6 +23,7 @@ from .errors import AssistantError
 from .pipeline import FrameReport
 from .position import locate
 from .profile import Profile
+from .wording import distance_label
 
 WINDOW = "assistant debug view"
 SPOKEN_GLOW_MS = 2000  # a box stays "spoken" green this long after its sentence
@@ -35,18 +36,6 @@ def has_display() -> bool:
     if not sys.platform.startswith("linux"):
         return True
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def why_filtered(detection: Detection, profile: Profile, frame_height: int) -> str | None:
-    """Why the profile drops a candidate ('not in profile', '<0.50', 'too small'), or None if kept."""
-    if detection.label not in profile.objects:
-        return "not in profile"
-    rule = profile.rule(detection.label)
-    if detection.score < rule.min_score:
-        return f"<{rule.min_score:.2f}"
-    if detection.box.height < rule.min_size * frame_height:
-        return "too small"
-    return None
 
 
 def annotate(
@@ -63,7 +52,7 @@ def annotate(
     out = []
     filtered = 0
     for d in sorted(detections, key=lambda d: -d.score)[:MAX_BOXES]:
-        reason = why_filtered(d, profile, height)
+        reason = profile.rejection(d, height)
         if reason is not None:
             filtered += 1
             text = f"{d.label} {d.score:.2f} {reason}" if filtered <= MAX_FILTERED_LABELS else ""
@@ -71,10 +60,8 @@ def annotate(
             continue
         track_id = track_of.get(id(d))
         position = locate(d.label, d.box, width, height, profile.camera.hfov_deg)
-        distance = f"{position.distance_m} m" if position.distance_m is not None else (
-            "close" if position.close else "edge" if position.partial else "")
         ident = f"#{track_id} " if track_id is not None else ""
-        text = f"{d.label} {d.score:.2f} {ident}{position.direction} {distance}".rstrip()
+        text = f"{d.label} {d.score:.2f} {ident}{position.direction} {distance_label(position)}".rstrip()
         if profile.rule(d.label).hazard:
             status = "hazard"
         elif track_id is not None and track_id in spoken:
@@ -174,12 +161,13 @@ class Viewer:
                 if s.track_id is not None:
                     self._spoken_at[s.track_id] = frame.timestamp_ms
         self._spoken_at = {k: t for k, t in self._spoken_at.items() if frame.timestamp_ms - t <= SPOKEN_GLOW_MS}
-        heat = self._heat.update(report.detections, frame.width, frame.height, frame.timestamp_ms)
+        heat = (self._heat.update(report.detections, frame.width, frame.height, frame.timestamp_ms)
+                if self.heatmap else None)  # hidden: skipped; shown again, the old heat has decayed by then
         annotations = annotate(report.detections, report.tracks, report.profile, frame.width, frame.height,
                                self._spoken_at)
         hud = Hud(self._rate, report.detect_ms, sum(t.misses == 0 for t in report.tracks), queued, last_said,
                   report.profile.name)
-        view = render(frame.image, annotations, heat if self.heatmap else None, hud, boxes=self.boxes)
+        view = render(frame.image, annotations, heat, hud, boxes=self.boxes)
         self._last_view = view
         if self.record is not None:
             self._write_video(view)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from .core import Detection, Frame, Sighting, Utterance
+from .core import Detection, Frame, Position, Sighting, Utterance
 from .position import locate
 from .profile import Profile
 
@@ -79,6 +79,13 @@ def amount(distance_m: float, profile: Profile) -> str:
     whole = max(1, round(value))
     units = {"foot": "feet", "step": "steps", "metre": "metres"}[unit] if whole != 1 else unit
     return f"about {whole} {units}"
+
+
+def distance_label(position: Position) -> str:
+    """A short distance for screens: '3.9 m', 'close', 'partly in view', or '' when unknown."""
+    if position.distance_m is not None:
+        return f"{position.distance_m} m"
+    return "close" if position.close else "partly in view" if position.partial else ""
 
 
 def distance_words(sighting: Sighting, profile: Profile) -> str:

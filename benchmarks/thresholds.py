@@ -54,7 +54,7 @@ def main() -> None:
             for _, p in judged:
                 says = any(d.label == label and d.score >= t for d in p.detections)
                 there = any(x.label == label and not x.ignore for x in p.image.truths)
-                big = any(x.label == label and not x.ignore and x.box.height >= 0.1 * p.image.height
+                big = any(x.label == label and not x.ignore and x.box.height >= evaluation.LARGE_FRACTION * p.image.height
                           for x in p.image.truths)
                 said += says
                 right += says and there

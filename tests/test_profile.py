@@ -29,7 +29,7 @@ def write(tmp_path: Path, text: str, name: str = "p.yaml") -> str:
 def test_default_profile_covers_the_required_classes() -> None:
     profile = load_profile(None, LABELS)
     assert REQUIRED <= set(profile.objects)
-    assert all(0 < profile.min_score(label) < 1 for label in profile.objects)
+    assert all(0 < profile.rule(label).min_score < 1 for label in profile.objects)
 
 
 @pytest.mark.parametrize("path", shipped_profiles(), ids=lambda p: p.stem)

@@ -25,7 +25,7 @@ def test_watcher_notices_saves_by_mtime(tmp_path: Path) -> None:
     assert watcher.poll() is None  # unchanged: not even read
     path.write_text(LENIENT)
     os.utime(path, ns=(time.time_ns(), time.time_ns() + 1_000_000))
-    assert watcher.poll().min_score("car") == 0.3
+    assert watcher.poll().rule("car").min_score == 0.3
     assert watcher.poll() is None
     path.write_text("name: live\nobjects: [car\n")
     os.utime(path, ns=(time.time_ns(), time.time_ns() + 2_000_000))

@@ -1,1 +1,4 @@
 """Labelled detection sets: reading COCO and VOC, finding images with classes, evaluating the detector."""
+
+EVAL_MIN_SCORE = 0.05  # mAP scores every candidate down to this, as COCO evaluation expects
+EVAL_MAX_RESULTS = 100  # and at most this many per image

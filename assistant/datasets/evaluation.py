@@ -20,10 +20,9 @@ from ..imaging import read_image
 from ..position import bearing_deg, direction_of
 from ..profile import Profile
 from ..wording import describe_scene
+from . import EVAL_MAX_RESULTS, EVAL_MIN_SCORE  # noqa: F401  (re-exported for callers of this module)
 from .readers import Dataset, LabelledImage
 
-EVAL_MIN_SCORE = 0.05
-EVAL_MAX_RESULTS = 100
 MATCH_IOU = 0.5  # a prediction matches a truth of its class at this IoU, as in AP50
 OVERLAP_IOU = 0.3  # a truth overlapping another truth this much counts as "overlapping"
 RECALL_SCORE = 0.5  # the score a prediction needs to count in the overlap recalls (the describe default)

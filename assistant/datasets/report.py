@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .evaluation import SIZES
+from .evaluation import LARGE_FRACTION, OVERLAP_IOU, RECALL_SCORE, SIZES
 
 RECALL_POINTS = np.linspace(0, 1, 101)  # COCOeval's recall thresholds
 
@@ -44,13 +44,14 @@ def markdown(metrics: dict, title: str) -> str:
         "",
         "## Overlapping objects",
         "",
-        f"Recall at score 0.5 of objects overlapping another (IoU > 0.3): {_pct(o['overlapping_recall'])} "
+        f"Recall at score {RECALL_SCORE} of objects overlapping another (IoU > {OVERLAP_IOU}): "
+        f"{_pct(o['overlapping_recall'])} "
         f"({o['overlapping']} objects); of isolated objects: {_pct(o['isolated_recall'])} ({o['isolated']}).",
         "",
         "## What the assistant would say (profile thresholds)",
         "",
         f"Precision of spoken classes {_pct(a['precision'])}, recall {_pct(a['recall'])} "
-        f"(of large objects, at least 10% of the image tall: {_pct(a['large_recall'])}), "
+        f"(of large objects, at least {LARGE_FRACTION:.0%} of the image tall: {_pct(a['large_recall'])}), "
         f"direction accuracy {_pct(a['direction_accuracy'])}, over {a['spoken']} spoken classes.",
         "",
         "| class | right | wrong | missed |",
