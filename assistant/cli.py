@@ -73,7 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     commands: queue.SimpleQueue = queue.SimpleQueue()
     viewing = args.debug or args.record or args.snapshots
     with open_source(args.source) as source:
-        viewer = _viewer(args, source.fps, commands) if viewing else None
+        viewer = _viewer(args, commands) if viewing else None
         transcript = Transcript(Path(args.transcript)) if args.transcript else None
         speaker = Speaker(backend, settings=settings, on_spoken=transcript.write if transcript else None,
                           warn=_warn, max_age_s=profile.freshness_s)
@@ -99,7 +99,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _viewer(args: argparse.Namespace, fps: float | None, commands: queue.SimpleQueue):
+def _viewer(args: argparse.Namespace, commands: queue.SimpleQueue):
     """The debug view's outputs from the run options; one sentence if there is nowhere to show it."""
     from .viewer import Viewer, has_display
 
@@ -113,7 +113,6 @@ def _viewer(args: argparse.Namespace, fps: float | None, commands: queue.SimpleQ
         heatmap=True,
         boxes=not args.heatmap_only,
         half_life_s=args.half_life,
-        fps=fps or 10.0,
         commands=commands,
     )
 

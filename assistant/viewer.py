@@ -28,6 +28,8 @@ from .wording import distance_label
 WINDOW = "assistant debug view"
 SPOKEN_GLOW_MS = 2000  # a box stays "spoken" green this long after its sentence
 MAX_BOXES = 40  # the most confident candidates drawn; the heatmap uses them all
+RATE_FRAMES = 15  # frames whose timestamps set a recording's frame rate
+FALLBACK_FPS = 10.0  # for a recording of a single frame
 MAX_FILTERED_LABELS = 8  # the rest of the filtered boxes are drawn without a label, to keep the view readable
 
 
@@ -124,7 +126,6 @@ class Viewer:
         heatmap: bool = True,
         boxes: bool = True,
         half_life_s: float = 1.0,
-        fps: float = 10.0,
         commands: queue.SimpleQueue[Command] | None = None,
     ):
         if not window and record is None and snapshots is None:
@@ -135,10 +136,10 @@ class Viewer:
         self.window, self.record, self.snapshots = window, record, snapshots
         self.snapshot_every = snapshot_every
         self.heatmap, self.boxes = heatmap, boxes
-        self.fps = fps
         self.commands = commands
         self._heat = Heatmap(half_life_s)
         self._writer: cv2.VideoWriter | None = None
+        self._pending: list[tuple[np.ndarray, int]] = []  # the first views, to learn the frame rate
         self._spoken_at: dict[int, int] = {}
         self._last_wall: float | None = None
         self._rate = 0.0
@@ -170,22 +171,36 @@ class Viewer:
         view = render(frame.image, annotations, heat, hud, boxes=self.boxes)
         self._last_view = view
         if self.record is not None:
-            self._write_video(view)
+            self._write_video(view, frame.timestamp_ms)
         if self.snapshots is not None and frame.index % self.snapshot_every == 0:
             write_png(self.snapshots / f"frame_{frame.index:06d}.png", view)
         if self.window:
             cv2.imshow(WINDOW, view)
             self._keys(cv2.waitKey(1))
 
-    def _write_video(self, view: np.ndarray) -> None:
+    def _write_video(self, view: np.ndarray, timestamp_ms: int) -> None:
+        """Record a view. The file's frame rate is the rate frames really came at (their timestamps
+        over the first RATE_FRAMES), so a camera loop running slower than its camera plays back true."""
         if self._writer is None:
-            h, w = view.shape[:2]
-            self.record.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = cv2.VideoWriter(str(self.record), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
-            if not self._writer.isOpened():
-                raise AssistantError(f"Cannot record to {self.record}; use a .mp4 name in a writable folder.")
+            self._pending.append((view, timestamp_ms))
+            if len(self._pending) >= RATE_FRAMES:
+                self._open_writer()
+            return
         self._writer.write(view)
         self.frames_written += 1
+
+    def _open_writer(self) -> None:
+        (first, t0), t1 = self._pending[0], self._pending[-1][1]
+        fps = (len(self._pending) - 1) * 1000 / (t1 - t0) if t1 > t0 else FALLBACK_FPS
+        h, w = first.shape[:2]
+        self.record.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = cv2.VideoWriter(str(self.record), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+        if not self._writer.isOpened():
+            raise AssistantError(f"Cannot record to {self.record}; use a .mp4 name in a writable folder.")
+        pending, self._pending = self._pending, []
+        for view, _ in pending:
+            self._writer.write(view)
+        self.frames_written += len(pending)
 
     def _keys(self, key: int) -> None:
         if key == -1:
@@ -204,6 +219,8 @@ class Viewer:
             self.commands.put(command)
 
     def close(self) -> None:
+        if self._writer is None and self._pending:
+            self._open_writer()  # a run shorter than RATE_FRAMES
         if self._writer is not None:
             self._writer.release()
         if self.window:

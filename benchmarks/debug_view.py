@@ -29,7 +29,7 @@ def fps(video: Path, model: Path, record: Path | None) -> tuple[float, int]:
     profile = load_profile()
     speaker = Speaker(NullBackend())
     with open_source(str(video)) as source:
-        viewer = Viewer(record=record, fps=source.fps or 10.0) if record else None
+        viewer = Viewer(record=record) if record else None
         show = (lambda report: viewer.show(report, speaker.queued, speaker.last_spoken)) if viewer else None
         stats = run(source, model, profile, speaker, on_frame=show, candidates=0.1 if viewer else None)
         if viewer:

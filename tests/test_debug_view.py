@@ -16,7 +16,8 @@ from assistant.debug_view import COLOURS, HEAT_SCALE, Heatmap, colour_of, frame_
 from assistant.detector import Detector
 from assistant.imaging import read_image
 from assistant.profile import Profile
-from assistant.viewer import annotate
+from assistant.pipeline import FrameReport
+from assistant.viewer import Viewer, annotate
 
 from .conftest import IMAGES, MODEL, ROOT, VIDEOS, run_cli
 
@@ -121,6 +122,7 @@ def test_record_writes_a_playable_video(tmp_path: Path) -> None:
     result = run_cli("run", "--source", str(CAR_VIDEO), "--speech", "none", "--max-frames", "60", "--record", str(out))
     assert result.returncode == 0, result.stderr
     capture = cv2.VideoCapture(str(out))
+    assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(12.5)  # the video's own rate, from frame times
     frames = 0
     while True:
         ok, image = capture.read()
@@ -133,6 +135,20 @@ def test_record_writes_a_playable_video(tmp_path: Path) -> None:
                             "stream=nb_read_frames,width,height", "-of", "csv=p=0", str(out)],
                            capture_output=True, text=True, check=True)
     assert probe.stdout.strip() == "768,432,60"
+
+
+def test_a_recording_plays_at_the_rate_frames_really_came(tmp_path: Path) -> None:
+    """A camera loop that manages 4 frames a second records at 4 fps, whatever the camera claims."""
+    out = tmp_path / "slow.mp4"
+    viewer = Viewer(record=out)
+    profile = Profile(name="t", objects=["cup"])
+    for i in range(20):
+        frame = Frame(np.zeros((120, 160, 3), np.uint8), timestamp_ms=i * 250, index=i)
+        viewer.show(FrameReport(frame, (), (), None, 80.0, profile), 0, "")
+    viewer.close()
+    capture = cv2.VideoCapture(str(out))
+    assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(4.0)
+    assert capture.get(cv2.CAP_PROP_FRAME_COUNT) == 20
 
 
 def test_snapshots_every_n_frames(tmp_path: Path) -> None:
