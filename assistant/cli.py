@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import models
 from .controls import KEY_HELP, VIEW_KEY_HELP
-from .datasets import EVAL_MIN_SCORE
+from .datasets import EVAL_MAX_RESULTS, EVAL_MIN_SCORE
 from .errors import AssistantError
 from .profile import (
     Profile,
@@ -230,7 +230,7 @@ def cmd_dataset_eval(args: argparse.Namespace) -> int:
     dataset = _dataset(args)
     profile, model_path, _ = _load(args.profile, args.model)
     with Detector(model_path, video=False, score_threshold=args.min_score,
-                  max_results=evaluation.EVAL_MAX_RESULTS) as detector:
+                  max_results=EVAL_MAX_RESULTS) as detector:
         predicted = evaluation.predict(dataset, detector.detect, lambda items: _progress(items, "evaluating"))
     result = evaluation.evaluate(dataset, predicted, profile)
     metrics = {**result.metrics, "model": model_path.name}

@@ -47,10 +47,15 @@ def annotate(
     width: int,
     height: int,
     spoken_ids: Iterable[int | None] = (),
+    said: Iterable[Detection] = (),
 ) -> list[Annotation]:
-    """Every candidate with its status and label text, most confident first, at most MAX_BOXES."""
+    """Every candidate with its status and label text, most confident first, at most MAX_BOXES.
+
+    A candidate counts as spoken when its track is in `spoken_ids` (video) or it is itself in
+    `said` (a photo, which has no tracks)."""
     track_of = {id(t.detection): t.track_id for t in tracks if t.misses == 0}
     spoken = set(spoken_ids)
+    said_ids = {id(d) for d in said}
     out = []
     filtered = 0
     for d in sorted(detections, key=lambda d: -d.score)[:MAX_BOXES]:
@@ -66,7 +71,7 @@ def annotate(
         text = f"{d.label} {d.score:.2f} {ident}{position.direction} {distance_label(position)}".rstrip()
         if profile.rule(d.label).hazard:
             status = "hazard"
-        elif track_id is not None and track_id in spoken:
+        elif (track_id is not None and track_id in spoken) or id(d) in said_ids:
             status = "spoken"
         else:
             status = "tracked"
@@ -78,13 +83,8 @@ def still_view(rgb: np.ndarray, detections: Sequence[Detection], said: Sequence[
                threshold: float, sentence: str, detector_ms: float) -> np.ndarray:
     """The debug view of one photo: boxes at or above `threshold`, and the heat of every candidate."""
     h, w = rgb.shape[:2]
-    spoken = set(map(id, said))
     shown = [d for d in detections if d.score >= threshold]
-    annotations = [
-        a if a.status == "filtered" or a.status == "hazard" else Annotation(
-            a.detection, "spoken" if id(a.detection) in spoken else "tracked", a.text)
-        for a in annotate(shown, (), profile, w, h)
-    ]
+    annotations = annotate(shown, (), profile, w, h, said=said)
     hud = Hud(None, detector_ms, len(said), 0, sentence, profile.name)
     return render(rgb, annotations, frame_heat(detections, w, h), hud)
 

@@ -21,7 +21,7 @@ import mediapipe as mp  # noqa: E402
 from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
 
 from assistant import models  # noqa: E402
-from assistant.datasets import evaluation  # noqa: E402
+from assistant.datasets import EVAL_MAX_RESULTS, EVAL_MIN_SCORE, evaluation  # noqa: E402
 from assistant.datasets.readers import Dataset, read_coco, read_voc  # noqa: E402
 from assistant.detector import Detector  # noqa: E402
 from assistant.profile import load_profile  # noqa: E402
@@ -32,12 +32,12 @@ def measure(sets: list, model, profile) -> tuple[float, float, list[dict]]:
     so that drift in machine speed hits both alike; the evaluation also pays for scoring."""
     options = vision.ObjectDetectorOptions(
         base_options=BaseOptions(model_asset_path=str(model)), running_mode=vision.RunningMode.IMAGE,
-        score_threshold=evaluation.EVAL_MIN_SCORE, max_results=evaluation.EVAL_MAX_RESULTS,
+        score_threshold=EVAL_MIN_SCORE, max_results=EVAL_MAX_RESULTS,
     )
     bare_s = ours_s = 0.0
     results = []
     with vision.ObjectDetector.create_from_options(options) as bare, Detector(
-        model, video=False, score_threshold=evaluation.EVAL_MIN_SCORE, max_results=evaluation.EVAL_MAX_RESULTS
+        model, video=False, score_threshold=EVAL_MIN_SCORE, max_results=EVAL_MAX_RESULTS
     ) as detector:
         for dataset in sets:
             predicted = []

@@ -20,7 +20,7 @@ import sys
 from shared import SHARED  # noqa: E402  (first: it points the assistant at the shared models)
 
 from assistant import models  # noqa: E402
-from assistant.datasets import evaluation  # noqa: E402
+from assistant.datasets import EVAL_MAX_RESULTS, EVAL_MIN_SCORE, evaluation  # noqa: E402
 from assistant.datasets.readers import read_coco, read_voc  # noqa: E402
 from assistant.detector import Detector  # noqa: E402
 from assistant.profile import load_profile, shipped_profiles  # noqa: E402
@@ -38,8 +38,8 @@ def main() -> None:
             read_coco(labelled / "coco_val2017_icevision6" / "annotations.json",
                       labelled / "coco_val2017_icevision6" / "images")]
     predicted = []
-    with Detector(models.resolve(), video=False, score_threshold=evaluation.EVAL_MIN_SCORE,
-                  max_results=evaluation.EVAL_MAX_RESULTS) as detector:
+    with Detector(models.resolve(), video=False, score_threshold=EVAL_MIN_SCORE,
+                  max_results=EVAL_MAX_RESULTS) as detector:
         for dataset in sets:
             predicted += [(dataset, p) for p in evaluation.predict(dataset, detector.detect)]
 

@@ -20,7 +20,6 @@ from ..imaging import read_image
 from ..position import bearing_deg, direction_of
 from ..profile import Profile
 from ..wording import describe_scene
-from . import EVAL_MAX_RESULTS, EVAL_MIN_SCORE  # noqa: F401  (re-exported for callers of this module)
 from .readers import Dataset, LabelledImage
 
 MATCH_IOU = 0.5  # a prediction matches a truth of its class at this IoU, as in AP50
