@@ -6,9 +6,7 @@ import enum
 import os
 import select
 import sys
-import termios
 import threading
-import tty
 from collections.abc import Callable
 from typing import TextIO
 
@@ -59,6 +57,9 @@ class TerminalKeys:
             return self
         if not os.isatty(fd) or os.tcgetpgrp(fd) != os.getpgrp():
             return self  # not a terminal, or running in the background, where reading it would stop us
+        import termios  # Unix only: imported here so that the rest of the program starts on Windows
+        import tty
+
         self._saved = termios.tcgetattr(fd)
         tty.setcbreak(fd)
         self._thread = threading.Thread(target=self._read, args=(fd,), name="keys", daemon=True)
@@ -70,6 +71,8 @@ class TerminalKeys:
         if self._thread is not None:
             self._thread.join(1.0)
         if self._saved is not None:
+            import termios
+
             termios.tcsetattr(self.stream.fileno(), termios.TCSADRAIN, self._saved)
 
     def _read(self, fd: int) -> None:
