@@ -29,12 +29,14 @@ system-deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq espeak-ng sox alsa-utils; }
 
-# The live-speech tests play through a PulseAudio null sink, so they run without a sound card.
+# The live-speech tests play through a PulseAudio null sink, so they run without a sound card;
+# the stream tests send a real UDP stream with ffmpeg; the window tests run on Xvfb.
 test-deps:
-	@command -v pulseaudio >/dev/null 2>&1 || { \
-	  echo "Installing pulseaudio (a silent sound server for the live speech tests)..."; \
+	@for tool in pulseaudio ffmpeg Xvfb xdotool; do command -v $$tool >/dev/null 2>&1 || missing=1; done; \
+	[ -z "$$missing" ] || { \
+	  echo "Installing pulseaudio, ffmpeg, xvfb and xdotool (for the live speech, stream and window tests)..."; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq pulseaudio; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq pulseaudio ffmpeg xvfb xdotool; }
 
 run: system-deps $(STAMP)
 	$(VENV)/bin/assistant run $(ARGS)
@@ -50,6 +52,8 @@ bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/debug_view.py
 	$(VENV)/bin/python benchmarks/dataset_eval.py
 	$(VENV)/bin/python benchmarks/thresholds.py
+	$(VENV)/bin/python benchmarks/latency.py
+	$(VENV)/bin/python benchmarks/cover.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

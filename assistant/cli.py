@@ -57,11 +57,13 @@ def _speech_spec(args: argparse.Namespace, profile: Profile) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .controls import TerminalKeys
-    from .pipeline import run
+    from .pipeline import RunOptions, run
     from .reload import ProfileWatcher
     from .sources import open_source
     from .transcript import Transcript
 
+    if args.give_up_s is not None and args.give_up_s <= 0:
+        raise AssistantError("--give-up-s must be more than 0 seconds.")
     profile, model_path, labels = _load(args.profile, args.model)
     voice = profile.voice
     settings = VoiceSettings(voice.rate, voice.voice, voice.volume)
@@ -72,31 +74,45 @@ def cmd_run(args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stop.set())
     commands: queue.SimpleQueue = queue.SimpleQueue()
     viewing = args.debug or args.record or args.snapshots
-    with open_source(args.source) as source:
+    with open_source(args.source, realtime=args.realtime, stop=stop, note=_note) as source:
         viewer = _viewer(args, commands) if viewing else None
         transcript = Transcript(Path(args.transcript)) if args.transcript else None
         speaker = Speaker(backend, settings=settings, on_spoken=transcript.write if transcript else None,
                           warn=_warn, max_age_s=profile.freshness_s)
         speaker.wait_ready()  # its warning must print before the detector briefly silences native stderr
         show = (lambda report: viewer.show(report, speaker.queued, speaker.last_spoken)) if viewer else None
+        options = RunOptions(max_frames=args.max_frames, stop=stop, watcher=watcher,
+                             on_profile_error=lambda e: _report(e, args.verbose), commands=commands,
+                             on_frame=show, candidates=args.candidates if viewer else None, give_up_s=args.give_up_s)
         try:
             with TerminalKeys(commands.put):
-                stats = run(source, model_path, profile, speaker, max_frames=args.max_frames, realtime=args.realtime,
-                            stop=stop, watcher=watcher, on_profile_error=lambda e: _report(e, args.verbose),
-                            commands=commands, on_frame=show, candidates=args.candidates if viewer else None)
+                stats = run(source, model_path, profile, speaker, options)
         finally:
             if viewer:
                 viewer.close()
             speaker.close(drain=not stop.is_set())
             if transcript:
                 transcript.close()
-    reloads = f", profile reloaded {stats.reloads} time{'s' if stats.reloads != 1 else ''}" if stats.reloads else ""
-    print(
-        f"{stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps), "
-        f"{speaker.spoken} utterances spoken, {speaker.dropped} dropped as stale{reloads}.",
-        file=sys.stderr,
-    )
+    print(_summary(stats, speaker), file=sys.stderr)
     return EXIT_OK
+
+
+def _note(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _summary(stats, speaker: Speaker) -> str:
+    """The run's last line: frames, speech, and how fresh the frames were."""
+    parts = [f"{stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps)",
+             f"{speaker.spoken} utterances spoken, {speaker.dropped} dropped as stale"]
+    if stats.age_ms_p50 is not None:
+        parts.append(f"frame age p50 {stats.age_ms_p50:.0f} ms, p95 {stats.age_ms_p95:.0f} ms")
+    parts.append(f"{stats.dropped} frame{'s' if stats.dropped != 1 else ''} dropped")
+    if stats.camera_lost:
+        parts.append(f"camera lost {stats.camera_lost} time{'s' if stats.camera_lost != 1 else ''}")
+    if stats.reloads:
+        parts.append(f"profile reloaded {stats.reloads} time{'s' if stats.reloads != 1 else ''}")
+    return ", ".join(parts) + "."
 
 
 def _viewer(args: argparse.Namespace, commands: queue.SimpleQueue):
@@ -327,7 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--speech", metavar="OUT", help=f"{SPEECH_CHOICES} (default: the profile's voice engine)")
     run.add_argument("--transcript", metavar="FILE.jsonl", help="write each utterance as a JSON line")
     run.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
-    run.add_argument("--realtime", action="store_true", help="pace a file at its own frame rate")
+    run.add_argument("--realtime", action="store_true",
+                     help="play a video file like a live camera: at its own frame rate, dropping the frames "
+                          "the loop is too slow for")
+    run.add_argument("--give-up-s", type=float, metavar="SECONDS",
+                     help="end the run when a lost camera or stream has not come back for this long (default: never)")
     view = run.add_argument_group("debug view", "boxes coloured by what became of them, a confidence heatmap "
                                   "and figures. " + VIEW_KEY_HELP)
     view.add_argument("--debug", action="store_true", help="show the debug view in a window (needs a display)")

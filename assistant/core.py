@@ -58,8 +58,12 @@ class Detection:
 class Frame:
     """One RGB image (uint8, HxWx3) and when it was taken.
 
-    `timestamp_ms` is video time for files and wall-clock time since start for cameras;
-    `still` marks a photo that is described at once instead of being tracked.
+    `timestamp_ms` is when the frame was captured: video time for files, and time since the
+    source opened for cameras and streams. `captured_s` is the same moment on this machine's
+    `time.monotonic()` clock (for a file read as fast as possible, when it was decoded), so a
+    frame's age is `time.monotonic() - captured_s`. `index` counts every frame the source
+    produced, dropped ones included. `still` marks a photo that is described at once instead
+    of being tracked.
     """
 
     image: np.ndarray
@@ -67,6 +71,7 @@ class Frame:
     index: int
     still: bool = False
     name: str = ""
+    captured_s: float = 0.0
 
     @property
     def width(self) -> int:
@@ -108,11 +113,13 @@ class Track:
 
 @dataclass(frozen=True, slots=True)
 class Sighting:
-    """An object as narrated: what, where, and which track (None for a still image)."""
+    """An object as narrated: what, where, which track (None for a still image), and why it is
+    said now (`why`: new, change, repeat, approach or describe; None for a still image)."""
 
     detection: Detection
     position: Position
     track_id: int | None = None
+    why: str | None = None
 
     def to_json(self) -> dict:
         d = self.detection
@@ -124,6 +131,7 @@ class Sighting:
             "clock": self.position.clock,
             "distance_m": self.position.distance_m,
             "track_id": self.track_id,
+            "why": self.why,
         }
 
 
@@ -137,7 +145,8 @@ class Utterance:
 
     `kind` says why (recorded in the transcript): new, change, approach, gone, repeat, describe
     or status. `priority` orders the speech queue; `interrupt` lets it cut off a less urgent
-    sentence that is being spoken.
+    sentence that is being spoken. `age_ms` is how old the frame was when this was decided
+    (None when no frame is behind it, as for "Camera lost").
     """
 
     text: str
@@ -147,3 +156,4 @@ class Utterance:
     kind: str = "new"
     priority: int = ROUTINE
     interrupt: bool = False
+    age_ms: float | None = None

@@ -58,6 +58,8 @@ class Hud:
     queued: int
     last_said: str
     profile: str
+    age_ms: float | None = None  # how old the frame was when the detector took it; None for a still image
+    dropped: int = 0  # frames the loop was too slow for, so far
 
 
 def frame_heat(detections: Sequence[Detection], width: int, height: int) -> np.ndarray:
@@ -209,8 +211,10 @@ def hud_layout(hud: Hud, width: int) -> tuple[list[str], int, tuple[int, int, in
     """The HUD's lines (the last sentence shortened to fit), their height, and the panel rectangle."""
     scale = text_scale(width)
     speed = f"{hud.fps:.1f} fps   " if hud.fps is not None else ""
+    lag = f"frame age {hud.age_ms:.0f} ms   dropped {hud.dropped}" if hud.age_ms is not None else None
     lines = [
         f"{speed}detector {hud.detector_ms:.0f} ms",
+        *([lag] if lag else []),
         f"tracked {hud.tracked}   speech queue {hud.queued}",
         f"profile {hud.profile}",
         f"said: {hud.last_said or '-'}",

@@ -5,16 +5,19 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from .camera_watch import CoverWatch, LossWatch, looks_covered, luminance
 from .controls import RATE_STEP_WPM, Command
-from .core import REQUESTED, Detection, Frame, Track, Utterance
+from .core import HAZARD, REQUESTED, Detection, Frame, Track, Utterance
 from .detector import Detector
-from .errors import ProfileError
+from .errors import ProfileError, SourceError
+from .frame_report import FrameReport
 from .imaging import read_image
 from .narration import Narrator
 from .profile import Profile
@@ -26,22 +29,49 @@ from .voices import VoiceSettings
 from .wording import describe_scene
 
 MAX_MISSING_MS = 1000  # a confirmed object unseen this long has left; shorter gaps are detector misses
+CANDIDATE_MAX_RESULTS = 100
 PROFILE_ERROR_SENTENCE = "Profile has an error, keeping the previous settings"
+CAMERA_LOST, CAMERA_BACK = "Camera lost", "Camera back"
+COVERED, UNCOVERED, UNCOVERED_PAUSED = "Paused, camera covered", "Resumed", "Camera uncovered, still paused"
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How a run is steered, besides its source, model, profile and speaker.
+
+    `watcher`: a saved profile applies on the next frame (an invalid edit is reported to
+    `on_profile_error` and said once). `commands`: key presses, applied between frames.
+    `on_frame`: called with each frame's report. `candidates`: the detector reports every class
+    down to this score, for the debug view (the profile still decides what is said).
+    `give_up_s`: end the run when a camera has been lost this long (default: never).
+    """
+
+    max_frames: int | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    watcher: ProfileWatcher | None = None
+    on_profile_error: Callable[[ProfileError], None] = lambda error: None
+    commands: queue.SimpleQueue[Command] | None = None
+    on_frame: Callable[[FrameReport], None] | None = None
+    candidates: float | None = None
+    give_up_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RunStats:
+    """A run's totals. Frame age is measured when the detector takes the frame."""
+
     frames: int
     utterances: int
     seconds: float
     reloads: int = 0
+    dropped: int = 0  # frames the loop was too slow for (live sources and --realtime files)
+    age_ms_p50: float | None = None
+    age_ms_p95: float | None = None
+    camera_lost: int = 0  # times a live source went silent for the profile's camera_timeout_s
 
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
-
-
-CANDIDATE_MAX_RESULTS = 100
 
 
 def detector_for(model_path: Path, profile: Profile, *, video: bool, candidates: float | None = None) -> Detector:
@@ -53,138 +83,221 @@ def detector_for(model_path: Path, profile: Profile, *, video: bool, candidates:
     return Detector(model_path, video=video, score_threshold=profile.lowest_min_score, labels=profile.objects)
 
 
-@dataclass(frozen=True, slots=True)
-class FrameReport:
-    """What happened on one frame, for observers such as benchmarks and the debug view."""
-
-    frame: Frame
-    detections: tuple[Detection, ...]  # everything the detector reported, before the profile's filter
-    tracks: tuple[Track, ...]
-    utterance: Utterance | None
-    detect_ms: float
-    profile: Profile
-
-
-@dataclass(slots=True)
-class _Controls:
-    """The state the keys change: paused or not, and the last sentence for "repeat"."""
-
-    paused: bool = False
-    last: Utterance | None = None
-
-
-def run(
-    source: Source,
-    model_path: Path,
-    profile: Profile,
-    speaker: Speaker,
-    *,
-    max_frames: int | None = None,
-    realtime: bool = False,
-    stop: threading.Event | None = None,
-    watcher: ProfileWatcher | None = None,
-    on_profile_error: Callable[[ProfileError], None] = lambda error: None,
-    commands: queue.SimpleQueue[Command] | None = None,
-    on_frame: Callable[[FrameReport], None] | None = None,
-    candidates: float | None = None,
-) -> RunStats:
-    """Narrate a source until it ends, `max_frames` are done, `stop` is set or QUIT is commanded.
-
-    With a `watcher`, a saved profile applies on the next frame without reopening the source; an
-    invalid edit keeps the previous profile and says so once. `commands` (from the keys) are
-    applied between frames. With `candidates`, the detector reports every class down to that
-    score (for the debug view); the profile still decides what is tracked and said.
-    """
-    stop = stop or threading.Event()
-    tracker = Tracker(confirm_frames=profile.confirm_frames, max_missing_ms=MAX_MISSING_MS)
-    narrator = Narrator(profile)
-    controls = _Controls()
-    tracks: tuple[Track, ...] = ()
-    frames = utterances = reloads = 0
-    detector = detector_for(model_path, profile, video=not source.still, candidates=candidates)
-    started = time.monotonic()
+def run(source: Source, model_path: Path, profile: Profile, speaker: Speaker,
+        options: RunOptions | None = None) -> RunStats:
+    """Narrate a source until it ends, `max_frames` are done, `stop` is set or QUIT is commanded."""
+    options = options or RunOptions()
+    if options.stop.is_set():  # stopped while the source was opening: do not even load the model
+        return RunStats(0, 0, 0.0)
+    loop = _Loop(source, model_path, profile, speaker, options)
     try:
         for frame in source:
-            if stop.is_set() or (max_frames is not None and frames >= max_frames):
+            if not loop.step(frame):
                 break
-            if realtime and source.fps and stop.wait(max(0.0, started + frame.timestamp_ms / 1000 - time.monotonic())):
-                break
-            changed = _saved_profile(watcher, speaker, frame, on_profile_error) if watcher else None
-            if changed is not None:
-                if _detector_settings(changed, candidates) != _detector_settings(profile, candidates):
-                    detector.close()
-                    detector = detector_for(model_path, changed, video=not source.still, candidates=candidates)
-                profile = narrator.profile = changed
-                tracker.confirm_frames = changed.confirm_frames
-                voice = changed.voice
-                speaker.settings = VoiceSettings(voice.rate, voice.voice, voice.volume)
-                speaker.max_age_s = changed.freshness_s
-                reloads += 1
-            while commands is not None and not commands.empty():
-                if not _obey(commands.get(), controls, speaker, narrator, tracks, frame):
-                    stop.set()
-            if stop.is_set():
-                break
+    finally:
+        loop.close()
+    return loop.stats()
+
+
+class _Ages:
+    """Frame ages in whole milliseconds, counted, so a run of any length keeps a bounded table."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[int] = Counter()
+        self._total = 0
+
+    def add(self, age_ms: float) -> None:
+        self._counts[round(age_ms)] += 1
+        self._total += 1
+
+    def percentile(self, q: float) -> float | None:
+        if not self._total:
+            return None
+        rank, seen = q / 100 * (self._total - 1), 0
+        for age, count in sorted(self._counts.items()):
+            seen += count
+            if seen > rank:
+                return float(age)
+        return None
+
+
+class _Stages:
+    """The stages a profile configures, and the one place a new profile is applied to them."""
+
+    def __init__(self, model_path: Path, profile: Profile, speaker: Speaker, *, video: bool,
+                 candidates: float | None):
+        self.model_path, self.speaker, self.video, self.candidates = model_path, speaker, video, candidates
+        self.profile = profile
+        self.detector = detector_for(model_path, profile, video=video, candidates=candidates)
+        self.restart()
+
+    def restart(self) -> None:
+        """Forget what was tracked and said: after the camera comes back, nothing of before is known."""
+        self.tracker = Tracker(confirm_frames=self.profile.confirm_frames, max_missing_ms=MAX_MISSING_MS)
+        self.narrator = Narrator(self.profile)
+
+    def apply(self, profile: Profile) -> None:
+        """A reloaded profile, from the next frame on; the detector is rebuilt only if its settings changed."""
+        if _detector_settings(profile, self.candidates) != _detector_settings(self.profile, self.candidates):
+            self.detector.close()
+            self.detector = detector_for(self.model_path, profile, video=self.video, candidates=self.candidates)
+        self.profile = self.narrator.profile = profile
+        self.tracker.confirm_frames = profile.confirm_frames
+        voice = profile.voice
+        self.speaker.configure(VoiceSettings(voice.rate, voice.voice, voice.volume), profile.freshness_s)
+
+    def close(self) -> None:
+        self.detector.close()
+
+
+class _Loop:
+    """The state of one run, and what it does with each step: a frame, or None when no new frame came."""
+
+    def __init__(self, source: Source, model_path: Path, profile: Profile, speaker: Speaker, options: RunOptions):
+        self.source, self.speaker, self.options = source, speaker, options
+        self.stages = _Stages(model_path, profile, speaker, video=not source.still, candidates=options.candidates)
+        self.loss = LossWatch(profile.camera_timeout_s) if source.live else None
+        self.cover = CoverWatch()
+        self.ages = _Ages()
+        self.paused = False  # by the p key
+        self.last_said: Utterance | None = None  # for "repeat"
+        self.last_frame: Frame | None = None
+        self.tracks: tuple[Track, ...] = ()
+        self.frames = self.utterances = self.reloads = 0
+        self.started = time.monotonic()
+
+    def step(self, frame: Frame | None) -> bool:
+        """Handle one step; False ends the run."""
+        options = self.options
+        if options.stop.is_set() or (options.max_frames is not None and self.frames >= options.max_frames):
+            return False
+        if frame is not None:
+            self.last_frame = frame
+        if options.watcher is not None:
+            self._reload(options.watcher)
+        while options.commands is not None and not options.commands.empty():
+            if not self._obey(options.commands.get()):
+                return False
+        if self.loss is not None:
+            self._watch_loss(frame is not None)
+        if frame is not None:
+            self._process(frame)
+            self.frames += 1
+        return not options.stop.is_set()
+
+    def _process(self, frame: Frame) -> None:
+        stages = self.stages
+        if not frame.still:
+            self._watch_cover(frame)
+        age_ms = (time.monotonic() - frame.captured_s) * 1000
+        self.ages.add(age_ms)
+        detections: tuple[Detection, ...] = ()
+        utterance, detect_ms = None, 0.0
+        if self.cover.covered:
+            self.tracks = ()
+        else:
             detect_start = time.perf_counter()
-            detections = detector.detect(frame)
+            detections = stages.detector.detect(frame)
             detect_ms = (time.perf_counter() - detect_start) * 1000
             if frame.still:
-                utterance = describe_scene(detections, frame, profile)
+                utterance = describe_scene(detections, frame, stages.profile)
                 utterance = utterance if utterance.text else None
             else:
-                tracks = tracker.update([d for d in detections if profile.accepts(d, frame.height)], frame.timestamp_ms)
-                speaking = speaker.busy or speaker.queued > 0
-                utterance = None if controls.paused else narrator.update(tracks, frame, speaking)
-            if utterance is not None:
-                speaker.say(utterance)
-                controls.last = utterance
-                utterances += 1
-            if on_frame is not None:
-                on_frame(FrameReport(frame, detections, tracks, utterance, detect_ms, profile))
-            frames += 1
-    finally:
-        detector.close()
-    return RunStats(frames, utterances, time.monotonic() - started, reloads)
+                accepted = [d for d in detections if stages.profile.accepts(d, frame.height)]
+                self.tracks = stages.tracker.update(accepted, frame.timestamp_ms)
+                speaking = self.speaker.busy or self.speaker.queued > 0
+                utterance = None if self.paused else stages.narrator.update(self.tracks, frame, speaking)
+        if utterance is not None:
+            utterance = replace(utterance, age_ms=round((time.monotonic() - frame.captured_s) * 1000, 1))
+            self.last_said = utterance
+            self._say(utterance)
+        if self.options.on_frame is not None:
+            track_of = {t.detection: t.track_id for t in self.tracks if t.misses == 0}
+            self.options.on_frame(FrameReport(frame, detections, tuple(track_of.get(d) for d in detections),
+                                              self.tracks, utterance, detect_ms, stages.profile, age_ms,
+                                              self.source.dropped))
 
+    def _say(self, utterance: Utterance) -> None:
+        self.speaker.say(utterance)
+        self.utterances += 1
 
-def _obey(
-    command: Command, controls: _Controls, speaker: Speaker, narrator: Narrator, tracks: tuple[Track, ...], frame: Frame
-) -> bool:
-    """Apply one key's command between frames; False means quit."""
-    def status(text: str) -> Utterance:
-        return Utterance(text, frame.timestamp_ms, frame.index, kind="status", priority=REQUESTED)
+    def _status(self, text: str, priority: int = REQUESTED, late_ms: int = 0) -> Utterance:
+        """A sentence about the assistant itself, dated at the last frame (plus `late_ms`)."""
+        last = self.last_frame
+        stamp, index = (last.timestamp_ms, last.index) if last is not None else (0, 0)
+        return Utterance(text, stamp + late_ms, index, kind="status", priority=priority,
+                         interrupt=priority >= HAZARD)
 
-    if command is Command.QUIT:
-        return False
-    if command is Command.PAUSE:
-        controls.paused = not controls.paused
-        if controls.paused:
-            speaker.clear()
-        speaker.say(status("Paused" if controls.paused else "Resumed"))
-    elif command is Command.REPEAT:
-        last = controls.last
-        speaker.say(replace(last, kind="repeat", priority=REQUESTED, interrupt=False) if last
-                    else status("Nothing said yet"))
-    elif command is Command.DESCRIBE:
-        controls.last = narrator.describe(tracks, frame)
-        speaker.say(controls.last)
-    else:
-        step = RATE_STEP_WPM if command is Command.FASTER else -RATE_STEP_WPM
-        rate = speaker.set_rate(speaker.settings.rate_wpm + step)
-        speaker.say(status(f"Rate {rate}"))
-    return True
+    def _watch_loss(self, fresh: bool) -> None:
+        """Say when a live source goes silent and when it comes back; give up after `give_up_s` if set."""
+        now = time.monotonic()
+        event = self.loss.update(now, fresh)
+        if event == "lost":
+            self.speaker.clear()  # whatever was waiting is about a scene no longer seen
+            self._say(self._status(CAMERA_LOST, HAZARD, late_ms=round(self.loss.silent_s(now) * 1000)))
+        elif event == "back":
+            self.stages.restart()
+            self.tracks = ()
+            self._say(self._status(CAMERA_BACK))
+        give_up_s = self.options.give_up_s
+        if self.loss.lost and give_up_s is not None and self.loss.silent_s(now) >= give_up_s:
+            raise SourceError(f"{self.source.description} gave no frames for {give_up_s:g} s; giving up (--give-up-s).")
 
+    def _watch_cover(self, frame: Frame) -> None:
+        """Pause while the camera is covered (dark and uniform for a second), and resume when uncovered."""
+        dark = self.stages.profile.cover_to_pause and looks_covered(*luminance(frame.image))
+        event = self.cover.update(dark, frame.timestamp_ms)
+        if event == "covered":
+            self.speaker.clear()
+            self._say(self._status(COVERED))
+        elif event == "uncovered":
+            self._say(self._status(UNCOVERED_PAUSED if self.paused else UNCOVERED))
 
-def _saved_profile(
-    watcher: ProfileWatcher, speaker: Speaker, frame: Frame, on_error: Callable[[ProfileError], None]
-) -> Profile | None:
-    """A newly saved profile, or None; an invalid save is reported, said aloud once, and ignored."""
-    try:
-        return watcher.poll()
-    except ProfileError as error:
-        on_error(error)
-        speaker.say(Utterance(PROFILE_ERROR_SENTENCE, frame.timestamp_ms, frame.index, kind="status", priority=REQUESTED))
-        return None
+    def _reload(self, watcher: ProfileWatcher) -> None:
+        """Apply a newly saved profile; an invalid save is reported, said aloud once, and ignored."""
+        try:
+            changed = watcher.poll()
+        except ProfileError as error:
+            self.options.on_profile_error(error)
+            self._say(self._status(PROFILE_ERROR_SENTENCE))
+            return
+        if changed is not None:
+            self.stages.apply(changed)
+            if self.loss is not None:
+                self.loss.timeout_s = changed.camera_timeout_s
+            self.reloads += 1
+
+    def _obey(self, command: Command) -> bool:
+        """Apply one key's command between frames; False means quit."""
+        if command is Command.QUIT:
+            return False
+        if command is Command.PAUSE:
+            self.paused = not self.paused
+            if self.paused:
+                self.speaker.clear()
+            self._say(self._status("Paused" if self.paused else "Resumed"))
+        elif command is Command.REPEAT:
+            last = self.last_said
+            self._say(replace(last, kind="repeat", priority=REQUESTED, interrupt=False) if last
+                      else self._status("Nothing said yet"))
+        elif command is Command.DESCRIBE:
+            if self.last_frame is None:
+                self._say(self._status("Nothing in view"))
+            else:
+                self.last_said = self.stages.narrator.describe(self.tracks, self.last_frame)
+                self._say(self.last_said)
+        else:
+            rate = self.speaker.change_rate(RATE_STEP_WPM if command is Command.FASTER else -RATE_STEP_WPM)
+            self._say(self._status(f"Rate {rate}"))
+        return True
+
+    def close(self) -> None:
+        self.stages.close()
+
+    def stats(self) -> RunStats:
+        return RunStats(self.frames, self.utterances, time.monotonic() - self.started, self.reloads,
+                        self.source.dropped, self.ages.percentile(50), self.ages.percentile(95),
+                        self.loss.losses if self.loss is not None else 0)
 
 
 def _detector_settings(profile: Profile, candidates: float | None) -> tuple[frozenset[str] | None, float]:
@@ -213,7 +326,7 @@ class Description:
             "height": self.height,
             "utterance": self.utterance.text,
             "objects": [
-                {k: v for k, v in s.to_json().items() if k != "track_id"} for s in self.utterance.objects
+                {k: v for k, v in s.to_json().items() if k not in ("track_id", "why")} for s in self.utterance.objects
             ],
         }
 

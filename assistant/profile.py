@@ -93,6 +93,10 @@ class Profile(_Strict):
         3.0, ge=0, le=30, description="warn when a hazard is this many seconds from reaching you; 0 turns it off"
     )
     freshness_s: float = Field(2.0, gt=0, le=30, description="a sentence not begun this long after it was decided is dropped")
+    cover_to_pause: bool = Field(True, description="covering the camera for a second pauses the narration")
+    camera_timeout_s: float = Field(
+        2.0, ge=0.5, le=60, description="a camera or stream silent this long is said to be lost"
+    )
     defaults: Defaults = Defaults()
     objects: dict[str, ObjectRule] = Field(min_length=1)
 

@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
 
+from .capture import Capture, open_device, open_file, open_url
 from .core import Frame
 from .errors import SourceError
 from .imaging import IMAGE_SUFFIXES, read_image, to_rgb
 
-CAMERA_RETRIES = 3  # reopen attempts after a camera stops giving frames
 FALLBACK_FPS = 25.0  # for files whose container gives no frame rate
+IDLE_S = 0.1  # while no new frame comes, the loop still wakes this often
 
 
 class Source:
-    """An iterable of frames; use it in `with` so the device or file is released."""
+    """An iterable of frames (or None: no new frame yet); use it in `with` so the device or file is released."""
 
+    description = ""  # what the source is, for messages: "camera 0", "stream rtsp://..."
     still = False  # stills are described at once; streams are tracked
-    fps: float | None = None  # the file's own rate, for --realtime pacing
+    live = False  # a camera or stream: it can be lost, and is watched for that
+    fps: float | None = None  # a file's own rate
+    dropped = 0  # frames the loop was too slow for
 
-    def __iter__(self) -> Iterator[Frame]:
+    def __iter__(self) -> Iterator[Frame | None]:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -50,74 +55,120 @@ class ImageSource(Source):
             self.paths = [path]
             read_image(path)  # fail now, before the model loads, if the only image is unreadable
 
-    def __iter__(self) -> Iterator[Frame]:
+    def __iter__(self) -> Iterator[Frame | None]:
         for index, path in enumerate(self.paths):
-            yield Frame(read_image(path), timestamp_ms=index, index=index, still=True, name=str(path))
+            yield Frame(read_image(path), timestamp_ms=index, index=index, still=True, name=str(path),
+                        captured_s=time.monotonic())
 
 
-class CaptureSource(Source):
-    """A video file, camera or stream opened with cv2.VideoCapture."""
+class VideoFile(Source):
+    """A video file read frame by frame, every frame in order, stamped with its own media time."""
 
-    def __init__(self, target: int | str, description: str, is_file: bool):
-        self.target = target
-        self.description = description
-        self.is_file = is_file
-        self.capture = self._open()
-        if is_file:
-            fps = self.capture.get(cv2.CAP_PROP_FPS)
-            self.fps = fps if fps and math.isfinite(fps) and 0 < fps < 1000 else FALLBACK_FPS
+    def __init__(self, path: Path):
+        self.description = f"video {path}"
+        self.capture = open_file(str(path), self.description)
+        self.fps = file_fps(self.capture)
 
-    def _open(self) -> cv2.VideoCapture:
-        capture = cv2.VideoCapture(self.target)
-        if not capture.isOpened():
-            capture.release()
-            if isinstance(self.target, int):
-                raise SourceError(
-                    f"No camera found at index {self.target}; connect one, or pass --source with a video or image file."
-                )
-            raise SourceError(f"Cannot open {self.description}: OpenCV cannot read it (missing, corrupt or unsupported).")
-        return capture
-
-    def __iter__(self) -> Iterator[Frame]:
-        start = time.monotonic()
+    def __iter__(self) -> Iterator[Frame | None]:
         index = 0
-        retries = 0
         while True:
             ok, image = self.capture.read()
             if not ok or image is None:
-                if self.is_file:
-                    if index == 0:
-                        raise SourceError(f"{self.description} has no readable frames (corrupt or unsupported video).")
-                    return
-                if retries >= CAMERA_RETRIES:
-                    raise SourceError(f"{self.description} stopped sending frames; check the cable or connection.")
-                retries += 1
-                self.capture.release()
-                time.sleep(0.5 * retries)
-                self.capture = cv2.VideoCapture(self.target)
-                continue
-            retries = 0
-            if self.is_file:
-                timestamp_ms = round(index * 1000 / self.fps)
-            else:
-                timestamp_ms = round((time.monotonic() - start) * 1000)
-            yield Frame(to_rgb(image), timestamp_ms=timestamp_ms, index=index, name=self.description)
+                if index == 0:
+                    raise SourceError(f"{self.description} has no readable frames (corrupt or unsupported video).")
+                return
+            yield Frame(to_rgb(image), timestamp_ms=round(index * 1000 / self.fps), index=index,
+                        name=self.description, captured_s=time.monotonic())
             index += 1
 
     def close(self) -> None:
         self.capture.release()
 
 
-def open_source(spec: str | None) -> Source:
-    """Open what --source names: a camera index (default 0), a stream URL, a video, an image or a directory."""
+class NewestFrameSource(Source):
+    """A camera, a stream, or a file played at its own rate: a capture thread reads it, and each
+    step of the loop gets the newest frame not yet seen. While no new frame comes it yields None
+    every IDLE_S, so the loop can notice a lost camera, a key press or a stop."""
+
+    def __init__(self, capture: Capture, *, live: bool):
+        self.capture = capture
+        self.live = live
+        self.description = capture.description
+
+    def wait_open(self, stop: threading.Event) -> None:
+        """Wait until the first open has succeeded or failed (SourceError), or `stop` is set."""
+        while not self.capture.opened.wait(IDLE_S):
+            if stop.is_set():
+                return
+        if self.capture.error is not None:
+            raise self.capture.error
+
+    @property
+    def dropped(self) -> int:
+        return self.capture.frames.dropped
+
+    def __iter__(self) -> Iterator[Frame | None]:
+        self.capture.play()
+        while True:
+            item = self.capture.frames.take(IDLE_S)
+            if item is not None:
+                yield Frame(to_rgb(item.bgr), timestamp_ms=item.timestamp_ms, index=item.index,
+                            name=self.description, captured_s=item.captured_s)
+            elif self.capture.frames.finished:
+                if self.capture.error is not None:
+                    raise self.capture.error
+                return
+            else:
+                yield None
+
+    def close(self) -> None:
+        self.capture.stop()
+
+
+def file_fps(capture: cv2.VideoCapture) -> float:
+    """The container's frame rate, or FALLBACK_FPS when it gives none."""
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    return fps if fps and math.isfinite(fps) and 0 < fps < 1000 else FALLBACK_FPS
+
+
+def open_source(
+    spec: str | None,
+    *,
+    realtime: bool = False,
+    stop: threading.Event | None = None,
+    note: Callable[[str], None] = lambda message: None,
+) -> Source:
+    """Open what --source names: a camera index (default 0), a stream URL, a video, an image or a directory.
+
+    Cameras and streams are read by a capture thread that keeps the newest frame; so is a video
+    with `realtime`, at its own frame rate. Opening waits for the first answer, but returns as
+    soon as `stop` is set. `note` hears "Connecting to ..." for streams.
+    """
     spec = "0" if spec is None else spec
+    stop = stop or threading.Event()
     if spec.isdigit():
-        return CaptureSource(int(spec), f"camera {spec}", is_file=False)
-    if "://" in spec:
-        return CaptureSource(spec, f"stream {spec}", is_file=False)
-    path = Path(spec).expanduser()
-    if not path.exists():
-        raise SourceError(f"{spec} does not exist; give a camera index, a video, an image, a directory or a stream URL.")
-    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
-        return ImageSource(path)
-    return CaptureSource(str(path), f"video {path}", is_file=True)
+        index = int(spec)
+        source = NewestFrameSource(Capture(lambda: open_device(index), f"camera {spec}"), live=True)
+    elif "://" in spec:
+        note(f"Connecting to {spec}")
+        description = f"stream {spec}"
+        source = NewestFrameSource(Capture(lambda: open_url(spec, description), description), live=True)
+    else:
+        path = Path(spec).expanduser()
+        if not path.exists():
+            raise SourceError(f"{spec} does not exist; give a camera index, a video, an image, a directory or a stream URL.")
+        if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+            return ImageSource(path)
+        if not realtime:
+            return VideoFile(path)
+        description = f"video {path}"
+        capture = open_file(str(path), description)  # handed to the capture thread, which releases it
+        fps = file_fps(capture)
+        source = NewestFrameSource(Capture(lambda: capture, description, pace_fps=fps), live=False)
+        source.fps = fps
+    try:
+        source.wait_open(stop)
+    except SourceError:
+        source.close()
+        raise
+    return source

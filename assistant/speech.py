@@ -124,11 +124,18 @@ class Speaker:
             self.dropped += len(self._queue)
             self._queue.clear()
 
-    def set_rate(self, rate_wpm: int) -> int:
-        """Change the speech rate from the next phrase on; returns the rate after clamping."""
-        rate = max(MIN_RATE_WPM, min(MAX_RATE_WPM, rate_wpm))
-        self.settings = replace(self.settings, rate_wpm=rate)
-        return rate
+    def configure(self, settings: VoiceSettings, max_age_s: float) -> None:
+        """New voice settings and freshness limit (a reloaded profile), from the next phrase on.
+        Under the lock, because the worker thread reads them."""
+        with self._wake:
+            self.settings, self.max_age_s = settings, max_age_s
+
+    def change_rate(self, step_wpm: int) -> int:
+        """Speak faster or slower by `step_wpm` from the next phrase on; returns the new rate, clamped."""
+        with self._wake:
+            rate = max(MIN_RATE_WPM, min(MAX_RATE_WPM, self.settings.rate_wpm + step_wpm))
+            self.settings = replace(self.settings, rate_wpm=rate)
+            return rate
 
     def close(self, drain: bool = True, timeout_s: float = 30.0) -> None:
         """Stop the worker; with `drain`, first voice what is queued and still fresh."""
@@ -161,12 +168,13 @@ class Speaker:
                 if not self._queue:
                     break
                 _, _, item = heapq.heappop(self._queue)
+                settings = self.settings
                 if time.monotonic() - item.queued_s > self.max_age_s:
                     self.dropped += 1  # under the lock: say() counts drops from the camera thread
                     continue
                 self.backend.arm()  # before the phrase is current, so any stop() from now on counts
                 self._current, self._cut = item, False
-            self._voice(item, generation)
+            self._voice(item, settings, generation)
         if generation == self._generation:
             self.backend.close()
 
@@ -181,21 +189,21 @@ class Speaker:
         self.backend = PrintBackend()
         self.printing = True
 
-    def _voice(self, item: _Item, generation: int) -> None:
+    def _voice(self, item: _Item, settings: VoiceSettings, generation: int) -> None:
         """Speak one item under the watchdog; a failure restarts the backend and retries while fresh."""
         self._number += 1
         self.last_spoken = item.utterance.text  # what the listener is hearing now, or heard last
         started = time.monotonic()
         finished = threading.Event()
-        limit_s = self.watchdog_s + 2 * self.settings.seconds_for(item.utterance.text)
+        limit_s = self.watchdog_s + 2 * settings.seconds_for(item.utterance.text)
         watchdog = threading.Timer(limit_s, self._on_hang, args=(item, finished, generation))
         watchdog.daemon = True
         watchdog.start()
         failure, wav = None, None
         try:
-            if self._configured != self.settings:
-                self._configured = self.settings
-                self.backend.configure(self.settings)
+            if self._configured != settings:
+                self._configured = settings
+                self.backend.configure(settings)
             wav = self.backend.speak(item.utterance.text, self._number)
         except Exception as exc:
             failure = f"Speech failed ({exc})"

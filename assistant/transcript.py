@@ -25,8 +25,9 @@ class Transcript:
 
     def write(self, spoken: Spoken) -> None:
         """One line: frame time and index, why it was said, its priority, whether it cut
-        another phrase off (`interrupted`) or was cut off itself (`cut`), how long it waited
-        in the queue and how long it took to say, its text and WAV, and the boxes behind it."""
+        another phrase off (`interrupted`) or was cut off itself (`cut`), the frame's age when
+        it was decided, how long it waited in the queue and how long it took to say, its text
+        and WAV, and the boxes behind it."""
         utterance = spoken.utterance
         record = {
             "t_ms": utterance.timestamp_ms,
@@ -35,6 +36,7 @@ class Transcript:
             "priority": utterance.priority,
             "interrupted": spoken.interrupted,
             "cut": spoken.cut,
+            "age_ms": utterance.age_ms,
             "wait_ms": round((spoken.started_s - spoken.queued_s) * 1000, 1),
             "speak_ms": round((spoken.ended_s - spoken.started_s) * 1000, 1),
             "text": utterance.text,
@@ -60,19 +62,24 @@ def static_repeats(records: list[dict], cooldown_s: Callable[[str], float]) -> i
     """How often an object was announced again inside its class's cooldown with nothing new to say.
 
     The same object means the same track id, or (to catch a tracker losing it) the same class
-    on the same side. Only "new" and "repeat" count: a change, approach, description or
-    requested repeat has a reason.
+    on the same side, said by a track that is not in this sentence too. Only objects said as
+    "new", or as a routine "repeat", count: a change, approach, description or requested
+    repeat has a reason. Each object's own reason (`why`) decides, else the sentence's kind.
     """
-    last_said: dict[object, int] = {}
+    last_said: dict[tuple, tuple[int, int | None]] = {}  # key -> (when, by which track)
     count = 0
     for record in records:
+        here = {obj["track_id"] for obj in record["objects"]}
         for obj in record["objects"]:
             side = obj["direction"].removeprefix("slightly ")
             keys = [("id", obj["track_id"]), ("place", obj["label"], side)]
             cooldown_ms = cooldown_s(obj["label"]) * 1000
-            unprompted = record["kind"] == "new" or (record["kind"] == "repeat" and record["priority"] == ROUTINE)
-            if unprompted and any(record["t_ms"] - last_said.get(k, -10**12) < cooldown_ms for k in keys):
+            why = obj.get("why") or record["kind"]
+            unprompted = why == "new" or (why == "repeat" and record["priority"] == ROUTINE)
+            said_lately = [(key, last_said[key]) for key in keys
+                           if key in last_said and record["t_ms"] - last_said[key][0] < cooldown_ms]
+            if unprompted and any(key[0] == "id" or by not in here for key, (_, by) in said_lately):
                 count += 1
             for key in keys:
-                last_said[key] = record["t_ms"]
+                last_said[key] = (record["t_ms"], obj["track_id"])
     return count

@@ -17,10 +17,10 @@ import cv2
 import numpy as np
 
 from .controls import Command, command_for
-from .core import Detection, Track
+from .core import Detection
 from .debug_view import Annotation, Heatmap, Hud, frame_heat, render
 from .errors import AssistantError
-from .pipeline import FrameReport
+from .frame_report import FrameReport
 from .position import locate
 from .profile import Profile
 from .wording import distance_label
@@ -42,7 +42,7 @@ def has_display() -> bool:
 
 def annotate(
     detections: Sequence[Detection],
-    tracks: Iterable[Track],
+    track_ids: Sequence[int | None],
     profile: Profile,
     width: int,
     height: int,
@@ -51,27 +51,26 @@ def annotate(
 ) -> list[Annotation]:
     """Every candidate with its status and label text, most confident first, at most MAX_BOXES.
 
-    A candidate counts as spoken when its track is in `spoken_ids` (video) or it is itself in
-    `said` (a photo, which has no tracks)."""
-    track_of = {id(t.detection): t.track_id for t in tracks if t.misses == 0}
+    `track_ids[i]` is the track `detections[i]` belongs to (None, or empty for a photo). A
+    candidate counts as spoken when its track is in `spoken_ids` (video) or it is in `said` (a photo)."""
+    ids = list(track_ids) or [None] * len(detections)
     spoken = set(spoken_ids)
-    said_ids = {id(d) for d in said}
+    said = set(said)
     out = []
     filtered = 0
-    for d in sorted(detections, key=lambda d: -d.score)[:MAX_BOXES]:
+    for d, track_id in sorted(zip(detections, ids), key=lambda pair: -pair[0].score)[:MAX_BOXES]:
         reason = profile.rejection(d, height)
         if reason is not None:
             filtered += 1
             text = f"{d.label} {d.score:.2f} {reason}" if filtered <= MAX_FILTERED_LABELS else ""
             out.append(Annotation(d, "filtered", text))
             continue
-        track_id = track_of.get(id(d))
         position = locate(d.label, d.box, width, height, profile.camera.hfov_deg)
         ident = f"#{track_id} " if track_id is not None else ""
         text = f"{d.label} {d.score:.2f} {ident}{position.direction} {distance_label(position)}".rstrip()
         if profile.rule(d.label).hazard:
             status = "hazard"
-        elif (track_id is not None and track_id in spoken) or id(d) in said_ids:
+        elif (track_id is not None and track_id in spoken) or d in said:
             status = "spoken"
         else:
             status = "tracked"
@@ -164,10 +163,10 @@ class Viewer:
         self._spoken_at = {k: t for k, t in self._spoken_at.items() if frame.timestamp_ms - t <= SPOKEN_GLOW_MS}
         heat = (self._heat.update(report.detections, frame.width, frame.height, frame.timestamp_ms)
                 if self.heatmap else None)  # hidden: skipped; shown again, the old heat has decayed by then
-        annotations = annotate(report.detections, report.tracks, report.profile, frame.width, frame.height,
+        annotations = annotate(report.detections, report.track_ids, report.profile, frame.width, frame.height,
                                self._spoken_at)
         hud = Hud(self._rate, report.detect_ms, sum(t.misses == 0 for t in report.tracks), queued, last_said,
-                  report.profile.name)
+                  report.profile.name, report.age_ms, report.dropped)
         view = render(frame.image, annotations, heat, hud, boxes=self.boxes)
         self._last_view = view
         if self.record is not None:

@@ -16,7 +16,7 @@ from assistant.debug_view import COLOURS, HEAT_SCALE, Heatmap, colour_of, frame_
 from assistant.detector import Detector
 from assistant.imaging import read_image
 from assistant.profile import Profile
-from assistant.pipeline import FrameReport
+from assistant.frame_report import FrameReport
 from assistant.viewer import Viewer, annotate
 
 from .conftest import IMAGES, MODEL, ROOT, VIDEOS, run_cli
@@ -107,9 +107,9 @@ def test_each_candidate_gets_its_status_and_reason() -> None:
     tracks = [Track(4, det("car", 0.7, 10), 3, 0, True)]
     candidates = [tracks[0].detection, det("cup", 0.3, 100), det("cup", 0.9, 200, h=50), det("dog", 0.9, 300),
                   det("chair", 0.8, 400)]
-    chair_track = Track(7, candidates[-1], 3, 0, True)
+    track_ids = [4, None, None, None, 7]
     out = {a.detection.label + str(a.detection.score): (a.status, a.text)
-           for a in annotate(candidates, [*tracks, chair_track], profile, 640, 480, spoken_ids={7})}
+           for a in annotate(candidates, track_ids, profile, 640, 480, spoken_ids={7})}
     assert out["car0.7"][0] == "hazard" and "#4" in out["car0.7"][1]
     assert out["cup0.3"] == ("filtered", "cup 0.30 <0.50")
     assert out["cup0.9"] == ("filtered", "cup 0.90 too small")
@@ -144,7 +144,7 @@ def test_a_recording_plays_at_the_rate_frames_really_came(tmp_path: Path) -> Non
     profile = Profile(name="t", objects=["cup"])
     for i in range(20):
         frame = Frame(np.zeros((120, 160, 3), np.uint8), timestamp_ms=i * 250, index=i)
-        viewer.show(FrameReport(frame, (), (), None, 80.0, profile), 0, "")
+        viewer.show(FrameReport(frame, (), (), (), None, 80.0, profile), 0, "")
     viewer.close()
     capture = cv2.VideoCapture(str(out))
     assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(4.0)

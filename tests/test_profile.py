@@ -86,7 +86,7 @@ objects:
     ("name: t\ncamra: {hfov_deg: 60}\nobjects: [cup]\n", 2, "camra: is not a setting here; did you mean 'camera'?"),
     ("name: t\ncolour: red\nobjects: [cup]\n", 2, "colour: is not a setting here; allowed: name, description, extends, "
      "voice, units, step_length_m, directions, camera, verbosity, confirm_frames, max_items_per_sentence, "
-     "min_gap_s, approach_warning_s, freshness_s, defaults, objects."),
+     "min_gap_s, approach_warning_s, freshness_s, cover_to_pause, camera_timeout_s, defaults, objects."),
     ("name: t\nobjects:\n  - persn\n  - cup\n", 3, "objects -> persn: 'persn' is not a class this model knows; did you mean 'person'?"),
     ("name: t\nobjects: {cup: {min_score: 0.5}\n", 3, "YAML syntax error, column 1: expected ',' or '}', but got '<stream end>'."),
     ("name: t\n", 1, "objects: is required."),

@@ -1,0 +1,31 @@
+"""What happened on one frame of the loop, for observers below it: benchmarks and the debug view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .core import Detection, Frame, Track, Utterance
+
+if TYPE_CHECKING:
+    from .profile import Profile
+
+
+@dataclass(frozen=True, slots=True)
+class FrameReport:
+    """One frame's detections and what became of them.
+
+    `track_ids[i]` is the id of the track that `detections[i]` was matched to this frame, or None.
+    `age_ms` is how old the frame was when the detector took it; `dropped` counts the frames
+    the loop has been too slow for so far.
+    """
+
+    frame: Frame
+    detections: tuple[Detection, ...]  # everything the detector reported, before the profile's filter
+    track_ids: tuple[int | None, ...]
+    tracks: tuple[Track, ...]
+    utterance: Utterance | None
+    detect_ms: float
+    profile: Profile
+    age_ms: float = 0.0
+    dropped: int = 0

@@ -1,0 +1,248 @@
+"""Live sources for real: an ffmpeg UDP stream, a host that never answers, covering the camera,
+and --realtime on a file behaving like a camera."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from assistant.pipeline import RunOptions, run
+from assistant.profile import load_profile
+from assistant.sources import open_source
+from assistant.speech import Speaker
+from assistant.transcript import read_transcript
+from assistant.voices import VoiceSettings, make_backend
+
+from .conftest import IMAGES, MODEL, ROOT, VIDEOS, needs
+from .streaming import free_udp_port, photo, silent_server, stream
+
+CAR_VIDEO = VIDEOS / "car-detection.mp4"
+ROAD = IMAGES / "empty_road.jpg"
+BUS = IMAGES / "coco_train2017_000000000641.jpg"
+STREET = IMAGES / "pytorchyolov3_street.jpg"
+
+
+class Assistant:
+    """`assistant run` in a subprocess; each line it prints is kept with the wall time it arrived."""
+
+    def __init__(self, *args: str):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "assistant", "run", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=dict(os.environ),
+        )
+        self.lines: list[tuple[float, str]] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append((time.monotonic(), line.strip()))
+
+    def first(self, fragment: str, after_s: float = 0.0) -> float | None:
+        """When a line containing `fragment` first arrived after `after_s`, or None."""
+        return next((t for t, line in self.lines if fragment in line and t >= after_s), None)
+
+    def wait_for(self, fragment: str, timeout_s: float, after_s: float = 0.0) -> float:
+        deadline = time.monotonic() + timeout_s
+        while (seen := self.first(fragment, after_s)) is None:
+            assert time.monotonic() < deadline, f"{fragment!r} never said; said: {[l for _, l in self.lines]}"
+            assert self.process.poll() is None, self.process.stderr.read()
+            time.sleep(0.02)
+        return seen
+
+    def stop(self, signum: int = signal.SIGTERM) -> tuple[int, float, str]:
+        """Signal it; the exit code, the seconds it took to exit, and its stderr."""
+        sent = time.monotonic()
+        self.process.send_signal(signum)
+        code = self.process.wait(20)
+        took = time.monotonic() - sent
+        return code, took, self.process.stderr.read()
+
+
+@pytest.fixture(autouse=True)
+def _needs_ffmpeg() -> None:
+    needs("ffmpeg", why="the live stream tests")
+
+
+def test_an_object_appearing_after_20_s_of_streaming_is_named_at_once(tmp_path: Path) -> None:
+    road, bus = photo(ROAD), photo(BUS)
+    port = free_udp_port()
+    with stream(port, lambda s: bus if s >= 20 else road) as sender:
+        assistant = Assistant("--source", sender.url, "--speech", "print", "--transcript", str(tmp_path / "t.jsonl"))
+        try:
+            said = assistant.wait_for("bus", timeout_s=40)
+        finally:
+            code, took, stderr = assistant.stop()
+        shown = next(t for t, frame in sender.changes if frame is bus)
+    assert said - shown < 1.5, f"the bus was said {said - shown:.2f} s after it appeared"
+    assert code == 0 and took < 2, stderr
+    assert f"Connecting to {sender.url}" in stderr
+    summary = stderr.strip().splitlines()[-1]
+    assert "frame age p50" in summary and "frames dropped" in summary
+    records = read_transcript(tmp_path / "t.jsonl")
+    named = next(r for r in records if "bus" in r["text"].lower())
+    assert 0 < named["age_ms"] < 1000  # the frame it was decided on was fresh
+
+
+def test_a_stopped_sender_is_said_lost_then_back_and_a_stall_stops_at_once(tmp_path: Path) -> None:
+    road = photo(ROAD)
+    port = free_udp_port()
+    transcript = tmp_path / "t.jsonl"
+    first = stream(port, lambda s: road)
+    sender = first.__enter__()
+    assistant = Assistant("--source", sender.url, "--speech", "print", "--transcript", str(transcript))
+    try:
+        time.sleep(8)  # model loaded, stream connected, frames flowing
+        first.__exit__(None, None, None)
+        stopped = time.monotonic()
+        lost = assistant.wait_for("Camera lost", timeout_s=10)
+        assert 1.5 < lost - stopped < 4.5  # camera_timeout_s is 2 s
+        time.sleep(3)
+        with stream(port, lambda s: road):
+            back = assistant.wait_for("Camera back", timeout_s=25)
+        time.sleep(3)  # stalled again: the sender is gone
+        assert assistant.process.poll() is None  # a lost camera never ends the run
+        code, took, stderr = assistant.stop()
+    finally:
+        assistant.process.kill()
+    assert code == 0 and took < 1.5, (took, stderr)
+    assert back > lost
+    texts = [(r["kind"], r["text"]) for r in read_transcript(transcript)]
+    assert ("status", "Camera lost") in texts and ("status", "Camera back") in texts
+    lost_record = next(r for r in read_transcript(transcript) if r["text"] == "Camera lost")
+    assert lost_record["priority"] == 2  # hazard: it goes first and cuts off a routine sentence
+    assert "camera lost 2 times" in stderr  # the stall at the end counted too
+
+
+def test_an_unreachable_stream_host_exits_2_with_one_sentence() -> None:
+    with silent_server() as port:
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-m", "assistant", "run", "--source", f"rtsp://127.0.0.1:{port}/x", "--speech", "none"],
+            capture_output=True, text=True, timeout=60, cwd=ROOT,
+        )
+        took = time.monotonic() - started
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == f"Connecting to rtsp://127.0.0.1:{port}/x"
+    assert len(lines) == 2 and lines[1].startswith("error: Cannot open stream") and "no answer within 10 s" in lines[1]
+    assert took < 15
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_a_stream_is_opening_exits_within_a_second(signum: int) -> None:
+    with silent_server() as port:
+        assistant = Assistant("--source", f"rtsp://127.0.0.1:{port}/x", "--speech", "none")
+        time.sleep(4)  # the model is loaded, the stream still connecting
+        code, took, stderr = assistant.stop(signum)
+    assert code == 0 and took < 1.0, (took, stderr)
+    assert "Traceback" not in stderr
+
+
+def write_video(path: Path, scenes: list[tuple[np.ndarray, int]], fps: float = 10) -> Path:
+    """A video of each (BGR frame, count) in turn."""
+    h, w = scenes[0][0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    for frame, count in scenes:
+        for _ in range(count):
+            writer.write(frame)
+    writer.release()
+    return path
+
+
+def covered(bgr: np.ndarray, seed: int) -> np.ndarray:
+    """The scene through a hand over the lens: 3% of its light and the sensor's noise."""
+    noise = np.random.default_rng(seed).normal(0, 2, bgr.shape)
+    return np.clip(bgr.astype(np.float32) * 0.03 + noise, 0, 255).astype(np.uint8)
+
+
+def run_file(video: Path, tmp_path: Path, profile: str = "default") -> list[dict]:
+    transcript = tmp_path / "t.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant", "run", "--source", str(video), "--speech", "print",
+         "--profile", profile, "--transcript", str(transcript)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    return read_transcript(transcript)
+
+
+def test_covering_the_camera_pauses_and_uncovering_resumes(tmp_path: Path) -> None:
+    bus = photo(BUS)
+    dark = [(covered(bus, seed), 1) for seed in range(20)]  # 2 s of a covered lens, never two frames alike
+    video = write_video(tmp_path / "cover.mp4", [(bus, 30), *dark, (bus, 30)])
+    records = run_file(video, tmp_path)
+    said = [(r["t_ms"], r["text"]) for r in records]
+    statuses = [(t, text) for t, text in said if text in ("Paused, camera covered", "Resumed")]
+    assert [text for _, text in statuses] == ["Paused, camera covered", "Resumed"], said
+    (paused_ms, _), (resumed_ms, _) = statuses
+    assert 3900 <= paused_ms <= 4200  # dark from 3.0 s, for a second
+    assert 5200 <= resumed_ms <= 5500  # light again from 5.0 s, for 0.3 s
+    assert not any(paused_ms < t < resumed_ms for t, text in said if text not in ("Paused, camera covered",))
+
+
+def test_a_dim_street_at_night_does_not_pause(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "dim.mp4", [(photo(STREET, 0.3), 50)])
+    records = run_file(video, tmp_path, profile="street")
+    assert records, "the dim street was not described at all"
+    assert not any("Paused" in r["text"] for r in records)
+
+
+def test_cover_to_pause_can_be_turned_off(tmp_path: Path) -> None:
+    bus = photo(BUS)
+    video = write_video(tmp_path / "cover.mp4", [(bus, 10), *[(covered(bus, s), 1) for s in range(20)]])
+    profile = tmp_path / "p.yaml"
+    profile.write_text("name: p\nextends: default\ncover_to_pause: false\n")
+    assert not any("Paused" in r["text"] for r in run_file(video, tmp_path, str(profile)))
+
+
+def realtime_run(video: Path, delay_s: float) -> tuple[list[int], int]:
+    """Run a file with --realtime, the loop slowed by `delay_s` a frame: the frame indices it got, and the drops."""
+    profile = load_profile("default")
+    seen: list[int] = []
+
+    def slow(report) -> None:
+        seen.append(report.frame.index)
+        time.sleep(delay_s)
+
+    speaker = Speaker(make_backend("none", VoiceSettings()))
+    with open_source(str(video), realtime=True) as source:
+        stats = run(source, MODEL, profile, speaker, RunOptions(on_frame=slow))
+    speaker.close()
+    return seen, stats.dropped
+
+
+def test_realtime_drops_the_frames_a_slow_loop_misses(tmp_path: Path) -> None:
+    capture = cv2.VideoCapture(str(CAR_VIDEO))
+    frames = [capture.read()[1] for _ in range(40)]
+    capture.release()
+    short = tmp_path / "short.mp4"
+    writer = cv2.VideoWriter(str(short), cv2.VideoWriter_fourcc(*"mp4v"), 12.5, (768, 432))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    seen, dropped = realtime_run(short, delay_s=0.4)  # far slower than 12.5 fps
+    assert seen == sorted(set(seen)) and seen[-1] == 39  # always newer, and the end is reached
+    assert dropped > 20 and len(seen) + dropped == 40
+
+    slow_file = tmp_path / "two_fps.mp4"  # 2 fps: even a slow machine keeps up with every frame
+    writer = cv2.VideoWriter(str(slow_file), cv2.VideoWriter_fourcc(*"mp4v"), 2, (768, 432))
+    for frame in frames[:12]:
+        writer.write(frame)
+    writer.release()
+    seen, dropped = realtime_run(slow_file, delay_s=0.0)
+    assert seen == list(range(12)) and dropped == 0
+
+
+def test_transcript_records_age(tmp_path: Path) -> None:
+    records = run_file(VIDEOS / "face-demographics-walking.gif", tmp_path, profile="home")
+    assert records and all(isinstance(r["age_ms"], float) and r["age_ms"] >= 0 for r in records)
