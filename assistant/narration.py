@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .core import HAZARD, REQUESTED, ROUTINE, URGENT, Frame, Sighting, Track, Utterance
 from .position import AHEAD_DEG, time_to_contact_s
@@ -105,7 +105,7 @@ class Narrator:
             while memory.heights and now - memory.heights[0][0] > HEIGHT_WINDOW_MS:
                 memory.heights.popleft()
 
-        approaching = [s for s in visible if self._approaching(s)]
+        approaching = [replace(s, why="approach") for s in visible if self._approaching(s)]
         if approaching:
             return self._say(approaching, frame, "approach")
         if self._last_utterance_ms is not None and now - self._last_utterance_ms < self.profile.min_gap_s * 1000:
@@ -121,7 +121,7 @@ class Narrator:
             due = [s for s in due if kinds[s.track_id] != "repeat" and self.profile.rule(s.detection.label).hazard]
         if due:
             kind = next(k for k in ("new", "change", "repeat") if k in {kinds[s.track_id] for s in due})
-            return self._say(due, frame, kind)
+            return self._say([replace(s, why=kinds[s.track_id]) for s in due], frame, kind)
         if speaking:
             return None
         self._gone = [(label, t) for label, t in self._gone if now - t <= GONE_AFTER_MS + GONE_FRESH_MS]
@@ -139,7 +139,7 @@ class Narrator:
             return Utterance("Nothing in view", frame.timestamp_ms, frame.index, kind="describe", priority=REQUESTED)
         for s in visible:
             self._memory.setdefault(s.track_id, _Memory(s.detection.label))
-        return self._say(visible, frame, "describe", limit=10)
+        return self._say([replace(s, why="describe") for s in visible], frame, "describe", limit=10)
 
     def _say(self, sightings: list[Sighting], frame: Frame, kind: str, limit: int | None = None) -> Utterance:
         """Compose, remember what was said where, and rank the sentence for the speech queue."""
