@@ -123,6 +123,21 @@ def test_a_stopped_sender_is_said_lost_then_back_and_a_stall_stops_at_once(tmp_p
     assert "camera lost 2 times" in stderr  # the stall at the end counted too
 
 
+def test_give_up_ends_the_run_after_a_long_loss() -> None:
+    road = photo(ROAD)
+    port = free_udp_port()
+    with stream(port, lambda s: road) as sender:
+        assistant = Assistant("--source", sender.url, "--speech", "print", "--give-up-s", "4")
+        time.sleep(6)
+    stopped = time.monotonic()
+    code = assistant.process.wait(30)
+    took = time.monotonic() - stopped
+    stderr = assistant.process.stderr.read()
+    assert code == 2 and 4 <= took < 10, (took, stderr)
+    assert f"error: stream {sender.url} gave no frames for 4 s; giving up (--give-up-s)." in stderr
+    assert assistant.first("Camera lost") is not None
+
+
 def test_an_unreachable_stream_host_exits_2_with_one_sentence() -> None:
     with silent_server() as port:
         started = time.monotonic()
