@@ -145,6 +145,7 @@ class Viewer:
         self._shots = 0
         self._last_view: np.ndarray | None = None
         self.frames_written = 0
+        self._shown = 0
         if window:
             cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
 
@@ -171,7 +172,8 @@ class Viewer:
         self._last_view = view
         if self.record is not None:
             self._write_video(view, frame.timestamp_ms)
-        if self.snapshots is not None and frame.index % self.snapshot_every == 0:
+        self._shown += 1  # counted here, not from frame.index: a live source skips the frames it drops
+        if self.snapshots is not None and (self._shown - 1) % self.snapshot_every == 0:
             write_png(self.snapshots / f"frame_{frame.index:06d}.png", view)
         if self.window:
             cv2.imshow(WINDOW, view)

@@ -256,8 +256,3 @@ def test_realtime_drops_the_frames_a_slow_loop_misses(tmp_path: Path) -> None:
     writer.release()
     seen, dropped = realtime_run(slow_file, delay_s=0.0)
     assert seen == list(range(12)) and dropped == 0
-
-
-def test_transcript_records_age(tmp_path: Path) -> None:
-    records = run_file(VIDEOS / "face-demographics-walking.gif", tmp_path, profile="home")
-    assert records and all(isinstance(r["age_ms"], float) and r["age_ms"] >= 0 for r in records)
