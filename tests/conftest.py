@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -36,6 +37,20 @@ def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
         [sys.executable, "-m", "assistant", *args],
         capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=dict(os.environ),
     )
+
+
+def narrate(video: Path, profile: str, out: Path) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    """`assistant run` on a video with WAV speech into `out`: the result and the transcript's records."""
+    result = run_cli("run", "--source", str(video), "--profile", profile, "--speech", f"wav:{out / 'wav'}",
+                     "--transcript", str(out / "t.jsonl"))
+    lines = (out / "t.jsonl").read_text().splitlines() if (out / "t.jsonl").exists() else []
+    return result, [json.loads(line) for line in lines]
+
+
+@pytest.fixture(scope="session")
+def car_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    """The car video with the default profile, run once for every test that reads it."""
+    return narrate(VIDEOS / "car-detection.mp4", "default", tmp_path_factory.mktemp("car"))
 
 
 def needs(*programs: str, why: str) -> None:

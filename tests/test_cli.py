@@ -6,7 +6,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import wave
 from pathlib import Path
 
@@ -69,19 +68,6 @@ def test_describe_plain_text() -> None:
     first, *details = result.stdout.splitlines()
     assert "bus" in first and "person" in first
     assert any(line.strip().startswith("bus ") for line in details)
-
-
-@pytest.fixture(scope="module")
-def car_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, list[dict]]:
-    out = tmp_path_factory.mktemp("car")
-    env = {**os.environ, "ASSISTANT_MODEL_DIR": str(MODEL.parent)}
-    result = subprocess.run(
-        [sys.executable, "-m", "assistant", "run", "--source", str(VIDEOS / "car-detection.mp4"),
-         "--speech", f"wav:{out / 'wav'}", "--transcript", str(out / "t.jsonl")],
-        capture_output=True, text=True, timeout=600, cwd=ROOT, env=env,
-    )
-    lines = (out / "t.jsonl").read_text().splitlines()
-    return result, [json.loads(line) for line in lines]
 
 
 def test_run_on_car_video_speaks_about_cars(car_run) -> None:

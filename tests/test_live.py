@@ -20,7 +20,7 @@ from assistant.detector import Detector
 from assistant.profile import load_profile
 from assistant.transcript import read_transcript, static_repeats
 
-from .conftest import IMAGES, MODEL, ROOT, VIDEOS, run_cli
+from .conftest import IMAGES, MODEL, ROOT, VIDEOS, narrate, run_cli
 
 CAR_VIDEO = VIDEOS / "car-detection.mp4"
 WALKING = VIDEOS / "face-demographics-walking.gif"
@@ -40,12 +40,12 @@ def video_frames(path: Path, wanted: set[int]) -> dict[int, Frame]:
 
 
 @pytest.mark.parametrize(("video", "profile"), [(CAR_VIDEO, "default"), (CAR_VIDEO, "street"), (WALKING, "home")])
-def test_transcript_has_no_repeats_and_cites_real_objects(tmp_path: Path, video: Path, profile: str) -> None:
-    transcript = tmp_path / "said.jsonl"
-    result = run_cli("run", "--source", str(video), "--profile", profile, "--speech", f"wav:{tmp_path}/wav",
-                     "--transcript", str(transcript))
+def test_transcript_has_no_repeats_and_cites_real_objects(
+    request: pytest.FixtureRequest, tmp_path: Path, video: Path, profile: str
+) -> None:
+    shared_run = (video, profile) == (CAR_VIDEO, "default")  # the same run test_cli reads
+    result, records = request.getfixturevalue("car_run") if shared_run else narrate(video, profile, tmp_path)
     assert result.returncode == 0, result.stderr
-    records = read_transcript(transcript)
     assert records, "the run said nothing"
     assert static_repeats(records, load_profile(profile).cooldown_s) == 0
     for record in records:
