@@ -12,6 +12,7 @@ import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import models
 from .controls import KEY_HELP, VIEW_KEY_HELP
@@ -26,6 +27,9 @@ from .profile import (
 )
 from .speech import Speaker
 from .voices import SPEECH_CHOICES, VoiceSettings, make_backend
+
+if TYPE_CHECKING:
+    from .pipeline import RunStats
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -101,7 +105,7 @@ def _note(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _summary(stats, speaker: Speaker) -> str:
+def _summary(stats: RunStats, speaker: Speaker) -> str:
     """The run's last line: frames, speech, and how fresh the frames were."""
     parts = [f"{stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps)",
              f"{speaker.spoken} utterances spoken, {speaker.dropped} dropped as stale"]
