@@ -1,7 +1,19 @@
-"""`python -m assistant` is the `assistant` command."""
+"""`python -m assistant` and the `assistant` command. Ctrl-C at any moment, even while the
+program is still loading, ends it quietly with exit code 130, as shells expect."""
 
 import sys
 
-from .cli import main
+EXIT_INTERRUPTED = 130
 
-sys.exit(main())
+
+def entry() -> int:
+    try:
+        from .cli import main
+
+        return main()
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(entry())

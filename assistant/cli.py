@@ -31,7 +31,7 @@ from .voices import SPEECH_CHOICES, VoiceSettings, make_backend
 if TYPE_CHECKING:
     from .pipeline import RunStats
 
-EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _report(exc: BaseException, verbose: bool, prefix: str = "") -> None:
@@ -74,8 +74,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     backend = make_backend(_speech_spec(args, profile), settings)
     watcher = ProfileWatcher(profile_path(args.profile), labels)
     stop = threading.Event()
+    received: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        received.append(signum)
+        stop.set()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, on_signal)
     commands: queue.SimpleQueue = queue.SimpleQueue()
     viewing = args.debug or args.record or args.snapshots
     with open_source(args.source, realtime=args.realtime, stop=stop, note=_note) as source:
@@ -98,7 +104,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             if transcript:
                 transcript.close()
     print(_summary(stats, speaker), file=sys.stderr)
-    return EXIT_OK
+    return EXIT_INTERRUPTED if signal.SIGINT in received else EXIT_OK
 
 
 def _note(message: str) -> None:
@@ -436,7 +442,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _report(exc, args.verbose)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        return EXIT_OK
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader went away (e.g. `| head`): nothing left to say to it
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK

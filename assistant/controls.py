@@ -39,8 +39,9 @@ class TerminalKeys:
     """Turns key presses on a terminal into commands, on a background thread.
 
     Inside `with`, the terminal is in cbreak mode (keys arrive without Enter, Ctrl+C still
-    works) and is restored on exit. When the stream is not a terminal, or the process runs in
-    the background, nothing is read.
+    works) and is restored on exit. When there is no stdin, it is not a terminal, it is not the
+    process's controlling terminal (a service, or `setsid`), or the process runs in the
+    background, nothing is read and nothing is said: the assistant runs without keys.
     """
 
     def __init__(self, on_command: Callable[[Command], None], stream: TextIO = sys.stdin):
@@ -55,8 +56,8 @@ class TerminalKeys:
             fd = self.stream.fileno()
         except (AttributeError, OSError, ValueError):
             return self
-        if not os.isatty(fd) or os.tcgetpgrp(fd) != os.getpgrp():
-            return self  # not a terminal, or running in the background, where reading it would stop us
+        if not _foreground_terminal(fd):
+            return self
         import termios  # Unix only: imported here so that the rest of the program starts on Windows
         import tty
 
@@ -87,3 +88,12 @@ class TerminalKeys:
                 command = command_for(key)
                 if command is not None:
                     self.on_command(command)
+
+
+def _foreground_terminal(fd: int) -> bool:
+    """Whether `fd` is our controlling terminal and we are in its foreground (reading it in the
+    background would stop the process)."""
+    try:
+        return os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgrp()
+    except (OSError, AttributeError):  # no controlling terminal (ENOTTY), or no job control (Windows)
+        return False
