@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import models
+from . import models, outputs
 from .controls import KEY_HELP, VIEW_KEY_HELP
 from .datasets import EVAL_MAX_RESULTS, EVAL_MIN_SCORE
 from .errors import AssistantError
@@ -68,7 +68,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.give_up_s is not None and args.give_up_s <= 0:
         raise AssistantError("--give-up-s must be more than 0 seconds.")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise AssistantError(f"--max-frames must be 1 or more, not {args.max_frames}.")
     profile, model_path, labels = _load(args.profile, args.model)
+    _check_run_outputs(args, profile, model_path)
     voice = profile.voice
     settings = VoiceSettings(voice.rate, voice.voice, voice.volume)
     backend = make_backend(_speech_spec(args, profile), settings)
@@ -84,11 +87,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         signal.signal(signum, on_signal)
     commands: queue.SimpleQueue = queue.SimpleQueue()
     viewing = args.debug or args.record or args.snapshots
-    with open_source(args.source, realtime=args.realtime, stop=stop, note=_note) as source:
+    with open_source(args.source, realtime=args.realtime, stop=stop, note=_note, warn=_warn) as source:
         viewer = _viewer(args, commands) if viewing else None
-        transcript = Transcript(Path(args.transcript)) if args.transcript else None
+        transcript = Transcript(Path(args.transcript), _warn) if args.transcript else None
         speaker = Speaker(backend, settings=settings, on_spoken=transcript.write if transcript else None,
-                          warn=_warn, max_age_s=profile.freshness_s)
+                          warn=_warn, max_age_s=profile.freshness_s, on_output_closed=stop.set)
         speaker.wait_ready()  # its warning must print before the detector briefly silences native stderr
         show = (lambda report: viewer.show(report, speaker.queued, speaker.last_spoken)) if viewer else None
         options = RunOptions(max_frames=args.max_frames, stop=stop, watcher=watcher,
@@ -103,25 +106,51 @@ def cmd_run(args: argparse.Namespace) -> int:
             speaker.close(drain=not stop.is_set())
             if transcript:
                 transcript.close()
-    print(_summary(stats, speaker), file=sys.stderr)
+    print(_summary(stats, speaker, _speech_spec(args, profile)), file=sys.stderr)
     return EXIT_INTERRUPTED if signal.SIGINT in received else EXIT_OK
+
+
+def _check_run_outputs(args: argparse.Namespace, profile: Profile, model_path: Path) -> None:
+    """Refuse any output of `run` that would overwrite its source, profile or model."""
+    source = args.source or "0"
+    reads = [profile_path(args.profile), model_path]
+    if not source.isdigit() and "://" not in source:
+        reads += outputs.image_inputs(Path(source).expanduser())
+    for option, path in (("--transcript", args.transcript), ("--record", args.record)):
+        if path:
+            outputs.check_file(Path(path), option, reads)
+    if args.snapshots:
+        outputs.check_folder(Path(args.snapshots), "--snapshots", reads, outputs.SNAPSHOT_NAMES)
+    speech = _speech_spec(args, profile)
+    if speech.startswith("wav:"):
+        outputs.check_folder(Path(speech[4:]).expanduser(), "--speech wav:", reads, outputs.WAV_NAMES)
 
 
 def _note(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _summary(stats: RunStats, speaker: Speaker) -> str:
-    """The run's last line: frames, speech, and how fresh the frames were."""
-    parts = [f"{stats.frames} frames in {stats.seconds:.1f} s ({stats.fps:.1f} fps)",
-             f"{speaker.spoken} utterances spoken, {speaker.dropped} dropped as stale"]
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _summary(stats: RunStats, speaker: Speaker, speech: str) -> str:
+    """The run's last line: frames, what became of the sentences, and how fresh the frames were."""
+    said = "printed" if speech == "print" or speaker.printing else "decided, none voiced (--speech none)" \
+        if speech == "none" else "spoken"
+    parts = [f"{_count(stats.frames, 'frame')} in {stats.seconds:.1f} s ({stats.fps:.1f} fps)",
+             f"{_count(speaker.spoken, 'sentence')} {said}", f"{speaker.dropped} dropped as stale"]
+    if speaker.unheard:
+        parts.append(f"{speaker.unheard} not printed (output closed)")
+    if stats.skipped:
+        parts.append(f"{_count(stats.skipped, 'unreadable image')} skipped")
     if stats.age_ms_p50 is not None:
         parts.append(f"frame age p50 {stats.age_ms_p50:.0f} ms, p95 {stats.age_ms_p95:.0f} ms")
-    parts.append(f"{stats.dropped} frame{'s' if stats.dropped != 1 else ''} dropped")
+    parts.append(f"{_count(stats.dropped, 'frame')} dropped")
     if stats.camera_lost:
-        parts.append(f"camera lost {stats.camera_lost} time{'s' if stats.camera_lost != 1 else ''}")
+        parts.append(f"camera lost {_count(stats.camera_lost, 'time')}")
     if stats.reloads:
-        parts.append(f"profile reloaded {stats.reloads} time{'s' if stats.reloads != 1 else ''}")
+        parts.append(f"profile reloaded {_count(stats.reloads, 'time')}")
     return ", ".join(parts) + "."
 
 
@@ -153,6 +182,10 @@ def cmd_describe(args: argparse.Namespace) -> int:
     if debug_out is not None and len(args.images) > 1 and debug_out.suffix.lower() == ".png":
         raise AssistantError(f"With several images, --debug-out must be a folder, not {debug_out}.")
     candidates = min(args.candidates, args.threshold) if debug_out else None
+    if debug_out is not None:
+        reads = [profile_path(args.profile), model_path, *(Path(i) for i in args.images)]
+        for image in args.images:
+            outputs.check_file(_still_view_path(Path(image), debug_out, len(args.images) > 1), "--debug-out", reads)
     with detector_for(model_path, profile, video=False, candidates=candidates) as detector:
         for image in args.images:
             try:
@@ -173,11 +206,15 @@ def cmd_describe(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
+def _still_view_path(image: Path, out: Path, several: bool) -> Path:
+    return out / f"{image.stem}.png" if several or out.is_dir() else out
+
+
 def _draw_still(result, profile: Profile, threshold: float, out: Path, several: bool) -> None:
     """Write one image's debug view: to `out` itself, or into the folder `out` when there are several."""
     from .viewer import still_view, write_png
 
-    path = out / f"{result.path.stem}.png" if several or out.is_dir() else out
+    path = _still_view_path(result.path, out, several)
     said = [s.detection for s in result.utterance.objects]
     view = still_view(result.image, result.detections, said, profile, threshold, result.utterance.text,
                       result.detect_ms)
@@ -197,6 +234,12 @@ def _dataset(args: argparse.Namespace):
     for path in dataset.missing:
         _warn(f"{path} is listed but missing; skipped.")
     return dataset
+
+
+def _dataset_files(args: argparse.Namespace, dataset) -> list[Path]:
+    """The files a labelled set is read from: its annotations and its images."""
+    labels = [Path(args.coco)] if args.coco else list((Path(args.voc) / "Annotations").glob("*.xml"))
+    return [*labels, *(image.path for image in dataset.images)]
 
 
 def _class_list(text: str | None, dataset) -> list[str]:
@@ -239,6 +282,9 @@ def cmd_dataset_plot(args: argparse.Namespace) -> int:
     model_path = models.resolve(args.model)
     out = Path(args.out)
     images = [f.image for f in find_images_with_classes(dataset, classes)]
+    reads = [model_path, *_dataset_files(args, dataset)]
+    for image in images:
+        outputs.check_file(out / f"{image.path.stem}.png", "--out", reads)
     with Detector(model_path, video=False, score_threshold=args.threshold, max_results=100, labels=classes) as detector:
         for image in _progress(images, "plotting"):
             frame = Frame(read_image(image.path), 0, 0, still=True, name=str(image.path))
@@ -255,6 +301,9 @@ def cmd_dataset_eval(args: argparse.Namespace) -> int:
 
     dataset = _dataset(args)
     profile, model_path, _ = _load(args.profile, args.model)
+    if args.report:
+        reads = [model_path, profile_path(args.profile), *_dataset_files(args, dataset)]
+        outputs.check_folder(Path(args.report), "--report", reads, outputs.REPORT_NAMES)
     with Detector(model_path, video=False, score_threshold=args.min_score,
                   max_results=EVAL_MAX_RESULTS) as detector:
         predicted = evaluation.predict(dataset, detector.detect, lambda items: _progress(items, "evaluating"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import cv2
@@ -29,9 +30,13 @@ def to_rgb(image: np.ndarray) -> np.ndarray:
 
 def read_image(path: Path) -> np.ndarray:
     """An image file as RGB uint8, rotated by its EXIF orientation; SourceError if unreadable."""
-    if not path.exists():
-        raise SourceError(f"Image {path} does not exist.")
-    if not path.is_file():
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise SourceError(f"Image {path} does not exist.") from None
+    except OSError as exc:  # a symbolic link loop, no permission, an I/O error
+        raise SourceError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    if not stat.S_ISREG(info.st_mode):
         raise SourceError(f"{path} is not a file.")
     # IMREAD_COLOR applies EXIF orientation and turns grayscale, palette, alpha and 16-bit into 8-bit BGR.
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)

@@ -68,6 +68,7 @@ class RunStats:
     age_ms_p50: float | None = None
     age_ms_p95: float | None = None
     camera_lost: int = 0  # times a live source went silent for the profile's camera_timeout_s
+    skipped: int = 0  # unreadable images in a folder, passed over
 
     @property
     def fps(self) -> float:
@@ -297,7 +298,7 @@ class _Loop:
     def stats(self) -> RunStats:
         return RunStats(self.frames, self.utterances, time.monotonic() - self.started, self.reloads,
                         self.source.dropped, self.ages.percentile(50), self.ages.percentile(95),
-                        self.loss.losses if self.loss is not None else 0)
+                        self.loss.losses if self.loss is not None else 0, self.source.skipped)
 
 
 def _detector_settings(profile: Profile, candidates: float | None) -> tuple[frozenset[str] | None, float]:

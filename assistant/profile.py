@@ -220,9 +220,15 @@ def _read(path: Path, spec: str | None) -> tuple[Any, yaml.Node | None]:
         raise fail(f"no such profile {spec or path!s}; shipped profiles are: {shipped}.")
     if not path.is_file():
         raise fail("is not a file.")
-    if path.stat().st_size > MAX_PROFILE_BYTES:
+    try:
+        if path.stat().st_size > MAX_PROFILE_BYTES:
+            raise fail(f"is larger than {MAX_PROFILE_BYTES // 1024} KB; a profile is a short text file.")
+        with path.open("rb") as file:
+            raw = file.read(MAX_PROFILE_BYTES + 1)
+    except OSError as exc:
+        raise fail(f"cannot be read: {exc.strerror or exc}.") from None
+    if len(raw) > MAX_PROFILE_BYTES:  # a special file whose size says 0, such as /proc files
         raise fail(f"is larger than {MAX_PROFILE_BYTES // 1024} KB; a profile is a short text file.")
-    raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -17,6 +17,7 @@ from .imaging import IMAGE_SUFFIXES, read_image, to_rgb
 
 FALLBACK_FPS = 25.0  # for files whose container gives no frame rate
 IDLE_S = 0.1  # while no new frame comes, the loop still wakes this often
+MAX_CAMERA_INDEX = 9999  # OpenCV adds a backend id to the index; beyond this it overflows
 
 
 class Source:
@@ -27,6 +28,7 @@ class Source:
     live = False  # a camera or stream: it can be lost, and is watched for that
     fps: float | None = None  # a file's own rate
     dropped = 0  # frames the loop was too slow for
+    skipped = 0  # unreadable images passed over
 
     def __iter__(self) -> Iterator[Frame | None]:
         raise NotImplementedError
@@ -42,11 +44,13 @@ class Source:
 
 
 class ImageSource(Source):
-    """One image file, or every image in a directory in name order."""
+    """One image file, or every image in a directory in name order. In a directory, an unreadable
+    image is passed over with one line to `warn` and counted in `skipped`, so the rest are still described."""
 
     still = True
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, warn: Callable[[str], None] = lambda message: None):
+        self.warn = warn
         if path.is_dir():
             self.paths = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
             if not self.paths:
@@ -57,7 +61,15 @@ class ImageSource(Source):
 
     def __iter__(self) -> Iterator[Frame | None]:
         for index, path in enumerate(self.paths):
-            yield Frame(read_image(path), timestamp_ms=index, index=index, still=True, name=str(path),
+            try:
+                image = read_image(path)
+            except SourceError as exc:
+                if len(self.paths) == 1:
+                    raise
+                self.warn(f"{exc} Skipped.")
+                self.skipped += 1
+                continue
+            yield Frame(image, timestamp_ms=index, index=index, still=True, name=str(path),
                         captured_s=time.monotonic())
 
 
@@ -137,17 +149,20 @@ def open_source(
     realtime: bool = False,
     stop: threading.Event | None = None,
     note: Callable[[str], None] = lambda message: None,
+    warn: Callable[[str], None] = lambda message: None,
 ) -> Source:
     """Open what --source names: a camera index (default 0), a stream URL, a video, an image or a directory.
 
     Cameras and streams are read by a capture thread that keeps the newest frame; so is a video
     with `realtime`, at its own frame rate. Opening waits for the first answer, but returns as
-    soon as `stop` is set. `note` hears "Connecting to ..." for streams.
+    soon as `stop` is set. `note` hears "Connecting to ..." for streams; `warn` hears of images skipped.
     """
     spec = "0" if spec is None else spec
     stop = stop or threading.Event()
-    if spec.isdigit():
+    if spec.isascii() and spec.isdigit():  # "²" is a digit to Python, but no camera index
         index = int(spec)
+        if index > MAX_CAMERA_INDEX:
+            raise SourceError(f"No camera found at index {spec}; camera numbers are small (0, 1, 2, ...).")
         source = NewestFrameSource(Capture(lambda: open_device(index), f"camera {spec}"), live=True)
     elif "://" in spec:
         note(f"Connecting to {spec}")
@@ -158,7 +173,7 @@ def open_source(
         if not path.exists():
             raise SourceError(f"{spec} does not exist; give a camera index, a video, an image, a directory or a stream URL.")
         if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
-            return ImageSource(path)
+            return ImageSource(path, warn)
         if not realtime:
             return VideoFile(path)
         description = f"video {path}"

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .core import Utterance
-from .voices import MAX_RATE_WPM, MIN_RATE_WPM, Backend, PrintBackend, VoiceSettings
+from .voices import MAX_RATE_WPM, MIN_RATE_WPM, Backend, OutputClosed, PrintBackend, VoiceSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +60,7 @@ class Speaker:
         max_age_s: float = 2.0,
         max_failures: int = 3,
         watchdog_s: float = 5.0,
+        on_output_closed: Callable[[], None] = lambda: None,
     ):
         self.backend = backend
         self.settings = settings
@@ -70,6 +71,8 @@ class Speaker:
         self.watchdog_s = watchdog_s
         self.spoken = 0
         self.dropped = 0
+        self.unheard = 0  # decided but not printed, because stdout was closed by its reader
+        self.on_output_closed = on_output_closed
         self._number = 0  # numbers each attempt, e.g. for WAV file names
         self.restarts = 0
         self.printing = False  # True once the worker has fallen back to printing
@@ -205,8 +208,10 @@ class Speaker:
                 self._configured = settings
                 self.backend.configure(settings)
             wav = self.backend.speak(item.utterance.text, self._number)
+        except OutputClosed:
+            failure = OutputClosed
         except Exception as exc:
-            failure = f"Speech failed ({exc})"
+            failure = f"Speech failed ({str(exc) or type(exc).__name__})"
         finally:
             finished.set()
             watchdog.cancel()
@@ -214,6 +219,9 @@ class Speaker:
             if generation != self._generation:
                 return  # the watchdog gave up on this thread; a new worker owns the speaker now
             cut, self._current = self._cut, None
+        if failure is OutputClosed:
+            self._output_closed()
+            return
         if failure is None and time.monotonic() - started >= limit_s:
             failure = f"Speech took over {limit_s:.0f} s and was stopped"
         if failure is not None:
@@ -235,14 +243,23 @@ class Speaker:
                 self.warn(f"Could not record what was said ({exc}); speaking on without recording.")
 
     def _print(self, text: str) -> bool:
-        """The last resort. If even printing fails (stdout closed, e.g. piped into a program that
-        quit), the phrase is dropped and counted: there is nowhere left to say it."""
+        """The last resort. If even printing fails, the phrase is dropped and counted: there is
+        nowhere left to say it."""
         try:
             self.backend.speak(text, self._number)
             return True
+        except OutputClosed:
+            self._output_closed()
+            return False
         except Exception:  # noqa: BLE001 - any failure here leaves nothing else to try
             self.dropped += 1
             return False
+
+    def _output_closed(self) -> None:
+        """Printing found stdout closed: count the sentence as unheard, no warning, and tell the owner once."""
+        self.unheard += 1
+        if self.unheard == 1:
+            self.on_output_closed()
 
     def _requeue(self, item: _Item) -> None:
         """Put a phrase back to try again; it is still dropped if it has gone stale meanwhile."""

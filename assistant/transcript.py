@@ -1,8 +1,15 @@
-"""The JSONL record of what was said, when, and which boxes caused it; flushed line by line."""
+"""The JSONL record of what was said, when, and which boxes caused it; written line by line.
+
+Every line in the file is whole. When a write fails (a full disk, `/dev/full`), the file is cut
+back to the end of the last whole line, the transcript stops, and `warn` hears why, once;
+speech goes on, and the run ends normally (exit 0).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -15,12 +22,14 @@ from .speech import Spoken
 class Transcript:
     """Appends one JSON line per spoken utterance. Safe to call from the speech thread."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, warn: Callable[[str], None] = lambda message: None):
+        self.path, self.warn = path, warn
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = path.open("w", encoding="utf-8")
+            self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         except OSError as exc:
             raise AssistantError(f"Cannot write the transcript {path}: {exc.strerror or exc}.") from None
+        self._whole = 0  # bytes up to the end of the last whole line
         self._lock = threading.Lock()
 
     def write(self, spoken: Spoken) -> None:
@@ -43,13 +52,31 @@ class Transcript:
             "wav": str(spoken.wav) if spoken.wav else None,
             "objects": [s.to_json() for s in utterance.objects],
         }
+        line = (json.dumps(record) + "\n").encode()
         with self._lock:
-            self._file.write(json.dumps(record) + "\n")
-            self._file.flush()
+            if self._fd is None:
+                return
+            try:
+                written = 0
+                while written < len(line):
+                    written += os.write(self._fd, line[written:])
+                self._whole += written
+            except OSError as exc:
+                with contextlib.suppress(OSError):  # a device such as /dev/full cannot be cut back
+                    os.ftruncate(self._fd, self._whole)
+                self._close()
+                self.warn(f"The transcript {self.path} stopped ({exc.strerror or exc}); its lines so far are whole, "
+                          "and speech goes on.")
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
 
     def close(self) -> None:
         with self._lock:
-            self._file.close()
+            self._close()
 
 
 def read_transcript(path: Path) -> list[dict]:

@@ -26,6 +26,10 @@ class BackendUnavailable(Exception):
     """A backend cannot run here; the message says why in one sentence."""
 
 
+class OutputClosed(Exception):
+    """Standard output was closed by its reader (`| head -1`): there is no one left to print to."""
+
+
 @dataclass(frozen=True, slots=True)
 class VoiceSettings:
     """How to speak: words per minute, a voice id or language code, and volume from 0 to 1."""
@@ -92,10 +96,23 @@ class NullBackend:
 
 
 class PrintBackend(NullBackend):
-    """Prints each sentence on its own line: for terminals and screen readers."""
+    """Prints each sentence on its own line: for terminals and screen readers.
+
+    When the reader closes stdout, it points stdout at the null device (so nothing later fails
+    on it either) and raises OutputClosed, now and for every sentence after.
+    """
+
+    closed = False
 
     def speak(self, text: str, number: int) -> None:
-        print(text, file=sys.stdout, flush=True)
+        if not PrintBackend.closed:
+            try:
+                print(text, file=sys.stdout, flush=True)
+                return
+            except BrokenPipeError:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                PrintBackend.closed = True
+        raise OutputClosed
 
 
 class WavBackend:
@@ -124,11 +141,18 @@ class WavBackend:
 
     def speak(self, text: str, number: int) -> Path:
         path = self.directory / f"utterance_{number:05d}.wav"
-        subprocess.run(
-            ["espeak-ng", *espeak_options(self.settings), "-w", str(path), "--", text],
-            check=True, capture_output=True, timeout=30,
-        )
-        self._stopped.wait(wav_seconds(path))
+        result = subprocess.run(["espeak-ng", *espeak_options(self.settings), "-w", str(path), "--", text],
+                                capture_output=True, timeout=30)
+        if result.returncode != 0:
+            reason = result.stderr.decode(errors="replace").strip()
+            raise RuntimeError(f"espeak-ng exited {result.returncode}" + (f": {reason}" if reason else ""))
+        try:
+            seconds = wav_seconds(path)
+        except (OSError, EOFError, wave.Error) as exc:
+            raise RuntimeError(f"espeak-ng wrote no readable WAV to {path} ({exc or type(exc).__name__})") from exc
+        if seconds <= 0:
+            raise RuntimeError(f"espeak-ng exited 0 but wrote an empty WAV to {path}")
+        self._stopped.wait(seconds)
         return path
 
     def stop(self) -> None:
@@ -278,6 +302,20 @@ def wav_seconds(path: Path) -> float:
         return w.getnframes() / float(w.getframerate())
 
 
+def writable_folder(path: Path) -> Path:
+    """A folder that WAV files can be written into, made if need be; AssistantError in one sentence if not."""
+    if path.exists() and not path.is_dir():
+        raise AssistantError(f"--speech wav:{path} is a file; give a folder for the WAV files.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise AssistantError(f"Cannot write WAV files in {path}: {exc.strerror or exc}.") from None
+    return path
+
+
 def make_backend(spec: str, settings: VoiceSettings) -> Backend:
     """A backend from --speech: auto | espeak | pyttsx3 | print | wav:DIR | none.
 
@@ -295,5 +333,5 @@ def make_backend(spec: str, settings: VoiceSettings) -> Backend:
     if spec == "none":
         return NullBackend()
     if spec.startswith("wav:") and len(spec) > 4:
-        return WavBackend(Path(spec[4:]).expanduser(), settings)
+        return WavBackend(writable_folder(Path(spec[4:]).expanduser()), settings)
     raise AssistantError(f"Unknown speech output {spec!r}; use {SPEECH_CHOICES}.")

@@ -1,0 +1,204 @@
+"""Hostile and faulty input, on real files: nothing is overwritten or lost, one bad input never ends
+a run, and odd arguments, a closed stdout or a full disk each get one clear sentence."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import IMAGES, MODEL, ROOT, SHARED, VIDEOS, run_cli
+
+WALKING = VIDEOS / "face-demographics-walking.gif"  # 35 frames; people walking towards the camera
+CAR_VIDEO = VIDEOS / "car-detection.mp4"
+VOC = SHARED / "data" / "labeled" / "voc2012_subset100"
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def one_error(result: subprocess.CompletedProcess, fragment: str) -> None:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], result.stderr
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str, read_only: bool = False) -> Iterator[Path]:
+    """A real small or read-only filesystem (tests run as root here and in CI)."""
+    path.mkdir(parents=True, exist_ok=True)
+    options = f"size={size}" + (",ro" if read_only else "")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True)
+    if mounted.returncode != 0:
+        if os.environ.get("CI"):
+            raise pytest.UsageError(f"CI needs to mount a tmpfs: {mounted.stderr.decode().strip()}")
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], check=True)
+
+
+def copy(source: Path, target: Path) -> Path:
+    shutil.copyfile(source, target)
+    return target
+
+
+@pytest.mark.parametrize("make_args", [
+    lambda t, v: ["run", "--source", str(v), "--speech", "none", "--transcript", str(v)],
+    lambda t, v: ["run", "--source", str(v), "--speech", "none", "--record", str(t / "." / v.name)],
+    lambda t, v: ["run", "--source", str(v), "--speech", "none", "--transcript", str(t / "link.gif")],
+    lambda t, v: ["run", "--source", str(v), "--speech", "none", "--transcript", str(MODEL)],
+])
+def test_no_output_may_overwrite_the_video_or_model(tmp_path: Path, make_args) -> None:
+    video = copy(WALKING, tmp_path / "v.gif")
+    (tmp_path / "link.gif").symlink_to(video)  # the same file under another name
+    before = digest(video), digest(MODEL)
+    one_error(run_cli(*make_args(tmp_path, video)), "would be overwritten")
+    assert (digest(video), digest(MODEL)) == before
+
+
+def test_no_output_may_overwrite_an_image_or_a_profile(tmp_path: Path) -> None:
+    image = copy(IMAGES / "darknet_dog.jpg", tmp_path / "dog.png")
+    profile = tmp_path / "p.yaml"
+    profile.write_text("name: p\nobjects: [dog]\n")
+    before = digest(image), digest(profile)
+    one_error(run_cli("describe", str(image), "--debug-out", str(image)), "would be overwritten")
+    one_error(run_cli("describe", str(image), "--debug-out", str(tmp_path)), "would be overwritten")  # tmp/dog.png
+    one_error(run_cli("run", "--source", str(image), "--profile", str(profile), "--transcript", str(profile)),
+              "would be overwritten")
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    copy(IMAGES / "darknet_dog.jpg", frames / "frame_000000.png")
+    one_error(run_cli("run", "--source", str(frames), "--snapshots", str(frames)), "would be overwritten")
+    assert (digest(image), digest(profile)) == before
+
+
+def test_wav_speech_into_a_file_or_a_read_only_folder_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "said.wav"
+    target.write_bytes(b"not a folder")
+    one_error(run_cli("run", "--source", str(IMAGES / "darknet_dog.jpg"), "--speech", f"wav:{target}"),
+              "is a file; give a folder")
+    with tmpfs(tmp_path / "ro", "1m", read_only=True) as folder:
+        one_error(run_cli("run", "--source", str(IMAGES / "darknet_dog.jpg"), "--speech", f"wav:{folder}"),
+                  "Read-only file system")
+
+
+def assert_whole_lines(path: Path) -> list[dict]:
+    text = path.read_text()
+    assert text == "" or text.endswith("\n"), "a cut-off last line"
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_a_full_disk_stops_the_transcript_with_whole_lines_and_the_run_goes_on(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "small", "8k") as disk:
+        filler = disk / "filler"
+        filler.write_bytes(b"x" * 6500)  # leaves room for a line or two, not for the whole run
+        transcript = disk / "said.jsonl"
+        result = run_cli("run", "--source", str(WALKING), "--profile", "home", "--speech", "print",
+                         "--transcript", str(transcript))
+        assert result.returncode == 0, result.stderr
+        warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+        assert len(warnings) == 1 and "No space left on device" in warnings[0], result.stderr
+        records = assert_whole_lines(transcript)
+    printed = result.stdout.splitlines()
+    assert len(printed) > len(records)  # speech went on after the transcript stopped
+    assert [r["text"] for r in records] == printed[: len(records)]
+    assert "frames in" in result.stderr.strip().splitlines()[-1]  # and the summary was printed
+
+
+def test_transcript_to_dev_full_warns_once_and_finishes() -> None:
+    result = run_cli("run", "--source", str(WALKING), "--profile", "home", "--speech", "print",
+                     "--transcript", "/dev/full")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("warning:") == 1 and "The transcript /dev/full stopped" in result.stderr
+    assert result.stdout.strip()
+
+
+def test_espeak_writing_an_empty_wav_is_a_failure_with_its_reason(tmp_path: Path) -> None:
+    fake = tmp_path / "bin" / "espeak-ng"  # exits 0, but the WAV it writes holds no sound
+    fake.parent.mkdir()
+    fake.write_text(f"#!{sys.executable}\nimport sys, wave\n"
+                    "w = wave.open(sys.argv[sys.argv.index('-w') + 1], 'wb')\n"
+                    "w.setnchannels(1); w.setsampwidth(2); w.setframerate(22050); w.close()\n")
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}"}
+    result = subprocess.run([sys.executable, "-m", "assistant", "run", "--source", str(IMAGES / "yolov5_bus.jpg"),
+                             "--speech", f"wav:{tmp_path / 'wav'}"],
+                            capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "exited 0 but wrote an empty WAV" in result.stderr and "Speech failed ()" not in result.stderr
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["run", "--source", str(WALKING), "--max-frames", "0"], "--max-frames must be 1 or more, not 0"),
+    (["run", "--source", str(WALKING), "--max-frames", "-5"], "--max-frames must be 1 or more, not -5"),
+    (["run", "--source", "99999999999999999999", "--speech", "none"], "No camera found at index 99999999999999999999"),
+    (["run", "--source", "²", "--speech", "none"], "² does not exist"),
+    (["profiles", "check", "/proc/self/mem"], "cannot be read: Input/output error"),
+])
+def test_odd_arguments_get_one_sentence_and_exit_2(args: list[str], fragment: str) -> None:
+    result = run_cli(*args)
+    if args[0] == "profiles":  # the checker prints its findings as they are, file first
+        assert result.returncode == 2 and fragment in result.stderr and "Traceback" not in result.stderr
+    else:
+        one_error(result, fragment)
+
+
+def test_a_closed_stdout_stops_quietly_and_counts_right() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "run", "--source", str(CAR_VIDEO), "--speech", "print"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )
+    first = process.stdout.readline()  # as `| head -1` does
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert process.wait(120) == 0, stderr
+    assert first.strip() and "warning" not in stderr and "Traceback" not in stderr
+    summary = stderr.strip().splitlines()[-1]
+    assert "1 sentence printed, 0 dropped as stale, 1 not printed (output closed)" in summary
+    assert not summary.startswith("377 frames")  # it stopped, as standard tools do, not at the end of the video
+
+
+def test_a_folder_with_bad_images_describes_the_rest(tmp_path: Path) -> None:
+    copy(IMAGES / "darknet_dog.jpg", tmp_path / "a.jpg")
+    (tmp_path / "b.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    copy(IMAGES / "yolov5_bus.jpg", tmp_path / "c.jpg")
+    (tmp_path / "d.jpg").symlink_to(tmp_path / "e.jpg")
+    (tmp_path / "e.jpg").symlink_to(tmp_path / "d.jpg")  # a loop
+    result = run_cli("run", "--source", str(tmp_path), "--speech", "print")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 and "bicycle" in lines[0] and "bus" in lines[1]
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 3, result.stderr  # b, and both ends of the loop
+    assert "Cannot read" in warnings[0] and "b.jpg" in warnings[0]
+    assert all("Too many levels of symbolic links" in w for w in warnings[1:])
+    assert "3 unreadable images skipped" in result.stderr.strip().splitlines()[-1]
+
+
+def test_dataset_report_may_not_overwrite_its_images(tmp_path: Path) -> None:
+    images = tmp_path / "images"
+    images.mkdir()
+    copy(IMAGES / "darknet_dog.jpg", images / "dog.png")
+    annotations = tmp_path / "ann.json"
+    annotations.write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "dog.png", "width": 768, "height": 576}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 18, "bbox": [130, 220, 180, 320], "area": 57600,
+                         "iscrowd": 0}],
+        "categories": [{"id": 18, "name": "dog"}]}))
+    before = digest(images / "dog.png")
+    one_error(run_cli("dataset", "plot", "--coco", str(annotations), "--images", str(images), "--out", str(images)),
+              "would be overwritten")
+    one_error(run_cli("dataset", "eval", "--coco", str(annotations), "--images", str(images), "--report", str(images)),
+              "would be overwritten")
+    assert digest(images / "dog.png") == before
