@@ -205,12 +205,14 @@ class Narrator:
         return ttc is not None and ttc < limit
 
     def _adoptable(self, sighting: Sighting, now: int) -> _Recent | None:
-        """A recently spoken, now ended object of the same class, side and band, still inside its cooldown."""
+        """A recently spoken, now ended object of the same class and side, still inside its cooldown, and
+        no more than a band further off: the tracker lost it and found it again. If it is nearer now
+        (a person coming close often gets a new track), adopting it makes that a change, not news."""
         cooldown_ms = self.profile.cooldown_s(sighting.detection.label) * 1000
         side, band = side_of(sighting.position.bearing_deg), band_of(sighting)
         for recent in self._recent:
             if (recent.label == sighting.detection.label and recent.side == side
-                    and (recent.band is None or band is None or abs(recent.band - band) <= 1)
+                    and (recent.band is None or band is None or band - recent.band <= 1)
                     and now - recent.spoken_ms < cooldown_ms):
                 self._recent.remove(recent)
                 pending = [g for g in self._gone if g[0] == recent.label]

@@ -271,6 +271,13 @@ def test_a_lost_and_found_object_is_not_announced_again() -> None:
     assert [k for _, k, _ in said(frames)] == ["new"]
 
 
+def test_a_person_coming_close_on_a_new_track_is_a_change_not_news() -> None:
+    # a person at ~6 m, then lost for 1.5 s (longer than a track lives) and found again close, cut by the bottom
+    far, near = [det("person", 290, y1=100, y2=260)], [det("person", 270, y1=10, y2=480, w=110)]
+    frames = [(i * 100, far if i < 10 else [] if i < 25 else near) for i in range(45)]
+    assert [k for _, k, _ in said(frames)] == ["new", "change"]
+
+
 def test_gone_is_said_only_when_the_profile_asks() -> None:
     frames = [(i * 100, [det("dog", 300, y1=200, y2=260), det("cup", 100)] if i < 20 else []) for i in range(60)]
     out = said(frames)
