@@ -166,6 +166,10 @@ class _Loop:
         self.tracks: tuple[Track, ...] = ()
         self.frames = self.utterances = self.reloads = 0
         self.started = time.monotonic()
+        # A file read in order runs on its own clock, faster or slower than the wall's: the voice's
+        # busy time is counted on that clock too, so what is said never depends on the machine's speed.
+        self.media_voice = source.in_order
+        self.voice_free_ms = 0
 
     def step(self, frame: Frame | None) -> bool:
         """Handle one step; False ends the run."""
@@ -206,7 +210,8 @@ class _Loop:
             else:
                 accepted = [d for d in detections if stages.profile.accepts(d, frame.height)]
                 self.tracks = stages.tracker.update(accepted, frame.timestamp_ms)
-                speaking = self.speaker.busy or self.speaker.queued > 0
+                speaking = (frame.timestamp_ms < self.voice_free_ms if self.media_voice
+                            else self.speaker.busy or self.speaker.queued > 0)
                 utterance = None if self.paused else stages.narrator.update(self.tracks, frame, speaking)
         if utterance is not None:
             utterance = replace(utterance, age_ms=round((time.monotonic() - frame.captured_s) * 1000, 1))
@@ -219,6 +224,10 @@ class _Loop:
                                               self.source.dropped))
 
     def _say(self, utterance: Utterance) -> None:
+        if self.media_voice:  # one sentence at a time, none dropped or cut by the wall clock
+            self.speaker.wait_idle()
+            start_ms = max(utterance.timestamp_ms, self.voice_free_ms)
+            self.voice_free_ms = start_ms + round(self.speaker.seconds_for(utterance.text) * 1000)
         self.speaker.say(utterance)
         self.utterances += 1
 

@@ -26,6 +26,7 @@ class Source:
     description = ""  # what the source is, for messages: "camera 0", "stream rtsp://..."
     still = False  # stills are described at once; streams are tracked
     live = False  # a camera or stream: it can be lost, and is watched for that
+    in_order = False  # a file read every frame, as fast as the loop goes: its clock is the media's
     fps: float | None = None  # a file's own rate
     dropped = 0  # frames the loop was too slow for
     skipped = 0  # unreadable images passed over
@@ -75,6 +76,8 @@ class ImageSource(Source):
 
 class VideoFile(Source):
     """A video file read frame by frame, every frame in order, stamped with its own media time."""
+
+    in_order = True
 
     def __init__(self, path: Path):
         self.description = f"video {path}"

@@ -127,6 +127,17 @@ class Speaker:
             self.dropped += len(self._queue)
             self._queue.clear()
 
+    def seconds_for(self, text: str) -> float:
+        """About how long the text takes to say at the current rate."""
+        with self._wake:
+            return self.settings.seconds_for(text)
+
+    def wait_idle(self, timeout_s: float = 60.0) -> None:
+        """Block until nothing is being said or waiting to be said (or `timeout_s` passes)."""
+        deadline = time.monotonic() + timeout_s
+        while (self.busy or self.queued) and time.monotonic() < deadline:
+            time.sleep(0.005)
+
     def configure(self, settings: VoiceSettings, max_age_s: float) -> None:
         """New voice settings and freshness limit (a reloaded profile), from the next phrase on.
         Under the lock, because the worker thread reads them."""

@@ -24,6 +24,7 @@ from assistant.voices import VoiceSettings, make_backend
 
 from .conftest import IMAGES, MODEL, ROOT, VIDEOS, needs
 from .streaming import free_udp_port, photo, silent_server, stream
+from .test_live import approaching_video
 
 CAR_VIDEO = VIDEOS / "car-detection.mp4"
 ROAD = IMAGES / "empty_road.jpg"
@@ -256,3 +257,32 @@ def test_realtime_drops_the_frames_a_slow_loop_misses(tmp_path: Path) -> None:
     writer.release()
     seen, dropped = realtime_run(slow_file, delay_s=0.0)
     assert seen == list(range(12)) and dropped == 0
+
+
+def narrate_in_process(video: Path, profile: str, out: Path, delay_s: float, max_frames: int) -> list[tuple]:
+    """A file run with real WAV speech, the loop slowed by `delay_s` a frame: what was said, and why."""
+    records = []
+    speaker = Speaker(make_backend(f"wav:{out}", VoiceSettings()), on_spoken=records.append)
+    with open_source(str(video)) as source:
+        run(source, MODEL, load_profile(profile), speaker,
+            RunOptions(max_frames=max_frames, on_frame=lambda report: time.sleep(delay_s)))
+    speaker.close()
+    return [(r.utterance.timestamp_ms, r.utterance.frame, r.utterance.kind, r.utterance.text,
+             [(s.detection.label, s.track_id, s.why) for s in r.utterance.objects]) for r in records]
+
+
+@pytest.mark.parametrize("scene", ["walking", "approaching bus"])
+def test_a_file_says_the_same_on_a_slow_machine(tmp_path: Path, scene: str) -> None:
+    """Without --realtime, what is said depends on the video alone: slowing the loop changes nothing."""
+    if scene == "walking":  # played at 2 fps, so the loop runs faster than the video's own clock
+        capture = cv2.VideoCapture(str(VIDEOS / "face-demographics-walking.gif"))
+        frames = [capture.read()[1] for _ in range(35)]
+        capture.release()
+        video = write_video(tmp_path / "walking.mp4", [(frame, 1) for frame in frames], fps=2)
+        profile, delay_s = "home", 0.8  # and then slower than it
+    else:  # a hazard warning that cuts in: the case most tied to timing
+        video, profile, delay_s = approaching_video(tmp_path / "bus.mp4", growth_per_s=0.5), "street", 0.3
+    fast = narrate_in_process(video, profile, tmp_path / "fast", 0.0, 100)
+    slow = narrate_in_process(video, profile, tmp_path / "slow", delay_s, 100)
+    assert fast == slow
+    assert len(fast) >= 2
