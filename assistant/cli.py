@@ -233,6 +233,10 @@ def _dataset(args: argparse.Namespace):
         dataset = read_voc(Path(args.voc))
     for path in dataset.missing:
         _warn(f"{path} is listed but missing; skipped.")
+    if dataset.invalid_boxes:
+        n = dataset.invalid_boxes
+        _warn(f"{n} {'box is' if n == 1 else 'boxes are'} not numbers, of no size or wholly outside their image; "
+              "left out of scoring.")
     return dataset
 
 

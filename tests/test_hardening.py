@@ -202,3 +202,42 @@ def test_dataset_report_may_not_overwrite_its_images(tmp_path: Path) -> None:
     one_error(run_cli("dataset", "eval", "--coco", str(annotations), "--images", str(images), "--report", str(images)),
               "would be overwritten")
     assert digest(images / "dog.png") == before
+
+
+def coco_file(tmp_path: Path, images: list[dict], boxes: list[list[float]]) -> tuple[Path, Path]:
+    folder = tmp_path / "images"
+    folder.mkdir(exist_ok=True)
+    copy(IMAGES / "darknet_dog.jpg", folder / "dog.jpg")
+    annotations = tmp_path / "ann.json"
+    annotations.write_text(json.dumps({
+        "images": images,
+        "annotations": [{"id": i + 1, "image_id": 1, "category_id": 18, "bbox": box, "iscrowd": 0}
+                        for i, box in enumerate(boxes)],
+        "categories": [{"id": 18, "name": "dog"}]}))
+    return annotations, folder
+
+
+DOG = {"id": 1, "file_name": "dog.jpg", "width": 768, "height": 576}
+
+
+@pytest.mark.parametrize(("images", "fragment"), [
+    ([], "lists no images"),
+    ([{**DOG, "file_name": "gone.jpg"}], "None of the 1 images that"),
+    ([{**DOG, "width": -768}], "an image size of -768x576; width and height must be positive"),
+])
+def test_a_coco_file_with_nothing_to_score_is_one_sentence(tmp_path: Path, images: list[dict], fragment: str) -> None:
+    annotations, folder = coco_file(tmp_path, images, [[130, 220, 180, 320]])
+    for command in ("find", "eval"):
+        extra = ["--classes", "dog"] if command == "find" else []
+        one_error(run_cli("dataset", command, "--coco", str(annotations), "--images", str(folder), *extra), fragment)
+
+
+def test_bad_boxes_are_counted_warned_once_and_left_out(tmp_path: Path) -> None:
+    boxes = [[130, 220, 180, 320], [float("nan"), 0, 10, 10], [50, 50, -20, 30], [900, 600, 40, 40]]
+    annotations, folder = coco_file(tmp_path, [DOG], boxes)
+    result = run_cli("dataset", "find", "--coco", str(annotations), "--images", str(folder), "--classes", "dog",
+                     "--json")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("warning:") == 1
+    assert "3 boxes are not numbers, of no size or wholly outside their image; left out of scoring." in result.stderr
+    assert json.loads(result.stdout)["images"][0]["counts"] == {"dog": 1}

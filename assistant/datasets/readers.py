@@ -1,12 +1,15 @@
 """Labelled detection sets: COCO instances JSON and Pascal VOC XML, read into one form with COCO class names.
 
 A malformed file is an error that names the file and the position; an image listed but missing
-on disk is kept in `missing` and skipped by everything downstream.
+on disk is kept in `missing` and skipped by everything downstream. A set with no image left to
+score, or an image whose size is not positive, is an error. A box that is not a number, has no
+size, or lies wholly outside its image is left out and counted in `invalid_boxes`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,10 +65,36 @@ class Dataset:
     images: tuple[LabelledImage, ...]
     categories: dict[str, int]  # class name -> category id, as the file numbers them
     missing: tuple[Path, ...] = field(default_factory=tuple)
+    invalid_boxes: int = 0  # left out: not numbers, no size, or wholly outside the image
 
     @property
     def labels(self) -> set[str]:
         return {t.label for image in self.images for t in image.truths}
+
+
+def valid_box(box: Box, width: int, height: int) -> bool:
+    """Finite corners, a positive size, and some part inside the image."""
+    corners = (box.x1, box.y1, box.x2, box.y2)
+    return (all(math.isfinite(v) for v in corners) and box.x2 > box.x1 and box.y2 > box.y1
+            and box.x2 > 0 and box.y2 > 0 and box.x1 < width and box.y1 < height)
+
+
+def _image_size(width: object, height: object, where: str) -> tuple[int, int]:
+    w, h = int(width), int(height)
+    if w <= 0 or h <= 0:
+        raise DatasetError(f"{where}: an image size of {w}x{h}; width and height must be positive.")
+    return w, h
+
+
+def _checked(images: list[LabelledImage], missing: list[Path], source: Path, name: str,
+             categories: dict[str, int], invalid: int) -> Dataset:
+    """The set, or DatasetError when nothing is left to score."""
+    if not images:
+        if missing:
+            raise DatasetError(f"None of the {len(missing)} images that {source} lists are on disk "
+                               f"(the first is {missing[0]}).")
+        raise DatasetError(f"{source} lists no images.")
+    return Dataset(name, tuple(images), categories, tuple(missing), invalid)
 
 
 def read_coco(annotations: Path, images_dir: Path) -> Dataset:
@@ -87,17 +116,19 @@ def read_coco(annotations: Path, images_dir: Path) -> Dataset:
             x, y, w, h = (float(v) for v in a["bbox"])
             truths.setdefault(a["image_id"], []).append(Truth(
                 names[a["category_id"]], Box(x, y, x + w, y + h), bool(a.get("iscrowd", 0)), a.get("area")))
-        images, missing = [], []
+        images, missing, invalid = [], [], 0
         for record in data["images"]:
+            width, height = _image_size(record["width"], record["height"], f"{annotations}: image {record['id']}")
             path = images_dir / record["file_name"]
             if not path.is_file():
                 missing.append(path)
                 continue
-            images.append(LabelledImage(int(record["id"]), path, int(record["width"]), int(record["height"]),
-                                        tuple(truths.get(record["id"], ()))))
+            kept = [t for t in truths.get(record["id"], ()) if valid_box(t.box, width, height)]
+            invalid += len(truths.get(record["id"], ())) - len(kept)
+            images.append(LabelledImage(int(record["id"]), path, width, height, tuple(kept)))
     except (KeyError, TypeError, ValueError) as exc:
         raise DatasetError(f"{annotations}: not a COCO instances file (bad or missing {exc}).") from None
-    return Dataset(annotations.parent.name, tuple(images), {n: i for i, n in names.items()}, tuple(missing))
+    return _checked(images, missing, annotations, annotations.parent.name, {n: i for i, n in names.items()}, invalid)
 
 
 def read_voc(root: Path) -> Dataset:
@@ -106,7 +137,7 @@ def read_voc(root: Path) -> Dataset:
     if not annotations.is_dir():
         raise DatasetError(f"{root} has no Annotations folder; give the VOC folder that holds Annotations/ and "
                            "JPEGImages/.")
-    images, missing = [], []
+    images, missing, invalid = [], [], 0
     for image_id, xml_path in enumerate(sorted(annotations.glob("*.xml")), start=1):
         try:
             tree = ET.parse(xml_path)
@@ -116,8 +147,7 @@ def read_voc(root: Path) -> Dataset:
         root_el = tree.getroot()
         try:
             filename = root_el.findtext("filename") or f"{xml_path.stem}.jpg"
-            width = int(root_el.findtext("size/width"))
-            height = int(root_el.findtext("size/height"))
+            width, height = _image_size(root_el.findtext("size/width"), root_el.findtext("size/height"), str(xml_path))
             truths = []
             for obj in root_el.iter("object"):
                 name = obj.findtext("name").strip()
@@ -133,8 +163,10 @@ def read_voc(root: Path) -> Dataset:
         if not path.is_file():
             missing.append(path)
             continue
-        images.append(LabelledImage(image_id, path, width, height, tuple(truths)))
+        kept = [t for t in truths if valid_box(t.box, width, height)]
+        invalid += len(truths) - len(kept)
+        images.append(LabelledImage(image_id, path, width, height, tuple(kept)))
     if not images and not missing:
         raise DatasetError(f"{annotations} holds no .xml annotations.")
     names = sorted({VOC_TO_COCO.get(c, c) for c in VOC_CLASSES})
-    return Dataset(root.name, tuple(images), {n: i for i, n in enumerate(names, start=1)}, tuple(missing))
+    return _checked(images, missing, annotations, root.name, {n: i for i, n in enumerate(names, start=1)}, invalid)
