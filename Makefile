@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/thresholds.py
 	$(VENV)/bin/python benchmarks/latency.py
 	$(VENV)/bin/python benchmarks/cover.py
+	$(VENV)/bin/python benchmarks/soak.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
