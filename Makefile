@@ -21,6 +21,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	@# Link (never copy) the shared models into models/, so .venv/bin/assistant finds them without make.
+	@if [ -d "$(SHARED)/models" ]; then for m in $(SHARED)/models/*.tflite; do ln -sfn "$$m" models/; done; fi
 	touch $@
 
 system-deps:

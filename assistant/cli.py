@@ -368,6 +368,11 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
 def cmd_models_fetch(args: argparse.Namespace) -> int:
     info = models.info_by_name(args.name or models.load_manifest()[1])
+    present = models.find_local(info)
+    if present is not None:
+        models.verify(present, info)
+        print(f"{info.name}: already present and verified at {present}")
+        return EXIT_OK
     path = models.fetch(info)
     print(f"{info.name}: verified at {path}")
     return EXIT_OK

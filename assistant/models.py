@@ -13,6 +13,7 @@ from .errors import ModelError
 
 MANIFEST = Path(__file__).resolve().parent.parent / "models" / "manifest.json"
 MODEL_DIR_ENV = "ASSISTANT_MODEL_DIR"
+PROJECT_MODEL_DIR = MANIFEST.parent  # the checkout's models/: `make` links the shared models here
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +52,10 @@ def cache_dir() -> Path:
 
 
 def search_dirs() -> list[Path]:
-    """Where models are looked for, in order: $ASSISTANT_MODEL_DIR, then the user cache."""
+    """Where models are looked for, in order: $ASSISTANT_MODEL_DIR, the checkout's models/ folder
+    (where `make` links the shared models), then the user cache."""
     dirs = [Path(p) for p in os.environ.get(MODEL_DIR_ENV, "").split(os.pathsep) if p]
-    return [*dirs, cache_dir()]
+    return [*dirs, PROJECT_MODEL_DIR, cache_dir()]
 
 
 def sha256_of(path: Path) -> str:
@@ -128,7 +130,8 @@ def fetch(info: ModelInfo, progress: bool = True) -> Path:
     except Exception as exc:  # requests' connection errors and timeouts, OSError
         raise ModelError(
             f"Could not download model '{info.name}' (no internet?); on a connected machine fetch "
-            f"{info.url}, then put {info.filename} in a directory and point ${MODEL_DIR_ENV} at it."
+            f"{info.url}, then put {info.filename} in {PROJECT_MODEL_DIR}, or in a folder named by "
+            f"${MODEL_DIR_ENV} (for example: export {MODEL_DIR_ENV}=/path/to/models)."
         ) from exc
     return Path(path)
 

@@ -29,6 +29,7 @@ def _offline_model_dir(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest
     """Every test finds models in ../shared/models and caches in a temporary directory."""
     monkeypatch.setenv("ASSISTANT_MODEL_DIR", str(MODEL.parent))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setattr("assistant.models.PROJECT_MODEL_DIR", tmp_path_factory.mktemp("project-models"))
 
 
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -198,13 +198,10 @@ def test_verbose_shows_the_traceback(tmp_path: Path, before: bool) -> None:
     assert result.returncode == 2 and "Traceback" in result.stderr
 
 
-def test_fetching_a_local_only_model_explains_where_to_put_it() -> None:
+def test_fetching_a_model_that_is_already_here_says_so() -> None:
     result = run_cli("models", "fetch", "ssd_mobilenet_v2_fpnlite_320")
-    assert result.returncode == 2
-    assert result.stderr.strip() == (
-        "error: Model 'ssd_mobilenet_v2_fpnlite_320' cannot be downloaded; put "
-        "ssd_mobilenet_v2_fpnlite_320_coco.tflite in a directory named by $ASSISTANT_MODEL_DIR."
-    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"ssd_mobilenet_v2_fpnlite_320: already present and verified at {MODEL}"
 
 
 def _describe_dog_with(tmp_path: Path, profile_text: str) -> set[str]:

@@ -4,7 +4,10 @@ import functools
 import hashlib
 import http.server
 import json
+import os
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -13,7 +16,7 @@ import pytest
 from assistant import models
 from assistant.errors import ModelError
 
-from .conftest import MODEL
+from .conftest import MODEL, ROOT
 
 LOCAL = "ssd_mobilenet_v2_fpnlite_320"
 
@@ -144,3 +147,15 @@ def test_offline_gives_one_clear_sentence(manifest, monkeypatch: pytest.MonkeyPa
 def test_labels_come_from_the_model_metadata() -> None:
     labels = models.labels(MODEL)
     assert len(labels) == 91 and labels[0] == "???" and labels[1] == "person" and labels[90] == "toothbrush"
+
+
+def test_the_installed_command_finds_the_linked_model_without_the_variable() -> None:
+    linked = ROOT / "models" / MODEL.name
+    if not linked.exists():
+        if os.environ.get("CI"):
+            raise pytest.UsageError(f"make links {MODEL.name} into models/; it is missing")
+        pytest.skip("run through make, which links the shared models into models/")
+    env = {k: v for k, v in os.environ.items() if k != "ASSISTANT_MODEL_DIR"}
+    result = subprocess.run([sys.executable, "-m", "assistant", "models", "list"], capture_output=True, text=True,
+                            cwd=ROOT, env=env, timeout=60)
+    assert f"verified at {linked}" in result.stdout, result.stdout
