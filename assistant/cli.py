@@ -178,20 +178,22 @@ def cmd_describe(args: argparse.Namespace) -> int:
 
     profile, model_path, _ = _load(args.profile, args.model)
     failed = 0
+    images = [image for spec in args.images for image in _images_in(Path(spec))]
+    several = len(images) > 1
     debug_out = Path(args.debug_out) if args.debug_out else None
-    if debug_out is not None and len(args.images) > 1 and debug_out.suffix.lower() == ".png":
+    if debug_out is not None and several and debug_out.suffix.lower() == ".png":
         raise AssistantError(f"With several images, --debug-out must be a folder, not {debug_out}.")
-    candidates = min(args.candidates, args.threshold) if debug_out else None
+    candidates = min(args.candidates, args.threshold or 1.0) if debug_out else None
     if debug_out is not None:
-        reads = [profile_path(args.profile), model_path, *(Path(i) for i in args.images)]
-        for image in args.images:
-            outputs.check_file(_still_view_path(Path(image), debug_out, len(args.images) > 1), "--debug-out", reads)
+        reads = [profile_path(args.profile), model_path, *images]
+        for image in images:
+            outputs.check_file(_still_view_path(image, debug_out, several), "--debug-out", reads)
     with detector_for(model_path, profile, video=False, candidates=candidates) as detector:
-        for image in args.images:
+        for image in images:
             try:
-                result = describe_image(Path(image), detector, profile)
+                result = describe_image(image, detector, profile)
                 if debug_out is not None:
-                    _draw_still(result, profile, args.threshold, debug_out, several=len(args.images) > 1)
+                    _draw_still(result, profile, args.threshold, debug_out, several=several)
             except AssistantError as exc:
                 _report(exc, args.verbose)
                 failed += 1
@@ -206,11 +208,23 @@ def cmd_describe(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
+def _images_in(path: Path) -> list[Path]:
+    """An image argument: the file itself, or every image in a folder, in name order."""
+    from .imaging import IMAGE_SUFFIXES
+
+    if not path.is_dir():
+        return [path]
+    found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not found:
+        raise AssistantError(f"Folder {path} has no images ({', '.join(sorted(IMAGE_SUFFIXES))}).")
+    return found
+
+
 def _still_view_path(image: Path, out: Path, several: bool) -> Path:
     return out / f"{image.stem}.png" if several or out.is_dir() else out
 
 
-def _draw_still(result, profile: Profile, threshold: float, out: Path, several: bool) -> None:
+def _draw_still(result, profile: Profile, threshold: float | None, out: Path, several: bool) -> None:
     """Write one image's debug view: to `out` itself, or into the folder `out` when there are several."""
     from .viewer import still_view, write_png
 
@@ -429,13 +443,17 @@ def build_parser() -> argparse.ArgumentParser:
                       help="how fast the heatmap fades (1.0)")
     run.set_defaults(func=cmd_run)
 
-    describe = commands.add_parser("describe", parents=[common, with_model], help="say what is in images")
-    describe.add_argument("images", nargs="+", metavar="IMAGE")
+    describe = commands.add_parser(
+        "describe", parents=[common, with_model], help="say what is in images",
+        description="Say at once what is in each image, as the assistant would, then one line per object: "
+                    "class, score, direction, clock face and distance. A folder means every image in it.")
+    describe.add_argument("images", nargs="+", metavar="IMAGE|DIR")
     describe.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines)")
     describe.add_argument("--debug-out", metavar="PATH",
                           help="draw the debug view: a .png file for one image, else a folder of PNGs")
-    describe.add_argument("--threshold", type=_unit, default=0.5, metavar="SCORE",
-                          help="with --debug-out, draw boxes scored at least this (0.5)")
+    describe.add_argument("--threshold", type=_unit, metavar="SCORE",
+                          help="with --debug-out, draw boxes scored at least this (default: each class's own "
+                               "min_score from the profile, so every spoken object has its box)")
     describe.add_argument("--candidates", type=_unit, default=0.1, metavar="SCORE",
                           help="with --debug-out, the lowest score in the heatmap (0.1)")
     describe.set_defaults(func=cmd_describe)

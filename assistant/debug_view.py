@@ -30,7 +30,7 @@ COLOURS = {
     "hazard": (40, 40, 230),  # red
     "spoken": (60, 200, 60),  # green
     "tracked": (0, 200, 255),  # amber: tracked, waiting for confirmation or its cooldown
-    "filtered": (150, 150, 150),  # grey: below min_score, not in the profile, or too small
+    "filtered": (190, 190, 190),  # grey, edged in dark: below min_score, not in the profile, or too small
     "truth": (255, 255, 255),  # white: a ground-truth box (dataset plots)
     "predicted": (0, 140, 255),  # orange: a prediction (dataset plots)
 }
@@ -172,7 +172,9 @@ def draw_boxes(bgr: np.ndarray, annotations: Sequence[Annotation],
             tabs[rank] = (tx, ty, tx + tab_w, ty + tab_h, ty + th + 2)
     for a in reversed(ranked):  # all boxes first, so no box line crosses a label
         x1, y1, x2, y2 = _pixels(a)
-        cv2.rectangle(bgr, (x1, y1), (x2, y2), COLOURS[a.status], 2 if a.status != "filtered" else 1)
+        if a.status == "filtered":  # a dark edge keeps the grey line visible on light and dark ground
+            cv2.rectangle(bgr, (x1, y1), (x2, y2), (40, 40, 40), 4)
+        cv2.rectangle(bgr, (x1, y1), (x2, y2), COLOURS[a.status], 2)
     for rank in reversed(range(len(ranked))):
         if rank in tabs:
             tx1, ty1, tx2, ty2, baseline = tabs[rank]

@@ -241,3 +241,30 @@ def test_bad_boxes_are_counted_warned_once_and_left_out(tmp_path: Path) -> None:
     assert result.stderr.count("warning:") == 1
     assert "3 boxes are not numbers, of no size or wholly outside their image; left out of scoring." in result.stderr
     assert json.loads(result.stdout)["images"][0]["counts"] == {"dog": 1}
+
+
+def test_describe_a_folder_and_its_help(tmp_path: Path) -> None:
+    copy(IMAGES / "darknet_dog.jpg", tmp_path / "a.jpg")
+    copy(IMAGES / "yolov5_bus.jpg", tmp_path / "b.jpg")
+    result = run_cli("describe", "--json", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert [Path(json.loads(line)["image"]).name for line in result.stdout.splitlines()] == ["a.jpg", "b.jpg"]
+    assert "Say at once what is in each image" in run_cli("describe", "--help").stdout
+
+
+def test_the_photo_debug_view_draws_every_spoken_box_by_default() -> None:
+    from assistant.debug_view import COLOURS
+    from assistant.detector import Detector
+    from assistant.pipeline import describe_image
+    from assistant.profile import Profile
+    from assistant.viewer import still_view
+
+    profile = Profile(name="dogs", objects={"dog": {"min_score": 0.4}, "bicycle": {}})
+    with Detector(MODEL, video=False, score_threshold=0.1, max_results=100) as detector:
+        result = describe_image(IMAGES / "darknet_dog.jpg", detector, profile)
+    dog = next(s.detection for s in result.utterance.objects if s.detection.label == "dog")
+    assert dog.score < 0.5  # spoken, though under the old fixed 0.5 drawing threshold
+    said = [s.detection for s in result.utterance.objects]
+    view = still_view(result.image, result.detections, said, profile, None, result.utterance.text, 0.0)
+    x, y = round((dog.box.x1 + dog.box.x2) / 2), round(dog.box.y2) - 1
+    assert tuple(int(v) for v in view[y, x]) == COLOURS["spoken"]
