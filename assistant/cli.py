@@ -49,7 +49,7 @@ def _load(profile_spec: str | None, model_spec: str | None) -> tuple[Profile, Pa
     """The validated profile, a verified model, and the model's labels, which include every profile class."""
     model_path = models.resolve(model_spec)
     labels = models.labels(model_path)
-    return load_profile(profile_spec, labels), model_path, labels
+    return load_profile(profile_spec, labels, note=_note), model_path, labels
 
 
 def _speech_spec(args: argparse.Namespace, profile: Profile) -> str:
@@ -360,13 +360,25 @@ def cmd_profiles_check(args: argparse.Namespace) -> int:
     failed = 0
     for spec in args.files:
         try:
-            profile = load_profile(spec, labels)
+            profile = load_profile(spec, labels, note=lambda message: print(f"note: {message}"))
         except ProfileProblems as exc:
             failed += 1
             print(exc, file=sys.stderr)
             continue
         print(f"{spec}: ok ({profile.name}, {len(profile.objects)} classes)")
     return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def cmd_profiles_classes(args: argparse.Namespace) -> int:
+    from .profile import ALIASES
+
+    also: dict[str, list[str]] = {}
+    for alias, label in ALIASES.items():
+        if alias != label:
+            also.setdefault(label, []).append(alias)
+    for label in sorted(set(models.labels(models.resolve(args.model))) - {"???", ""}):
+        print(label + (f" (also: {', '.join(also[label])})" if label in also else ""))
+    return EXIT_OK
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
@@ -465,6 +477,10 @@ def build_parser() -> argparse.ArgumentParser:
     show = profile_actions.add_parser("show", parents=[common], help="print a profile after 'extends' is applied")
     show.add_argument("name", metavar="NAME|PATH")
     show.set_defaults(func=cmd_profiles_show)
+    classes = profile_actions.add_parser("classes", parents=[common],
+                                         help="the class names the model knows, with the other names accepted for them")
+    classes.add_argument("--model", metavar="NAME|PATH", help="this model's classes (default: the best present)")
+    classes.set_defaults(func=cmd_profiles_classes)
     check = profile_actions.add_parser("check", parents=[common], help="validate profile files; exit 0 if all are valid")
     check.add_argument("files", nargs="+", metavar="FILE")
     check.add_argument("--model", metavar="NAME|PATH", help="check class names against this model's labels")

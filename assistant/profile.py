@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -19,6 +19,19 @@ PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
 MAX_PROFILE_BYTES = 256 * 1024
 MAX_DEPTH = 20  # nesting deeper than this is not a profile
 MAX_EXTENDS = 8
+# Names a caregiver may write for a model class: common words, and Pascal VOC's names.
+ALIASES = {
+    "fridge": "refrigerator", "sofa": "couch", "phone": "cell phone", "mobile": "cell phone",
+    "mobile phone": "cell phone", "bike": "bicycle", "motorbike": "motorcycle", "television": "tv",
+    "table": "dining table", "plant": "potted plant", "people": "person", "aeroplane": "airplane",
+    "tvmonitor": "tv", "diningtable": "dining table", "pottedplant": "potted plant", "tv": "tv",
+}
+UNCLOSED = {"flow sequence": "the list '[' opened here", "flow mapping": "the mapping '{' opened here"}
+
+
+def class_for(name: str) -> str:
+    """The model class a profile name means: itself, or the class an alias ("fridge", "TV") stands for."""
+    return ALIASES.get(name.lower(), name)
 
 
 class _Strict(BaseModel):
@@ -245,6 +258,9 @@ def _read(path: Path, spec: str | None) -> tuple[Any, yaml.Node | None]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = (getattr(exc, "problem", None) or getattr(exc, "reason", None) or "invalid YAML").rstrip(".")
+        opened = next((v for k, v in UNCLOSED.items() if k in (getattr(exc, "context", None) or "")), None)
+        if opened and "<stream end>" in problem:  # say where the bracket was opened, not where the file ends
+            mark, problem = exc.context_mark, f"{opened} is never closed"
         where = f", column {mark.column + 1}" if mark else ""
         raise ProfileProblems(
             [Problem(path, mark.line + 1 if mark else None, "", _NO_VALUE, f"YAML syntax error{where}: {problem}.")]
@@ -328,10 +344,12 @@ def _with_parents(path: Path, spec: str | None, seen: tuple[Path, ...] = ()) -> 
     return _merge(inherited, data), [(path, node), *chain]
 
 
-def load_profile(spec: str | None = None, known_labels: Iterable[str] | None = None) -> Profile:
+def load_profile(spec: str | None = None, known_labels: Iterable[str] | None = None,
+                 note: Callable[[str], None] = lambda message: None) -> Profile:
     """Load, merge (`extends`) and validate a profile by shipped name or path.
 
     With `known_labels` (the model's label map), every class must be one the model knows.
+    A common name such as "fridge" stands for its class; `note` hears once which one.
     Raises ProfileProblems listing every problem, each with file, line and key path.
     """
     path = profile_path(spec)
@@ -347,6 +365,12 @@ def load_profile(spec: str | None = None, known_labels: Iterable[str] | None = N
         problems += _unknown_labels(list(data["objects"]), set(known_labels) - {"???", ""}, chain)
     if problems:
         raise ProfileProblems(sorted(problems, key=lambda p: (str(p.file), p.line or 0)))
+    renamed = {name: class_for(name) for name in profile.objects if class_for(name) != name}
+    for name, label in renamed.items():
+        note(f"{path}: '{name}' means the class '{label}'.")
+    if renamed:
+        objects = {class_for(name): rule for name, rule in profile.objects.items()}
+        profile = profile.model_copy(update={"objects": objects})
     return profile
 
 
@@ -414,7 +438,7 @@ def _unknown_labels(labels: list, known: set[str], chain: Chain) -> Iterator[Pro
     if not known:
         return
     for label in labels:
-        if isinstance(label, str) and label not in known:
+        if isinstance(label, str) and class_for(label) not in known:
             close = difflib.get_close_matches(label, sorted(known), n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else "; 'assistant profiles list' shows examples."
             file, line = _locate(("objects", label), chain)

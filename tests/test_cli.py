@@ -175,7 +175,7 @@ def _corrupt_image(tmp: Path) -> Path:
     (lambda t: ["run", "--source", str(_corrupt_image(t)), "--speech", "none"], "Cannot read"),
     (lambda t: ["describe", str(t / "missing.jpg")], "does not exist"),
     (lambda t: ["describe", str(_corrupt_image(t))], "Cannot read"),
-    (lambda t: ["describe", str(IMAGES / "darknet_dog.jpg"), "--profile", str(_bad_yaml(t))], "bad.yaml:3: YAML syntax error"),
+    (lambda t: ["describe", str(IMAGES / "darknet_dog.jpg"), "--profile", str(_bad_yaml(t))], "bad.yaml:2: YAML syntax error, column 10: the mapping '{' opened here is never closed"),
     (lambda t: ["describe", str(IMAGES / "darknet_dog.jpg"), "--profile", str(_unknown_class(t))], "did you mean 'person'"),
     (lambda t: ["describe", str(IMAGES / "darknet_dog.jpg"), "--profile", "nosuch"], "no such profile nosuch"),
     (lambda t: ["describe", str(IMAGES / "darknet_dog.jpg"), "--model", str(t / "none.tflite")], "does not exist"),

@@ -88,7 +88,7 @@ objects:
      "voice, units, step_length_m, directions, camera, verbosity, confirm_frames, max_items_per_sentence, "
      "min_gap_s, approach_warning_s, freshness_s, cover_to_pause, camera_timeout_s, defaults, objects."),
     ("name: t\nobjects:\n  - persn\n  - cup\n", 3, "objects -> persn: 'persn' is not a class this model knows; did you mean 'person'?"),
-    ("name: t\nobjects: {cup: {min_score: 0.5}\n", 3, "YAML syntax error, column 1: expected ',' or '}', but got '<stream end>'."),
+    ("name: t\nobjects: {cup: {min_score: 0.5}\n", 2, "YAML syntax error, column 10: the mapping '{' opened here is never closed."),
     ("name: t\n", 1, "objects: is required."),
 ])
 def test_invalid_documents_give_line_path_and_sentence(tmp_path: Path, text: str, line: int, expected: str) -> None:
@@ -210,3 +210,25 @@ def test_list_and_show() -> None:
     assert all(f"{name}: " in listing for name in ("default", "street", "home", "table", "quiet"))
     shown = run_cli("profiles", "show", "street")
     assert shown.returncode == 0 and "hazard: true" in shown.stdout and "name: street" in shown.stdout
+
+
+def test_a_caregivers_words_mean_model_classes_and_say_so_once(tmp_path) -> None:
+    path = tmp_path / "kitchen.yaml"
+    path.write_text("name: kitchen\nobjects: [fridge, TV, bike, people, sofa, mobile, table, plant, cup]\n")
+    result = run_cli("profiles", "check", str(path))
+    assert result.returncode == 0, result.stderr
+    assert f"note: {path}: 'fridge' means the class 'refrigerator'." in result.stdout
+    assert result.stdout.count("note:") == 8 and "did you mean" not in result.stdout + result.stderr
+    profile = load_profile(str(path))
+    assert set(profile.objects) == {"refrigerator", "tv", "bicycle", "person", "couch", "cell phone", "dining table",
+                                    "potted plant", "cup"}
+    classes = run_cli("profiles", "classes").stdout.splitlines()
+    assert "refrigerator (also: fridge)" in classes and "toothbrush" in classes and "???" not in classes
+
+
+def test_a_list_left_open_is_reported_where_it_was_opened(tmp_path) -> None:
+    path = tmp_path / "open.yaml"
+    path.write_text("name: k\nobjects: [cup, chair\n")
+    with pytest.raises(ProfileProblems) as caught:
+        load_profile(str(path))
+    assert str(caught.value) == f"{path}:2: YAML syntax error, column 10: the list '[' opened here is never closed."
