@@ -173,6 +173,7 @@ def _viewer(args: argparse.Namespace, commands: queue.SimpleQueue):
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
+    from .imaging import looks_cut_off
     from .pipeline import describe_image, detector_for
     from .wording import distance_label
 
@@ -192,6 +193,8 @@ def cmd_describe(args: argparse.Namespace) -> int:
         for image in images:
             try:
                 result = describe_image(image, detector, profile)
+                if looks_cut_off(image):
+                    _warn(f"{image} looks cut off (the file ends early); described as far as it goes.")
                 if debug_out is not None:
                     _draw_still(result, profile, args.threshold, debug_out, several=several)
             except AssistantError as exc:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # fewer MediaPipe C++ log lines
@@ -16,6 +14,7 @@ from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
 
 from .core import Box, Detection, Frame  # noqa: E402
 from .errors import ModelError  # noqa: E402
+from .imaging import native_stderr_silenced  # noqa: E402
 
 NO_LABEL = "???"  # the label map's placeholder for unused class ids; never spoken
 
@@ -45,7 +44,7 @@ class Detector:
             category_allowlist=sorted(labels) if labels else None,
         )
         try:
-            with _native_stderr_silenced():
+            with native_stderr_silenced():
                 self._detector = vision.ObjectDetector.create_from_options(options)
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelError(
@@ -73,20 +72,6 @@ class Detector:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-@contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """Hide the notes TFLite's C++ code writes to file descriptor 2 while a graph starts."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _convert(raw: list, width: int, height: int) -> Iterable[Detection]:

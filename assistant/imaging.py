@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import stat
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -28,6 +32,37 @@ def to_rgb(image: np.ndarray) -> np.ndarray:
     raise SourceError(f"Cannot use an image of shape {image.shape}; expected grayscale, colour or colour with alpha.")
 
 
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Hide what native code (TFLite starting a graph, libjpeg on a cut-off file) writes to file descriptor 2."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def looks_cut_off(path: Path) -> bool:
+    """A JPEG without its end marker or a PNG without its end chunk: the file stops early (a failed
+    copy or download). OpenCV still decodes what is there, grey below the cut."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(8)
+            file.seek(max(0, path.stat().st_size - 64))
+            tail = file.read()
+    except OSError:
+        return False
+    if head.startswith(b"\xff\xd8"):
+        return b"\xff\xd9" not in tail
+    if head.startswith(b"\x89PNG"):
+        return b"IEND" not in tail
+    return False
+
+
 def read_image(path: Path) -> np.ndarray:
     """An image file as RGB uint8, rotated by its EXIF orientation; SourceError if unreadable."""
     try:
@@ -39,7 +74,8 @@ def read_image(path: Path) -> np.ndarray:
     if not stat.S_ISREG(info.st_mode):
         raise SourceError(f"{path} is not a file.")
     # IMREAD_COLOR applies EXIF orientation and turns grayscale, palette, alpha and 16-bit into 8-bit BGR.
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    with native_stderr_silenced():  # libjpeg's "Premature end of JPEG file": looks_cut_off says it better
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         raise SourceError(f"Cannot read {path}: it is not an image OpenCV can decode (corrupt or unsupported).")
     return to_rgb(image)

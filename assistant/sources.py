@@ -13,10 +13,11 @@ import cv2
 from .capture import Capture, open_device, open_file, open_url
 from .core import Frame
 from .errors import SourceError
-from .imaging import IMAGE_SUFFIXES, read_image, to_rgb
+from .imaging import IMAGE_SUFFIXES, looks_cut_off, read_image, to_rgb
 
 FALLBACK_FPS = 25.0  # for files whose container gives no frame rate
 IDLE_S = 0.1  # while no new frame comes, the loop still wakes this often
+CUT_OFF_SHARE = 0.95  # a video that ends before this share of the frames its container lists is cut off
 MAX_CAMERA_INDEX = 9999  # OpenCV adds a backend id to the index; beyond this it overflows
 
 
@@ -70,6 +71,8 @@ class ImageSource(Source):
                 self.warn(f"{exc} Skipped.")
                 self.skipped += 1
                 continue
+            if looks_cut_off(path):
+                self.warn(f"{path} looks cut off (the file ends early); described as far as it goes.")
             yield Frame(image, timestamp_ms=index, index=index, still=True, name=str(path),
                         captured_s=time.monotonic())
 
@@ -79,10 +82,12 @@ class VideoFile(Source):
 
     in_order = True
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, warn: Callable[[str], None] = lambda message: None):
         self.description = f"video {path}"
+        self.warn = warn
         self.capture = open_file(str(path), self.description)
         self.fps = file_fps(self.capture)
+        self.listed = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)  # what the container says it holds
 
     def __iter__(self) -> Iterator[Frame | None]:
         index = 0
@@ -91,6 +96,9 @@ class VideoFile(Source):
             if not ok or image is None:
                 if index == 0:
                     raise SourceError(f"{self.description} has no readable frames (corrupt or unsupported video).")
+                if index < self.listed * CUT_OFF_SHARE - 1:
+                    self.warn(f"{self.description} looks cut off: it ended after {index} of the {self.listed} "
+                              "frames it lists.")
                 return
             yield Frame(to_rgb(image), timestamp_ms=round(index * 1000 / self.fps), index=index,
                         name=self.description, captured_s=time.monotonic())
@@ -178,7 +186,7 @@ def open_source(
         if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
             return ImageSource(path, warn)
         if not realtime:
-            return VideoFile(path)
+            return VideoFile(path, warn)
         description = f"video {path}"
         capture = open_file(str(path), description)  # handed to the capture thread, which releases it
         fps = file_fps(capture)

@@ -268,3 +268,19 @@ def test_the_photo_debug_view_draws_every_spoken_box_by_default() -> None:
     view = still_view(result.image, result.detections, said, profile, None, result.utterance.text, 0.0)
     x, y = round((dog.box.x1 + dog.box.x2) / 2), round(dog.box.y2) - 1
     assert tuple(int(v) for v in view[y, x]) == COLOURS["spoken"]
+
+
+def test_a_cut_off_photo_or_video_is_described_with_one_warning(tmp_path: Path) -> None:
+    photo = tmp_path / "cut.jpg"
+    photo.write_bytes((IMAGES / "darknet_dog.jpg").read_bytes()[:100_000])  # about 60% of the file
+    result = run_cli("describe", str(photo))
+    assert result.returncode == 0 and "car" in result.stdout, result.stderr
+    assert result.stderr.strip() == f"warning: {photo} looks cut off (the file ends early); described as far as it goes."
+    whole = run_cli("describe", str(IMAGES / "darknet_dog.jpg"))
+    assert whole.stderr == ""
+
+    video = tmp_path / "cut.mp4"
+    video.write_bytes(CAR_VIDEO.read_bytes()[:1_400_000])  # the index survives, half the frames do not
+    result = run_cli("run", "--source", str(video), "--speech", "none", "--max-frames", "400")
+    assert result.returncode == 0, result.stderr
+    assert f"warning: video {video} looks cut off: it ended after 170 of the 377 frames it lists." in result.stderr
