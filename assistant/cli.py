@@ -49,7 +49,23 @@ def _load(profile_spec: str | None, model_spec: str | None) -> tuple[Profile, Pa
     """The validated profile, a verified model, and the model's labels, which include every profile class."""
     model_path = models.resolve(model_spec)
     labels = models.labels(model_path)
-    return load_profile(profile_spec, labels, note=_note), model_path, labels
+    try:
+        return load_profile(profile_spec, labels, note=_note), model_path, labels
+    except ProfileProblems:
+        _require_detector(model_path)  # a model of another kind makes every class look unknown
+        raise
+
+
+def _require_detector(model_path: Path) -> None:
+    """ModelError, in one sentence, if MediaPipe cannot run the model as an object detector."""
+    from .detector import Detector
+    from .errors import ModelError
+
+    try:
+        Detector(model_path, video=False).close()
+    except ModelError:
+        raise ModelError(f"{model_path} is not an object detector (MediaPipe cannot run it as one); pass --model "
+                         "with a detection model, such as one from 'assistant models list'.") from None
 
 
 def _speech_spec(args: argparse.Namespace, profile: Profile) -> str:
@@ -359,12 +375,14 @@ def cmd_profiles_show(args: argparse.Namespace) -> int:
 
 
 def cmd_profiles_check(args: argparse.Namespace) -> int:
-    labels = models.labels(models.resolve(args.model))
+    model_path = models.resolve(args.model)
+    labels = models.labels(model_path)
     failed = 0
     for spec in args.files:
         try:
             profile = load_profile(spec, labels, note=lambda message: print(f"note: {message}"))
         except ProfileProblems as exc:
+            _require_detector(model_path)
             failed += 1
             print(exc, file=sys.stderr)
             continue

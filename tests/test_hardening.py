@@ -284,3 +284,12 @@ def test_a_cut_off_photo_or_video_is_described_with_one_warning(tmp_path: Path) 
     result = run_cli("run", "--source", str(video), "--speech", "none", "--max-frames", "400")
     assert result.returncode == 0, result.stderr
     assert f"warning: video {video} looks cut off: it ended after 170 of the 377 frames it lists." in result.stderr
+
+
+def test_a_model_that_is_not_a_detector_is_named_as_such(tmp_path: Path) -> None:
+    from .tiny_models import segmentation_model
+
+    model = segmentation_model(tmp_path / "segmenter.tflite")  # a real TFLite model with 21 labels
+    for args in (["profiles", "check", str(ROOT / "profiles" / "default.yaml"), "--model", str(model)],
+                 ["describe", str(IMAGES / "darknet_dog.jpg"), "--model", str(model)]):
+        one_error(run_cli(*args), f"{model} is not an object detector")
