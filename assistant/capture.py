@@ -42,14 +42,12 @@ class NewestFrame(Generic[T]):
         self._item: T | None = None
         self._closed = False
         self.dropped = 0
-        self.put_count = 0
 
     def put(self, item: T) -> None:
         with self._ready:
             if self._item is not None:
                 self.dropped += 1
             self._item = item
-            self.put_count += 1
             self._ready.notify()
 
     def take(self, timeout_s: float) -> T | None:
@@ -131,7 +129,6 @@ class Capture:
         self.opened = threading.Event()
         self.error: SourceError | None = None
         self.description = description
-        self.reconnects = 0
         self._opener = opener
         self._pace_fps = pace_fps
         self._stop = threading.Event()
@@ -184,7 +181,6 @@ class Capture:
             if self._stop.wait(BACKOFF_S[min(failures, len(BACKOFF_S) - 1)]):
                 break
             failures += 1
-            self.reconnects += 1
             try:
                 capture = self._opener()
             except SourceError:
