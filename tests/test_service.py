@@ -67,5 +67,7 @@ def test_ctrl_c_at_any_moment_exits_130_without_a_traceback() -> None:
         time.sleep(delay_s)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=20)
-        assert process.returncode == 130, (delay_s, stderr)
+        # Before Python has even installed its handler, the signal ends the process the default
+        # way (-SIGINT here), which a shell reports as 130 as well; either way, no traceback.
+        assert process.returncode in (130, -signal.SIGINT), (delay_s, stderr)
         assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, (delay_s, stderr)
