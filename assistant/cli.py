@@ -131,7 +131,9 @@ def _check_run_outputs(args: argparse.Namespace, profile: Profile, model_path: P
     source = args.source or "0"
     reads = [profile_path(args.profile), model_path]
     if not source.isdigit() and "://" not in source:
-        reads += outputs.image_inputs(Path(source).expanduser())
+        from .imaging import images_in
+
+        reads += images_in(Path(source).expanduser())
     for option, path in (("--transcript", args.transcript), ("--record", args.record)):
         if path:
             outputs.check_file(Path(path), option, reads)
@@ -152,8 +154,8 @@ def _count(n: int, noun: str) -> str:
 
 def _summary(stats: RunStats, speaker: Speaker, speech: str) -> str:
     """The run's last line: frames, what became of the sentences, and how fresh the frames were."""
-    said = "printed" if speech == "print" or speaker.printing else "decided, none voiced (--speech none)" \
-        if speech == "none" else "spoken"
+    said = ("printed" if speech == "print" or speaker.printing
+            else "decided, none voiced (--speech none)" if speech == "none" else "spoken")
     parts = [f"{_count(stats.frames, 'frame')} in {stats.seconds:.1f} s ({stats.fps:.1f} fps)",
              f"{_count(speaker.spoken, 'sentence')} {said}", f"{speaker.dropped} dropped as stale"]
     if speaker.unheard:
@@ -189,13 +191,13 @@ def _viewer(args: argparse.Namespace, commands: queue.SimpleQueue):
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
-    from .imaging import looks_cut_off
+    from .imaging import images_in, looks_cut_off
     from .pipeline import describe_image, detector_for
     from .wording import distance_label
 
     profile, model_path, _ = _load(args.profile, args.model)
     failed = 0
-    images = [image for spec in args.images for image in _images_in(Path(spec))]
+    images = [image for spec in args.images for image in images_in(Path(spec))]
     several = len(images) > 1
     debug_out = Path(args.debug_out) if args.debug_out else None
     if debug_out is not None and several and debug_out.suffix.lower() == ".png":
@@ -225,18 +227,6 @@ def cmd_describe(args: argparse.Namespace) -> int:
                     print(f"  {s.detection.label} {s.detection.score:.2f} {s.position.direction} "
                           f"({s.position.clock} o'clock) {distance_label(s.position) or 'distance unknown'}")
     return EXIT_BAD_INPUT if failed else EXIT_OK
-
-
-def _images_in(path: Path) -> list[Path]:
-    """An image argument: the file itself, or every image in a folder, in name order."""
-    from .imaging import IMAGE_SUFFIXES
-
-    if not path.is_dir():
-        return [path]
-    found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not found:
-        raise AssistantError(f"Folder {path} has no images ({', '.join(sorted(IMAGE_SUFFIXES))}).")
-    return found
 
 
 def _still_view_path(image: Path, out: Path, several: bool) -> Path:

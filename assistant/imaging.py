@@ -63,6 +63,16 @@ def looks_cut_off(path: Path) -> bool:
     return False
 
 
+def images_in(path: Path) -> list[Path]:
+    """An image argument: the path itself, or every image in a folder in name order (SourceError if none)."""
+    if not path.is_dir():
+        return [path]
+    found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not found:
+        raise SourceError(f"Directory {path} has no images ({', '.join(sorted(IMAGE_SUFFIXES))}).")
+    return found
+
+
 def read_image(path: Path) -> np.ndarray:
     """An image file as RGB uint8, rotated by its EXIF orientation; SourceError if unreadable."""
     try:

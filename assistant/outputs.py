@@ -27,14 +27,6 @@ def same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
 
 
-def image_inputs(path: Path) -> list[Path]:
-    """The files a source or image argument reads: the file itself, or the files in a folder."""
-    try:
-        return [p for p in path.iterdir() if p.is_file()] if path.is_dir() else [path]
-    except OSError:
-        return [path]
-
-
 def check_file(output: Path, option: str, inputs: Iterable[Path]) -> None:
     """AssistantError if `output` is one of the inputs."""
     for source in inputs:

@@ -13,7 +13,7 @@ import cv2
 from .capture import Capture, open_device, open_file, open_url
 from .core import Frame
 from .errors import SourceError
-from .imaging import IMAGE_SUFFIXES, looks_cut_off, read_image, to_rgb
+from .imaging import IMAGE_SUFFIXES, images_in, looks_cut_off, read_image, to_rgb
 
 FALLBACK_FPS = 25.0  # for files whose container gives no frame rate
 IDLE_S = 0.1  # while no new frame comes, the loop still wakes this often
@@ -53,12 +53,8 @@ class ImageSource(Source):
 
     def __init__(self, path: Path, warn: Callable[[str], None] = lambda message: None):
         self.warn = warn
-        if path.is_dir():
-            self.paths = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-            if not self.paths:
-                raise SourceError(f"Directory {path} has no images ({', '.join(sorted(IMAGE_SUFFIXES))}).")
-        else:
-            self.paths = [path]
+        self.paths = images_in(path)
+        if not path.is_dir():
             read_image(path)  # fail now, before the model loads, if the only image is unreadable
 
     def __iter__(self) -> Iterator[Frame | None]:

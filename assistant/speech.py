@@ -213,14 +213,14 @@ class Speaker:
         watchdog = threading.Timer(limit_s, self._on_hang, args=(item, finished, generation))
         watchdog.daemon = True
         watchdog.start()
-        failure, wav = None, None
+        failure, wav, closed = None, None, False
         try:
             if self._configured != settings:
                 self._configured = settings
                 self.backend.configure(settings)
             wav = self.backend.speak(item.utterance.text, self._number)
         except OutputClosed:
-            failure = OutputClosed
+            closed = True
         except Exception as exc:
             failure = f"Speech failed ({str(exc) or type(exc).__name__})"
         finally:
@@ -230,7 +230,7 @@ class Speaker:
             if generation != self._generation:
                 return  # the watchdog gave up on this thread; a new worker owns the speaker now
             cut, self._current = self._cut, None
-        if failure is OutputClosed:
+        if closed:
             self._output_closed()
             return
         if failure is None and time.monotonic() - started >= limit_s:
