@@ -82,14 +82,19 @@ class Frame:
         return int(self.image.shape[0])
 
 
+def side_of_direction(direction: str) -> str:
+    """Left, ahead or right: a direction without 'slightly' ('slightly left' is on the left)."""
+    return direction.removeprefix("slightly ")
+
+
 @dataclass(frozen=True, slots=True)
 class Position:
     """Where an object is relative to the camera.
 
     `direction` is left / slightly left / ahead / slightly right / right; `clock` is 1..12;
     `distance_m` is None when unknown; `partial` means the box is cut by the top or bottom
-    edge of the frame, so its height says nothing of distance; `close` means it is cut by the
-    bottom edge, where the nearest things to a forward-facing camera are.
+    edge of the frame, so its height says nothing of distance (its width may); `close` means it
+    is cut and, by its width or by being cut at the bottom, nearer than about two metres.
     """
 
     direction: str
@@ -98,6 +103,10 @@ class Position:
     distance_m: float | None
     partial: bool
     close: bool = False
+
+    @property
+    def side(self) -> str:
+        return side_of_direction(self.direction)
 
 
 @dataclass(frozen=True, slots=True)

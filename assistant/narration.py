@@ -12,28 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from .core import HAZARD, REQUESTED, ROUTINE, URGENT, Frame, Sighting, Track, Utterance
-from .position import AHEAD_DEG, time_to_contact_s
+from .position import place, side_of, time_to_contact_s
 from .profile import Profile
-from .wording import approach_words, compose, gone_words, importance, sight
+from .wording import approach_words, compose, gone_words, importance
 
 BAND_EDGES_M = (1.0, 2.0, 4.0, 8.0)  # distance bands: under 1 m, 1-2, 2-4, 4-8, beyond 8 m
 BAND_MARGIN = 0.1  # an object must be 10% inside a nearer band before it counts as closer
-SIDE_MARGIN_DEG = 3.0  # and this far past a side's edge before it counts as moved
 SIDE_SETTLE_MS = 600  # and stay on its new side this long, so crossing from left to right is one phrase
 HEIGHT_WINDOW_MS = 1000  # box heights kept per object to estimate time-to-contact
 REARM_FACTOR = 2.0  # an approach warning re-arms once time-to-contact is back above twice the limit
 GONE_AFTER_MS = 500  # "gone" waits this long after the track ends, in case the object is found again
 GONE_FRESH_MS = 3000  # and is dropped if it could not be said within this
-SIDES = ("left", "ahead", "right")
-
-
-def side_of(bearing: float, previous: str | None = None) -> str:
-    """Left, ahead or right; leaving the `previous` side takes SIDE_MARGIN_DEG more, so jitter never flips it."""
-    raw = "left" if bearing < -AHEAD_DEG else "right" if bearing > AHEAD_DEG else "ahead"
-    if previous is None or raw == previous:
-        return raw
-    back = -SIDE_MARGIN_DEG if SIDES.index(previous) < SIDES.index(raw) else SIDE_MARGIN_DEG
-    return side_of(bearing + back)
 
 
 def band_of(sighting: Sighting, margin: float = 0.0) -> int | None:
@@ -96,7 +85,7 @@ class Narrator:
         now = frame.timestamp_ms
         self._forget_ended(tracks, now)
         visible = [
-            sight(t.detection, frame, self.profile, t.track_id) for t in tracks if t.confirmed and t.misses == 0
+            place(t.detection, frame, self.profile.camera.hfov_deg, t.track_id) for t in tracks if t.confirmed and t.misses == 0
         ]
         for s in visible:
             memory = self._memory.setdefault(s.track_id, _Memory(s.detection.label))
@@ -134,7 +123,7 @@ class Narrator:
 
     def describe(self, tracks: Sequence[Track], frame: Frame) -> Utterance:
         """Everything in view now, on request ("what's around me"); every visible track counts."""
-        visible = [sight(t.detection, frame, self.profile, t.track_id) for t in tracks if t.misses == 0]
+        visible = [place(t.detection, frame, self.profile.camera.hfov_deg, t.track_id) for t in tracks if t.misses == 0]
         if not visible:
             return Utterance("Nothing in view", frame.timestamp_ms, frame.index, kind="describe", priority=REQUESTED)
         for s in visible:

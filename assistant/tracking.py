@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .core import Box, Detection, Track
+from .duplicates import SAME_CLASS_IOU
 
 SMOOTHING = 0.5  # weight of the newest velocity measurement
 
@@ -82,17 +83,26 @@ class Tracker:
                 used.add(d)
 
         survivors: list[_State] = []
+        coasting: list[_State] = []
         for t, state in enumerate(self._states):
-            track = state.track
             if t in matched:
                 survivors.append(self._hit(state, detections[matched[t]], now))
-            elif track.confirmed and self._survives(state, now):
-                state.track = Track(track.track_id, track.detection, track.hits, track.misses + 1, True)
-                survivors.append(state)
+            elif state.track.confirmed and self._survives(state, now):
+                coasting.append(state)
         for d, det in enumerate(detections):
-            if d not in used:
-                survivors.append(_State(Track(self._next_id, det, 1, 0, self.confirm_frames <= 1), now))
-                self._next_id += 1
+            if d in used:
+                continue
+            lost = _refind(det, coasting)
+            if lost is not None:  # its motion model drifted off, but it is the same object where it was last seen
+                coasting.remove(lost)
+                survivors.append(self._hit(lost, det, now))
+                continue
+            survivors.append(_State(Track(self._next_id, det, 1, 0, self.confirm_frames <= 1), now))
+            self._next_id += 1
+        for state in coasting:
+            track = state.track
+            state.track = Track(track.track_id, track.detection, track.hits, track.misses + 1, True)
+            survivors.append(state)
         self._states = survivors
         return tuple(s.track for s in survivors)
 
@@ -127,3 +137,13 @@ class Tracker:
         state.track = Track(track.track_id, detection, hits, 0, track.confirmed or hits >= self.confirm_frames)
         state.seen_ms = now
         return state
+
+
+def _refind(detection: Detection, coasting: list[_State]) -> _State | None:
+    """A confirmed track unseen this frame, of the same class, whose last box this detection duplicates:
+    one object never holds two confirmed tracks (duplicates.SAME_CLASS_IOU)."""
+    for state in coasting:
+        last = state.track.detection
+        if last.label == detection.label and last.box.iou(detection.box) >= SAME_CLASS_IOU:
+            return state
+    return None

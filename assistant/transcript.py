@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from .core import ROUTINE
+from .core import ROUTINE, side_of_direction
 from .errors import AssistantError
 from .speech import Spoken
 
@@ -98,7 +98,7 @@ def static_repeats(records: list[dict], cooldown_s: Callable[[str], float]) -> i
     for record in records:
         here = {obj["track_id"] for obj in record["objects"]}
         for obj in record["objects"]:
-            side = obj["direction"].removeprefix("slightly ")
+            side = side_of_direction(obj["direction"])
             keys = [("id", obj["track_id"]), ("place", obj["label"], side)]
             cooldown_ms = cooldown_s(obj["label"]) * 1000
             why = obj.get("why") or record["kind"]

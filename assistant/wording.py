@@ -6,8 +6,8 @@ import math
 from collections.abc import Iterable, Sequence
 
 from .core import Detection, Frame, Position, Sighting, Utterance
-from .position import locate
-from .profile import Profile
+from .position import place
+from .profile import Profile, speakable
 
 SPOKEN_NAMES = {"tv": "television", "cell phone": "phone", "dining table": "table"}
 PLURALS = {"person": "people", "mouse": "mice", "knife": "knives", "sheep": "sheep", "skis": "skis", "scissors": "scissors"}
@@ -58,12 +58,10 @@ def where_words(sighting: Sighting, profile: Profile) -> str:
     """'on your left', 'slightly right', 'at 2 o'clock', or 'left' when brief."""
     if profile.directions == "clock":
         return f"{sighting.position.clock} o'clock" if profile.verbosity == "brief" else f"at {sighting.position.clock} o'clock"
-    direction = sighting.position.direction
+    side = sighting.position.side
     if profile.verbosity == "brief":
-        return direction.removeprefix("slightly ")
-    sides = SIDES[profile.camera.mounted]
-    side = direction.removeprefix("slightly ")
-    return f"slightly {side}" if direction.startswith("slightly") else sides[side]
+        return side
+    return f"slightly {side}" if sighting.position.direction != side else SIDES[profile.camera.mounted][side]
 
 
 def amount(distance_m: float, profile: Profile) -> str:
@@ -89,13 +87,11 @@ def distance_label(position: Position) -> str:
 
 
 def distance_words(sighting: Sighting, profile: Profile) -> str:
-    """'close', 'partly in view', 'about 4 metres', or '' when the distance is unknown."""
-    if sighting.position.close:
-        return "close"
-    if sighting.position.partial:
-        return "partly in view"
-    distance = sighting.position.distance_m
-    return "" if distance is None else amount(distance, profile)
+    """'close', 'about 4 metres', 'partly in view', or '' when the distance is unknown."""
+    position = sighting.position
+    if position.distance_m is not None:
+        return amount(position.distance_m, profile)
+    return "close" if position.close else "partly in view" if position.partial else ""
 
 
 def phrase(members: Sequence[Sighting], profile: Profile) -> str:
@@ -168,15 +164,9 @@ def gone_words(labels: Sequence[str], profile: Profile) -> str:
     return sentence("; ".join(parts))
 
 
-def sight(detection: Detection, frame: Frame, profile: Profile, track_id: int | None = None) -> Sighting:
-    """A detection with its position in this frame."""
-    position = locate(detection.label, detection.box, frame.width, frame.height, profile.camera.hfov_deg)
-    return Sighting(detection, position, track_id)
-
-
 def sightings_of(detections: Iterable[Detection], frame: Frame, profile: Profile) -> list[Sighting]:
-    """The profile's objects in a frame, with their positions."""
-    return [sight(d, frame, profile) for d in detections if profile.accepts(d, frame.height)]
+    """The profile's objects in a frame, one per object (duplicates suppressed), with their positions."""
+    return [place(d, frame, profile.camera.hfov_deg) for d in speakable(detections, profile, frame.height)]
 
 
 def describe_scene(detections: Iterable[Detection], frame: Frame, profile: Profile) -> Utterance:

@@ -51,7 +51,7 @@ def test_counted(noun: str, n: int, expected: str) -> None:
 
 def test_one_sentence_groups_counts_and_orders_by_priority() -> None:
     frame = frame_at(0)
-    dets = [det("person", 300), det("person", 310), det("cup", 600), det("car", 10), det("chair", 320)]
+    dets = [det("person", 290), det("person", 340), det("cup", 600), det("car", 10), det("chair", 320)]
     text, objects = compose(sightings_of(dets, frame, PROFILE), PROFILE)
     assert text.startswith("A car on your left")
     assert "; two people ahead" in text
@@ -71,7 +71,7 @@ def test_nearer_group_first_at_equal_priority() -> None:
 
 def test_filter_uses_per_class_min_score_and_classes() -> None:
     frame = frame_at(0)
-    kept = sightings_of([det("dog", 10, score=0.45), det("cup", 10, score=0.45), det("kite", 10)], frame, PROFILE)
+    kept = sightings_of([det("dog", 10, score=0.45), det("cup", 200, score=0.45), det("kite", 400)], frame, PROFILE)
     assert [s.detection.label for s in kept] == ["dog"]
 
 
@@ -81,10 +81,17 @@ def test_still_image_is_described_at_once() -> None:
 
 
 def test_edge_boxes_say_close_or_partly_in_view() -> None:
-    bottom = describe_scene([det("person", 300, y1=100, y2=H)], frame_at(0), PROFILE)
-    top = describe_scene([det("person", 300, y1=0, y2=100)], frame_at(0), PROFILE)
-    assert bottom.text == "A person ahead, close"
-    assert top.text == "A person ahead, partly in view"
+    bottom = describe_scene([det("car", 300, y1=100, y2=H)], frame_at(0), PROFILE)
+    top = describe_scene([det("car", 300, y1=0, y2=100)], frame_at(0), PROFILE)
+    assert bottom.text == "A car ahead, close"
+    assert top.text == "A car ahead, partly in view"
+
+
+def test_a_person_cut_by_the_frame_is_placed_by_width() -> None:
+    wide = describe_scene([det("person", 170, y1=100, y2=H, w=300)], frame_at(0), PROFILE)
+    narrow = describe_scene([det("person", 300, y1=100, y2=H, w=100)], frame_at(0), PROFILE)
+    assert wide.text == "A person ahead, close"
+    assert narrow.text == "A person ahead, about 4 metres"  # legs cut off 4 m away are not "close"
 
 
 class TestTracker:
@@ -273,7 +280,7 @@ def test_a_lost_and_found_object_is_not_announced_again() -> None:
 
 def test_a_person_coming_close_on_a_new_track_is_a_change_not_news() -> None:
     # a person at ~6 m, then lost for 1.5 s (longer than a track lives) and found again close, cut by the bottom
-    far, near = [det("person", 290, y1=100, y2=260)], [det("person", 270, y1=10, y2=480, w=110)]
+    far, near = [det("person", 290, y1=100, y2=260)], [det("person", 200, y1=10, y2=480, w=260)]
     frames = [(i * 100, far if i < 10 else [] if i < 25 else near) for i in range(45)]
     assert [k for _, k, _ in said(frames)] == ["new", "change"]
 

@@ -67,7 +67,7 @@ def test_every_height_is_physical() -> None:
 )
 def test_edge_boxes_are_partial_not_a_distance(y1: float, y2: float, partial: bool, close: bool) -> None:
     box = Box(100, y1, 200, y2)
-    position = locate("person", box, 640, 480)
+    position = locate("car", box, 640, 480)  # a class without a typical width
     assert touches_edge(box, 480) is partial
     assert position.partial is partial and position.close is close
     assert (position.distance_m is None) is partial
@@ -88,3 +88,14 @@ def test_time_to_contact_of_a_car_closing_at_constant_speed(closing_m_per_s: flo
 ])
 def test_no_time_to_contact_without_a_clear_approach(samples: list) -> None:
     assert time_to_contact_s(samples) is None
+
+
+@pytest.mark.parametrize(("width", "close", "distance"), [(300, True, None), (100, False, 4.2), (60, False, 6.9)])
+def test_a_cut_person_is_placed_by_its_width(width: float, close: bool, distance: float | None) -> None:
+    position = locate("person", Box(200, 100, 200 + width, 480), 640, 480)
+    assert position.partial and position.close is close and position.distance_m == distance
+
+
+def test_a_box_cut_at_the_side_too_has_no_width_to_trust() -> None:
+    position = locate("person", Box(0, 100, 60, 480), 640, 480)
+    assert position.close and position.distance_m is None
