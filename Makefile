@@ -53,7 +53,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/tracking.py
 	$(VENV)/bin/python benchmarks/debug_view.py
 	$(VENV)/bin/python benchmarks/dataset_eval.py
-	$(VENV)/bin/python benchmarks/thresholds.py
+	$(VENV)/bin/python benchmarks/hearing.py
 	$(VENV)/bin/python benchmarks/latency.py
 	$(VENV)/bin/python benchmarks/cover.py
 	$(VENV)/bin/python benchmarks/soak.py

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import models, outputs
+from . import calibration, models, outputs
 from .controls import KEY_HELP, VIEW_KEY_HELP
 from .datasets import EVAL_MAX_RESULTS, EVAL_MIN_SCORE
 from .errors import AssistantError
@@ -50,7 +50,8 @@ def _load(profile_spec: str | None, model_spec: str | None) -> tuple[Profile, Pa
     model_path = models.resolve(model_spec)
     labels = models.labels(model_path)
     try:
-        return load_profile(profile_spec, labels, note=_note), model_path, labels
+        profile = load_profile(profile_spec, labels, note=_note, calibration=calibration.for_model(model_path))
+        return profile, model_path, labels
     except ProfileProblems:
         _require_detector(model_path)  # a model of another kind makes every class look unknown
         raise
@@ -91,7 +92,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     voice = profile.voice
     settings = VoiceSettings(voice.rate, voice.voice, voice.volume)
     backend = make_backend(_speech_spec(args, profile), settings)
-    watcher = ProfileWatcher(profile_path(args.profile), labels)
+    watcher = ProfileWatcher(profile_path(args.profile), labels, calibration=profile.calibration)
     stop = threading.Event()
     received: list[int] = []
 
@@ -346,6 +347,49 @@ def cmd_dataset_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_dataset_calibrate(args: argparse.Namespace) -> int:
+    from .datasets import calibrate, evaluation
+    from .datasets.readers import read_coco, read_voc
+    from .detector import Detector
+
+    if len(args.coco or []) != len(args.images or []):
+        raise AssistantError("Give one --images DIR for each --coco file, in the same order.")
+    if not args.coco and not args.voc:
+        raise AssistantError("Give at least one labelled set: --voc DIR, or --coco ANN.json with --images DIR.")
+    model_path = models.resolve(args.model)
+    labels = models.labels(model_path)
+    datasets = [read_voc(Path(v)) for v in args.voc or []]
+    datasets += [read_coco(Path(a), Path(i)) for a, i in zip(args.coco or [], args.images or [])]
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        outputs.check_file(out, "--out", [model_path])
+    records: dict[str, list] = {}
+    with Detector(model_path, video=False, score_threshold=calibrate.GRID[0], max_results=EVAL_MAX_RESULTS) as detector:
+        for dataset in datasets:
+            predicted = evaluation.predict(dataset, detector.detect, lambda items: _progress(items, dataset.name))
+            name = dataset.name if dataset.name not in records else f"{dataset.name}-{len(records)}"
+            records[name] = calibrate.judge(predicted, dataset.categories, f"{name}:")
+    selection, report = calibrate.calibrate(records, args.folds, args.min_images)
+    result = calibration.Calibration(models.sha256_of(model_path), labels, selection.default,
+                                     selection.thresholds, report)
+    written = calibration.write(result, model_path, out)
+    if args.json:
+        print(json.dumps({"file": str(written), **result.to_json()}))
+        return EXIT_OK
+    cv = report["cross_validated"]
+    moved = ", ".join(f"{c} {t}" for c, t in sorted(selection.thresholds.items())) or "none had the evidence"
+    print(f"Every class: {selection.default}. Classes moved: {moved}.")
+    print(f"Cross-validated ({args.folds} folds by image): precision {cv['chosen']['precision']}, large recall "
+          f"{cv['chosen']['large_recall']}; a plain 0.5: {cv['plain_0.5']['precision']}, "
+          f"{cv['plain_0.5']['large_recall']}.")
+    for name, check in report["held_out_sets"].items():
+        print(f"{name}, chosen without it: precision {check['chosen']['precision']}, large recall "
+              f"{check['chosen']['large_recall']}; a plain 0.5: {check['plain_0.5']['precision']}, "
+              f"{check['plain_0.5']['large_recall']}.")
+    print(f"Written to {written}")
+    return EXIT_OK
+
+
 def cmd_profiles_list(args: argparse.Namespace) -> int:
     for path in shipped_profiles():
         try:
@@ -399,8 +443,22 @@ def cmd_models_list(args: argparse.Namespace) -> int:
         kind = "official" if entry.info.official else "local"
         print(f"{entry.info.name} ({kind}, {entry.info.size / 1e6:.1f} MB): {state}{where}")
         print(f"    {entry.info.description}")
+        if entry.verified:
+            print(f"    {_calibration_state(entry.path)}")
     print(f"Searched: {', '.join(str(d) for d in models.search_dirs())} (set ${models.MODEL_DIR_ENV} to add one).")
     return EXIT_OK
+
+
+def _calibration_state(model_path: Path) -> str:
+    """One line on a model's speaking thresholds: calibrated (and where), not calibrated, or refused."""
+    try:
+        found = calibration.for_model(model_path)
+    except calibration.CalibrationError as exc:
+        return f"calibration refused: {exc}"
+    if found is None:
+        return f"not calibrated: every class is spoken at {calibration.UNCALIBRATED} (see 'assistant dataset calibrate')"
+    moved = ", ".join(f"{c} {t}" for c, t in sorted(found.thresholds.items())) or "no class moved from it"
+    return f"calibrated ({calibration.find(model_path)}): {found.default} for every class; {moved}"
 
 
 def cmd_models_fetch(args: argparse.Namespace) -> int:
@@ -523,6 +581,19 @@ def build_parser() -> argparse.ArgumentParser:
                           help="lowest candidate score scored for mAP (0.05, as COCO evaluation expects)")
     evaluate.add_argument("--report", metavar="OUT_DIR", help="write report.md, metrics.json and plots there")
     evaluate.set_defaults(func=cmd_dataset_eval)
+
+    calibrate = data_actions.add_parser(
+        "calibrate", parents=[common], help="measure a model's speaking thresholds on labelled sets and save them")
+    calibrate.add_argument("--model", metavar="NAME|PATH", help="the model to calibrate (default: the best present)")
+    calibrate.add_argument("--voc", action="append", metavar="DIR", help="a Pascal VOC folder (repeatable)")
+    calibrate.add_argument("--coco", action="append", metavar="ANN.json", help="a COCO instances file (repeatable)")
+    calibrate.add_argument("--images", action="append", metavar="DIR", help="the images of each --coco, in order")
+    calibrate.add_argument("--folds", type=int, default=5, choices=range(2, 21), metavar="K", help="folds by image (5)")
+    calibrate.add_argument("--min-images", type=int, default=20, metavar="N",
+                           help="images of evidence a class needs before it may leave the global threshold (20)")
+    calibrate.add_argument("--out", metavar="FILE", help="where to write (default: beside the model, else the user cache)")
+    calibrate.add_argument("--json", action="store_true", help="print the calibration as one JSON object")
+    calibrate.set_defaults(func=cmd_dataset_calibrate)
 
     model_cmd = commands.add_parser("models", help="list or download detection models")
     model_actions = model_cmd.add_subparsers(dest="action", required=True)

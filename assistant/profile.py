@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from .calibration import UNCALIBRATED, Calibration
 from .core import Detection
+from .duplicates import suppress
 from .errors import ProfileError
 
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
@@ -55,7 +57,8 @@ class Camera(_Strict):
 class ObjectRule(_Strict):
     """Per-class settings; anything left out comes from `defaults`."""
 
-    min_score: float | None = Field(None, ge=0, le=1)
+    min_score: float | None = Field(
+        None, ge=0, le=1, description="override the model's calibrated threshold for this class (rarely needed)")
     spoken_name: str | None = Field(None, min_length=1, max_length=40)
     priority: int | None = Field(None, ge=0, le=10)
     cooldown_s: float | None = Field(None, ge=0, le=3600)
@@ -65,7 +68,8 @@ class ObjectRule(_Strict):
 
 
 class Defaults(_Strict):
-    min_score: float = Field(0.5, ge=0, le=1)
+    min_score: float | None = Field(
+        None, ge=0, le=1, description="override the model's calibrated thresholds for every class (rarely needed)")
     priority: int = Field(1, ge=0, le=10)
     cooldown_s: float = Field(10.0, ge=0, le=3600)
     hazard: bool = False
@@ -112,6 +116,7 @@ class Profile(_Strict):
     )
     defaults: Defaults = Defaults()
     objects: dict[str, ObjectRule] = Field(min_length=1)
+    _calibration: Calibration | None = PrivateAttr(None)  # the model's thresholds, set by load_profile
 
     @field_validator("objects", mode="before")
     @classmethod
@@ -132,7 +137,7 @@ class Profile(_Strict):
         d = self.defaults
         return Rule(
             label=label,
-            min_score=d.min_score if own.min_score is None else own.min_score,
+            min_score=next(s for s in (own.min_score, d.min_score, self.model_threshold(label)) if s is not None),
             spoken_name=own.spoken_name,
             priority=d.priority if own.priority is None else own.priority,
             cooldown_s=d.cooldown_s if own.cooldown_s is None else own.cooldown_s,
@@ -140,6 +145,14 @@ class Profile(_Strict):
             announce_gone=d.announce_gone if own.announce_gone is None else own.announce_gone,
             min_size=d.min_size if own.min_size is None else own.min_size,
         )
+
+    def model_threshold(self, label: str) -> float:
+        """The model's calibrated threshold for a class, or UNCALIBRATED for a model without calibration."""
+        return UNCALIBRATED if self._calibration is None else self._calibration.threshold(label)
+
+    @property
+    def calibration(self) -> Calibration | None:
+        return self._calibration
 
     def cooldown_s(self, label: str) -> float:
         return self.rule(label).cooldown_s
@@ -162,6 +175,12 @@ class Profile(_Strict):
     @cached_property
     def lowest_min_score(self) -> float:
         return min(rule.min_score for rule in self._rules.values())
+
+
+def speakable(detections: Iterable[Detection], profile: Profile, frame_height: int) -> list[Detection]:
+    """What the profile lets through, one box per object: duplicates are suppressed among every
+    class the detector reports first, so a dog also seen as a cat (in the profile or not) is one dog."""
+    return [d for d in suppress(detections) if profile.accepts(d, frame_height)]
 
 
 _NO_VALUE = object()  # a Problem about a key as a whole, with no value to show
@@ -345,10 +364,11 @@ def _with_parents(path: Path, spec: str | None, seen: tuple[Path, ...] = ()) -> 
 
 
 def load_profile(spec: str | None = None, known_labels: Iterable[str] | None = None,
-                 note: Callable[[str], None] = lambda message: None) -> Profile:
+                 note: Callable[[str], None] = lambda message: None, calibration: Calibration | None = None) -> Profile:
     """Load, merge (`extends`) and validate a profile by shipped name or path.
 
     With `known_labels` (the model's label map), every class must be one the model knows.
+    `calibration` gives each class the model's threshold where the profile sets no `min_score`.
     A common name such as "fridge" stands for its class; `note` hears once which one.
     Raises ProfileProblems listing every problem, each with file, line and key path.
     """
@@ -371,6 +391,7 @@ def load_profile(spec: str | None = None, known_labels: Iterable[str] | None = N
     if renamed:
         objects = {class_for(name): rule for name, rule in profile.objects.items()}
         profile = profile.model_copy(update={"objects": objects})
+    profile._calibration = calibration  # before any rule is read and cached
     return profile
 
 

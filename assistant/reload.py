@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from .calibration import Calibration
 from .profile import Profile, load_profile
 
 
@@ -15,9 +16,11 @@ class ProfileWatcher:
     ProfileError. It stats the file at most every `interval_s` and never reads an unchanged file.
     """
 
-    def __init__(self, path: Path, known_labels: Iterable[str] | None = None, interval_s: float = 0.25):
+    def __init__(self, path: Path, known_labels: Iterable[str] | None = None, interval_s: float = 0.25,
+                 calibration: Calibration | None = None):
         self.path = path
         self.known_labels = tuple(known_labels) if known_labels is not None else None
+        self.calibration = calibration
         self.interval_s = interval_s
         self._stamp = self._stat()
         self._next_check = time.monotonic() + interval_s
@@ -38,4 +41,4 @@ class ProfileWatcher:
         if stamp == self._stamp or stamp is None:  # unchanged, or mid-save (the editor replaced the file)
             return None
         self._stamp = stamp
-        return load_profile(str(self.path), self.known_labels)
+        return load_profile(str(self.path), self.known_labels, calibration=self.calibration)

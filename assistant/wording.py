@@ -132,12 +132,12 @@ def compose(
 ) -> tuple[str, tuple[Sighting, ...]]:
     """One sentence grouping like objects on the same side, most important first.
 
-    Groups are (label, direction), ordered by hazard, then priority, then nearness, at most
+    Groups are (label, side: left, ahead or right), ordered by hazard, then priority, then nearness, at most
     `limit` (default `max_items_per_sentence`) of them. Returns the text and the sightings it mentions.
     """
     groups: dict[tuple[str, str], list[Sighting]] = {}
     for sighting in sightings:
-        groups.setdefault((sighting.detection.label, sighting.position.direction), []).append(sighting)
+        groups.setdefault((sighting.detection.label, sighting.position.side), []).append(sighting)
     ordered = sorted(
         (sorted(members, key=nearness) for members in groups.values()),
         key=lambda members: importance(members[0], profile),

@@ -26,7 +26,7 @@ def describe_json(*paths: Path, profile: Path | None = None) -> list[dict]:
 
 
 def test_describe_darknet_dog(tmp_path: Path) -> None:
-    # The dog scores 0.44: under the tuned default (0.55, docs/accuracy.md), so a caregiver lowers it.
+    # The dog scores 0.44: under the model's calibrated 0.5 (docs/accuracy.md), so a caregiver lowers it.
     profile = tmp_path / "dogs.yaml"
     profile.write_text("name: dogs\nextends: default\nobjects:\n  dog: {min_score: 0.4}\n")
     assert "dog" not in describe_json(IMAGES / "darknet_dog.jpg")[0]["utterance"]

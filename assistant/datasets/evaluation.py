@@ -10,17 +10,18 @@ from __future__ import annotations
 import contextlib
 import io
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..core import Detection, Frame
+from ..core import Detection, Frame, Sighting
 from ..imaging import read_image
-from ..position import bearing_deg, direction_of
-from ..profile import Profile
+from ..position import locate
+from ..profile import Profile, speakable
 from ..wording import describe_scene
-from .readers import Dataset, LabelledImage
+from .readers import Dataset, LabelledImage, Truth
 
 MATCH_IOU = 0.5  # a prediction matches a truth of its class at this IoU, as in AP50
 OVERLAP_IOU = 0.3  # a truth overlapping another truth this much counts as "overlapping"
@@ -125,44 +126,105 @@ def overlap_recall(predicted: Sequence[Predicted]) -> dict:
             "overlapping": total[True], "isolated": total[False]}
 
 
-def announcements(predicted: Sequence[Predicted], profile: Profile, labelled: Iterable[str]) -> dict:
-    """What `describe` would say on each image, scored against the truth, for the profile's classes
-    that the set labels (a spoken cup cannot be judged on a set that never labels cups).
+def match(detections: Sequence[Detection], truths: Sequence[Truth]) -> list[int | None]:
+    """For each detection, best score first, the index of the true object of its class it finds at
+    MATCH_IOU or more (each true object found once), or None. The order of `detections` is kept."""
+    taken: set[int] = set()
+    found: list[int | None] = [None] * len(detections)
+    for k in sorted(range(len(detections)), key=lambda k: -detections[k].score):
+        d = detections[k]
+        best, best_iou = None, MATCH_IOU
+        for i, t in enumerate(truths):
+            if i not in taken and t.label == d.label and t.box.iou(d.box) >= best_iou:
+                best, best_iou = i, t.box.iou(d.box)
+        if best is not None:
+            taken.add(best)
+            found[k] = best
+    return found
 
-    Per image, the spoken classes are compared with the true classes: precision is the share of
-    spoken classes that are really there, recall the share of true classes that were spoken
-    (`large_recall` counts only classes with a box at least LARGE_FRACTION of the image tall).
-    Direction accuracy compares each spoken object's side with its matching truth's side.
+
+def is_large(truth: Truth, image_height: int) -> bool:
+    """Large enough to matter when spoken: at least LARGE_FRACTION of the image tall."""
+    return truth.box.height >= LARGE_FRACTION * image_height
+
+
+Say = Callable[[Sequence[Detection], Frame, Profile], Sequence[Sighting]]
+
+
+def described(detections: Sequence[Detection], frame: Frame, profile: Profile) -> Sequence[Sighting]:
+    """What `describe` says: the objects of its one sentence."""
+    return describe_scene(detections, frame, profile).objects
+
+
+def announcements(predicted: Sequence[Predicted], profile: Profile, labelled: Iterable[str],
+                  say: Say = described) -> dict:
+    """What `describe` would say on each image, object by object, scored against the truth, for the
+    profile's classes that the set labels (a spoken cup cannot be judged on a set that never labels cups).
+
+    Each spoken object is right when it finds a true object of its class (IoU 0.5, one spoken
+    object per true object), wrong when it finds none, and not judged when it finds a VOC
+    "difficult" or COCO crowd box. `precision` is right / (right + wrong); `large_recall` the share
+    of large true objects (LARGE_FRACTION of the image tall) that were spoken. Counts: for every
+    image and class spoken or with a large true object, `count_accuracy` is the share where the
+    number spoken equals the number of large true objects, `count_mae` the mean absolute difference.
+    Direction accuracy compares each right object's side with its true object's side. `say` stands
+    in for `describe` to score another way of speaking (a benchmark's baseline).
     """
-    right = spoken = true = large_right = large_true = 0
-    directions = directions_right = 0
+    right = wrong = large_right = large_true = found_all = true_all = 0
+    exact = pairs = count_error = directions = directions_right = 0
     per_class: dict[str, dict[str, int]] = {}
     judged = set(profile.objects) & set(labelled)
     for p in predicted:
-        said = [s for s in describe_scene(p.detections, _sized(p.image), profile).objects if s.detection.label in judged]
-        truths = [t for t in p.image.truths if not t.ignore and t.label in judged]
-        said_classes = {s.detection.label for s in said}
-        true_classes = {t.label for t in truths}
-        large_classes = {t.label for t in truths if t.box.height >= LARGE_FRACTION * p.image.height}
-        right += len(said_classes & true_classes)
-        spoken += len(said_classes)
-        true += len(true_classes)
-        large_right += len(said_classes & large_classes)
-        large_true += len(large_classes)
-        for label in said_classes | true_classes:
-            counts = per_class.setdefault(label, {"right": 0, "wrong": 0, "missed": 0})
-            counts["right" if label in said_classes & true_classes else "wrong" if label in said_classes else "missed"] += 1
-        for s in said:
-            match = max((t for t in truths if t.label == s.detection.label), key=lambda t: t.box.iou(s.detection.box),
-                        default=None)
-            if match is None or match.box.iou(s.detection.box) < MATCH_IOU:
-                continue
-            directions += 1
-            truth_side = direction_of(bearing_deg(match.box, p.image.width, profile.camera.hfov_deg))
-            directions_right += truth_side == s.position.direction
-    return {"precision": _ratio(right, spoken), "recall": _ratio(right, true),
+        said = [s for s in say(p.detections, _sized(p.image), profile) if s.detection.label in judged]
+        truths = [t for t in p.image.truths if t.label in judged]
+        found = match([s.detection for s in said], truths)
+        large = {i for i, t in enumerate(truths) if not t.ignore and is_large(t, p.image.height)}
+        for s, i in zip(said, found):
+            counts = per_class.setdefault(s.detection.label, {"right": 0, "wrong": 0, "missed": 0})
+            if i is None:
+                wrong += 1
+                counts["wrong"] += 1
+            elif not truths[i].ignore:
+                right += 1
+                counts["right"] += 1
+                directions += 1
+                truth_side = locate(truths[i].label, truths[i].box, p.image.width, p.image.height,
+                                    profile.camera.hfov_deg).direction
+                directions_right += truth_side == s.position.direction
+        hit = {i for i in found if i is not None}
+        for i, t in enumerate(truths):
+            if not t.ignore and i not in hit:
+                per_class.setdefault(t.label, {"right": 0, "wrong": 0, "missed": 0})["missed"] += 1
+        large_true += len(large)
+        large_right += len(large & hit)
+        true_all += sum(not t.ignore for t in truths)
+        found_all += sum(not truths[i].ignore for i in hit)
+        spoken_counts = Counter(s.detection.label for s in said)
+        large_counts = Counter(truths[i].label for i in large)
+        for label in set(spoken_counts) | set(large_counts):
+            pairs += 1
+            exact += spoken_counts[label] == large_counts[label]
+            count_error += abs(spoken_counts[label] - large_counts[label])
+    return {"precision": _ratio(right, right + wrong), "recall": _ratio(found_all, true_all),
             "large_recall": _ratio(large_right, large_true), "direction_accuracy": _ratio(directions_right, directions),
-            "spoken": spoken, "large_right": large_right, "large_true": large_true, "per_class": per_class}
+            "count_accuracy": _ratio(exact, pairs), "count_mae": _ratio(count_error, pairs), "count_pairs": pairs,
+            "spoken": right + wrong, "right": right, "wrong": wrong, "large_right": large_right,
+            "large_true": large_true, "per_class": per_class, **duplicates(predicted, profile)}
+
+
+def duplicates(predicted: Sequence[Predicted], profile: Profile) -> dict:
+    """Boxes the profile would speak that duplicate suppression removed, and how many of those were a
+    real neighbour: a true object that no kept box finds."""
+    removed = merged = 0
+    for p in predicted:
+        height = p.image.height
+        kept = speakable(p.detections, profile, height)
+        gone = [d for d in p.detections if profile.accepts(d, height) and d not in kept]
+        removed += len(gone)
+        truths = [t for t in p.image.truths if not t.ignore]
+        covered = {i for i in match(kept, truths) if i is not None}
+        merged += sum(i is not None and i not in covered for i in match(gone, truths))
+    return {"duplicates_removed": removed, "neighbours_merged": merged}
 
 
 @dataclass(frozen=True, slots=True)

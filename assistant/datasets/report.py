@@ -50,9 +50,16 @@ def markdown(metrics: dict, title: str) -> str:
         "",
         "## What the assistant would say (profile thresholds)",
         "",
-        f"Precision of spoken classes {_pct(a['precision'])}, recall {_pct(a['recall'])} "
-        f"(of large objects, at least {LARGE_FRACTION:.0%} of the image tall: {_pct(a['large_recall'])}), "
-        f"direction accuracy {_pct(a['direction_accuracy'])}, over {a['spoken']} spoken classes.",
+        f"Of {a['spoken']} spoken objects, {_pct(a['precision'])} are really there (precision). Recall "
+        f"{_pct(a['recall'])}; of large objects, at least {LARGE_FRACTION:.0%} of the image tall, "
+        f"{_pct(a['large_recall'])}. Direction accuracy {_pct(a['direction_accuracy'])}.",
+        "",
+        f"Counts: the number spoken equals the number of large true objects for {_pct(a['count_accuracy'])} of "
+        f"{a['count_pairs']} image-class pairs spoken or present; mean absolute error "
+        f"{'n/a' if a['count_mae'] is None else round(a['count_mae'], 2)}. Duplicate boxes removed: "
+        f"{a['duplicates_removed']}, of which real neighbours: {a['neighbours_merged']}.",
+        "",
+        "Spoken objects per class:",
         "",
         "| class | right | wrong | missed |",
         "|---|---|---|---|",
