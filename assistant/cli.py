@@ -533,8 +533,8 @@ def build_parser() -> argparse.ArgumentParser:
     describe.add_argument("--debug-out", metavar="PATH",
                           help="draw the debug view: a .png file for one image, else a folder of PNGs")
     describe.add_argument("--threshold", type=_unit, metavar="SCORE",
-                          help="with --debug-out, draw boxes scored at least this (default: each class's own "
-                               "min_score from the profile, so every spoken object has its box)")
+                          help="with --debug-out, draw boxes scored at least this (default: each class's speaking "
+                               "threshold (its min_score or the model's calibration), so every spoken object has its box)")
     describe.add_argument("--candidates", type=_unit, default=0.1, metavar="SCORE",
                           help="with --debug-out, the lowest score in the heatmap (0.1)")
     describe.set_defaults(func=cmd_describe)

@@ -19,6 +19,7 @@ import numpy as np
 from .controls import Command, command_for
 from .core import Detection
 from .debug_view import Annotation, Heatmap, Hud, frame_heat, render
+from .duplicates import suppress
 from .errors import AssistantError
 from .frame_report import FrameReport
 from .position import locate
@@ -56,10 +57,11 @@ def annotate(
     ids = list(track_ids) or [None] * len(detections)
     spoken = set(spoken_ids)
     said = set(said)
+    kept = set(suppress(detections))
     out = []
     filtered = 0
     for d, track_id in sorted(zip(detections, ids), key=lambda pair: -pair[0].score)[:MAX_BOXES]:
-        reason = profile.rejection(d, height)
+        reason = profile.rejection(d, height) or (None if d in kept else "duplicate")
         if reason is not None:
             filtered += 1
             text = f"{d.label} {d.score:.2f} {reason}" if filtered <= MAX_FILTERED_LABELS else ""

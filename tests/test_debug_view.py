@@ -106,8 +106,8 @@ def test_each_candidate_gets_its_status_and_reason() -> None:
                                          "chair": {}})
     tracks = [Track(4, det("car", 0.7, 10), 3, 0, True)]
     candidates = [tracks[0].detection, det("cup", 0.3, 100), det("cup", 0.9, 200, h=50), det("dog", 0.9, 300),
-                  det("chair", 0.8, 400)]
-    track_ids = [4, None, None, None, 7]
+                  det("chair", 0.8, 400), det("chair", 0.6, 402)]
+    track_ids = [4, None, None, None, 7, None]
     out = {a.detection.label + str(a.detection.score): (a.status, a.text)
            for a in annotate(candidates, track_ids, profile, 640, 480, spoken_ids={7})}
     assert out["car0.7"][0] == "hazard" and "#4" in out["car0.7"][1]
@@ -115,6 +115,7 @@ def test_each_candidate_gets_its_status_and_reason() -> None:
     assert out["cup0.9"] == ("filtered", "cup 0.90 too small")
     assert out["dog0.9"] == ("filtered", "dog 0.90 not in profile")
     assert out["chair0.8"][0] == "spoken"
+    assert out["chair0.6"] == ("filtered", "chair 0.60 duplicate")
 
 
 def test_record_writes_a_playable_video(tmp_path: Path) -> None:

@@ -34,6 +34,18 @@ def test_watcher_notices_saves_by_mtime(tmp_path: Path) -> None:
     assert watcher.poll() is None  # reported once, not every frame
 
 
+def test_a_reloaded_profile_keeps_the_models_calibration(tmp_path: Path) -> None:
+    from assistant.calibration import Calibration
+
+    path = tmp_path / "p.yaml"
+    path.write_text("name: live\nobjects: [car, dog]\n")
+    watcher = ProfileWatcher(path, interval_s=0, calibration=Calibration("x", (), 0.6, {"dog": 0.45}))
+    path.write_text("name: live\nobjects: [car, dog, cat]\n")
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 1_000_000))
+    reloaded = watcher.poll()
+    assert [reloaded.rule(c).min_score for c in ("car", "dog", "cat")] == [0.6, 0.45, 0.6]
+
+
 def test_profile_edit_mid_run_changes_what_is_said(tmp_path: Path) -> None:
     profile = tmp_path / "live.yaml"
     profile.write_text(STRICT)
