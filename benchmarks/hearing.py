@@ -138,7 +138,7 @@ def cut_person_distance() -> dict:
             agree += (estimate_m < CLOSE_M) == (truth_m < CLOSE_M)
             agree_before += truth_m < CLOSE_M  # before, every box cut at the bottom was "close"
     return {"outlines": outlines, "cuts": cases, "median_error": _r(float(statistics.median(errors))),
-            "p90_error": _r(float(np.percentile(errors, 90))), "close_agreement": _r(agree / cases),
+            "p90_error": _r(float(np.percentile(errors, 90))), "close_agreement": _r(float(agree) / cases),
             "close_agreement_before": _r(agree_before / cases)}
 
 

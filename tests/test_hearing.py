@@ -196,7 +196,7 @@ def test_real_photos_one_voice_per_object_and_sane_sentences() -> None:
     assert set(labels(horses)) == {"horse"} and len(labels(horses)) >= 2
 
 
-@pytest.mark.parametrize(("video", "frames"), [("face-demographics-walking.gif", None), ("car-detection.mp4", 120)])
+@pytest.mark.parametrize(("video", "frames"), [("face-demographics-walking.gif", None), ("car-detection.mp4", 60)])
 def test_no_object_holds_two_confirmed_tracks(video: str, frames: int | None) -> None:
     from assistant.detector import Detector
     from assistant.duplicates import SAME_CLASS_IOU
