@@ -379,6 +379,11 @@ def cmd_dataset_calibrate(args: argparse.Namespace) -> int:
     cv = report["cross_validated"]
     moved = ", ".join(f"{c} {t}" for c, t in sorted(selection.thresholds.items())) or "none had the evidence"
     print(f"Every class: {selection.default}. Classes moved: {moved}.")
+    for number, fold in enumerate(report["folds"], 1):
+        print(f"Fold {number} ({fold['images']} images, chosen without them: {fold['default']}"
+              f"{', ' + ', '.join(f'{c} {t}' for c, t in fold['moved'].items()) if fold['moved'] else ''}): precision "
+              f"{fold['chosen']['precision']}, large recall {fold['chosen']['large_recall']}; a plain 0.5: "
+              f"{fold['plain_0.5']['precision']}, {fold['plain_0.5']['large_recall']}.")
     print(f"Cross-validated ({args.folds} folds by image): precision {cv['chosen']['precision']}, large recall "
           f"{cv['chosen']['large_recall']}; a plain 0.5: {cv['plain_0.5']['precision']}, "
           f"{cv['plain_0.5']['large_recall']}.")

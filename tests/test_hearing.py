@@ -132,6 +132,7 @@ def test_calibrate_write_load_apply(tmp_path: Path) -> None:
                      "--images", str(COCO_SMALL / "images"), "--folds", "2", "--min-images", "2", "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert "Cross-validated (2 folds by image)" in result.stdout and f"Written to {out}" in result.stdout
+    assert result.stdout.count("\nFold ") + result.stdout.startswith("Fold ") == 2
     made = calibration.load(out, MODEL)
     assert made.model_sha256 == models.sha256_of(MODEL) and made.labels == models.labels(MODEL)
     assert made.report["method"]["folds"] == 2 and len(made.report["folds"]) == 2
