@@ -38,8 +38,9 @@ def command_for(key: str) -> Command | None:
 class TerminalKeys:
     """Turns key presses on a terminal into commands, on a background thread.
 
-    Inside `with`, the terminal is in cbreak mode (keys arrive without Enter, Ctrl+C still
-    works) and is restored on exit. When there is no stdin, it is not a terminal, it is not the
+    On Linux and macOS, inside `with`, the terminal is in cbreak mode (keys arrive without Enter,
+    Ctrl+C still works) and is restored on exit. On Windows, keys come from the console through
+    `msvcrt`, which needs no mode. When there is no stdin, it is not a terminal, it is not the
     process's controlling terminal (a service, or `setsid`), or the process runs in the
     background, nothing is read and nothing is said: the assistant runs without keys.
     """
@@ -56,16 +57,25 @@ class TerminalKeys:
             fd = self.stream.fileno()
         except (AttributeError, OSError, ValueError):
             return self
+        if sys.platform == "win32":
+            if os.isatty(fd):
+                self._start(self._read_console)
+            return self
         if not _foreground_terminal(fd):
             return self
-        import termios  # Unix only: imported here so that the rest of the program starts on Windows
-        import tty
-
+        try:
+            import termios  # Unix only: imported here so that the rest of the program starts anywhere
+            import tty
+        except ImportError:
+            return self
         self._saved = termios.tcgetattr(fd)
         tty.setcbreak(fd)
-        self._thread = threading.Thread(target=self._read, args=(fd,), name="keys", daemon=True)
-        self._thread.start()
+        self._start(lambda: self._read(fd))
         return self
+
+    def _start(self, reader: Callable[[], None]) -> None:
+        self._thread = threading.Thread(target=reader, name="keys", daemon=True)
+        self._thread.start()
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
@@ -85,9 +95,20 @@ class TerminalKeys:
             if not data:
                 return
             for key in data.decode(errors="ignore"):
-                command = command_for(key)
-                if command is not None:
-                    self.on_command(command)
+                self._press(key)
+
+    def _read_console(self) -> None:
+        """Windows: poll the console for key presses (msvcrt has no blocking read with a timeout)."""
+        import msvcrt
+
+        while not self._stop.wait(0.05):
+            while msvcrt.kbhit():
+                self._press(msvcrt.getwch())
+
+    def _press(self, key: str) -> None:
+        command = command_for(key)
+        if command is not None:
+            self.on_command(command)
 
 
 def _foreground_terminal(fd: int) -> bool:
