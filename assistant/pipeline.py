@@ -144,7 +144,7 @@ class _Stages:
         self.profile = self.narrator.profile = profile
         self.tracker.confirm_frames = profile.confirm_frames
         voice = profile.voice
-        self.speaker.configure(VoiceSettings(voice.rate, voice.voice, voice.volume), profile.freshness_s)
+        self.speaker.adjust(VoiceSettings(voice.rate, voice.voice, voice.volume), profile.freshness_s)
 
     def close(self) -> None:
         self.detector.close()
@@ -296,7 +296,7 @@ class _Loop:
                 self.last_said = self.stages.narrator.describe(self.tracks, self.last_frame)
                 self._say(self.last_said)
         else:
-            rate = self.speaker.change_rate(RATE_STEP_WPM if command is Command.FASTER else -RATE_STEP_WPM)
+            rate = self.speaker.adjust(rate_step_wpm=RATE_STEP_WPM if command is Command.FASTER else -RATE_STEP_WPM).rate_wpm
             self._say(self._status(f"Rate {rate}"))
         return True
 

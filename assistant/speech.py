@@ -1,16 +1,14 @@
 """Speaking without blocking the camera: one worker thread owns the text-to-speech backend.
 
-`Speaker.say()` only queues. The queue is ordered by priority, and a phrase not begun within
-`max_age_s` is dropped rather than spoken late. A hazard may cut off a less urgent phrase when
-the backend can be stopped. A watchdog stops an utterance that runs far past its length; a
-failing backend is restarted, and after repeated failures the worker prints instead, saying so once.
+`Speaker.say()` only queues; which sentence comes next, and which are dropped or cut off, is the
+pure policy of `speech_queue`. Here is the thread that voices them: a watchdog stops an utterance
+that runs far past its length, a failing backend is restarted, and after repeated failures the
+worker prints instead, saying so once.
 """
 
 from __future__ import annotations
 
 import contextlib
-import heapq
-import itertools
 import sys
 import threading
 import time
@@ -19,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .core import Utterance
+from .speech_queue import Pending, SpeechQueue
 from .voices import MAX_RATE_WPM, MIN_RATE_WPM, Backend, OutputClosed, PrintBackend, VoiceSettings
 
 
@@ -33,13 +32,6 @@ class Spoken:
     ended_s: float
     interrupted: bool  # it cut off a less urgent phrase
     cut: bool  # it was itself cut off by a more urgent one
-
-
-@dataclass(slots=True)
-class _Item:
-    utterance: Utterance
-    queued_s: float
-    interrupted: bool = False
 
 
 class Speaker:
@@ -66,24 +58,21 @@ class Speaker:
         self.settings = settings
         self.on_spoken = on_spoken
         self.warn = warn
-        self.max_age_s = max_age_s
         self.max_failures = max_failures
         self.watchdog_s = watchdog_s
         self.spoken = 0
-        self.dropped = 0
         self.unheard = 0  # decided but not printed, because stdout was closed by its reader
         self.on_output_closed = on_output_closed
         self._number = 0  # numbers each attempt, e.g. for WAV file names
         self.restarts = 0
         self.printing = False  # True once the worker has fallen back to printing
         self.last_spoken = ""
-        self._queue: list[tuple[int, int, _Item]] = []  # heap of (-priority, order, item)
-        self._order = itertools.count()
-        self._max_queue = max_queue
+        self._queue = SpeechQueue(max_queue, max_age_s)
+        self._unsayable = 0  # sentences that even printing could not say
         self._wake = threading.Condition()
         self._closing = False
         self._ready = threading.Event()
-        self._current: _Item | None = None
+        self._current: Pending | None = None
         self._cut = False
         self._configured: VoiceSettings | None = None
         self._generation = 0
@@ -99,32 +88,24 @@ class Speaker:
     def queued(self) -> int:
         return len(self._queue)
 
-    def say(self, utterance: Utterance) -> None:
-        """Queue an utterance and return at once.
+    @property
+    def dropped(self) -> int:
+        """Sentences never said: dropped by the queue, or unsayable even by printing."""
+        return self._queue.dropped + self._unsayable
 
-        When the queue is full the least urgent, oldest phrase is dropped. An utterance marked
-        `interrupt` cuts off a less urgent phrase being spoken, if the backend can stop.
-        """
+    def say(self, utterance: Utterance) -> None:
+        """Queue an utterance and return at once; cut off the phrase being spoken if the queue says so."""
         with self._wake:
-            item = _Item(utterance, time.monotonic())
-            heapq.heappush(self._queue, (-utterance.priority, next(self._order), item))
-            if len(self._queue) > self._max_queue:
-                least = max(self._queue, key=lambda entry: (entry[0], -entry[1]))
-                self._queue.remove(least)
-                heapq.heapify(self._queue)
-                self.dropped += 1
             current = self._current
-            if (utterance.interrupt and current is not None and not self._cut
-                    and current.utterance.priority < utterance.priority and self.backend.interruptible):
+            if self._queue.push(utterance, time.monotonic(), current.utterance if current else None,
+                                self.backend.interruptible, self._cut):
                 self._cut = True
-                item.interrupted = True
                 self.backend.stop()
             self._wake.notify()
 
     def clear(self) -> None:
         """Drop every phrase still waiting (the one being spoken finishes)."""
         with self._wake:
-            self.dropped += len(self._queue)
             self._queue.clear()
 
     def seconds_for(self, text: str) -> float:
@@ -138,24 +119,25 @@ class Speaker:
         while (self.busy or self.queued) and time.monotonic() < deadline:
             time.sleep(0.005)
 
-    def configure(self, settings: VoiceSettings, max_age_s: float) -> None:
-        """New voice settings and freshness limit (a reloaded profile), from the next phrase on.
+    def adjust(self, settings: VoiceSettings | None = None, max_age_s: float | None = None,
+               rate_step_wpm: int = 0) -> VoiceSettings:
+        """The one way to change live settings, from the next phrase on: new voice settings and
+        freshness limit (a reloaded profile), or a rate step (clamped). Returns the settings now.
         Under the lock, because the worker thread reads them."""
         with self._wake:
-            self.settings, self.max_age_s = settings, max_age_s
-
-    def change_rate(self, step_wpm: int) -> int:
-        """Speak faster or slower by `step_wpm` from the next phrase on; returns the new rate, clamped."""
-        with self._wake:
-            rate = max(MIN_RATE_WPM, min(MAX_RATE_WPM, self.settings.rate_wpm + step_wpm))
-            self.settings = replace(self.settings, rate_wpm=rate)
-            return rate
+            if settings is not None:
+                self.settings = settings
+            if max_age_s is not None:
+                self._queue.max_age_s = max_age_s
+            if rate_step_wpm:
+                rate = max(MIN_RATE_WPM, min(MAX_RATE_WPM, self.settings.rate_wpm + rate_step_wpm))
+                self.settings = replace(self.settings, rate_wpm=rate)
+            return self.settings
 
     def close(self, drain: bool = True, timeout_s: float = 30.0) -> None:
         """Stop the worker; with `drain`, first voice what is queued and still fresh."""
         with self._wake:
             if not drain:
-                self.dropped += len(self._queue)
                 self._queue.clear()
                 if self._current is not None:
                     self.backend.stop()  # quitting: do not finish the sentence either
@@ -179,13 +161,12 @@ class Speaker:
             with self._wake:
                 while not self._queue and not self._closing:
                     self._wake.wait()
-                if not self._queue:
-                    break
-                _, _, item = heapq.heappop(self._queue)
-                settings = self.settings
-                if time.monotonic() - item.queued_s > self.max_age_s:
-                    self.dropped += 1  # under the lock: say() counts drops from the camera thread
+                item = self._queue.pop(time.monotonic())  # under the lock: say() pushes from the camera thread
+                if item is None:
+                    if self._closing:
+                        break
                     continue
+                settings = self.settings
                 self.backend.arm()  # before the phrase is current, so any stop() from now on counts
                 self._current, self._cut = item, False
             self._voice(item, settings, generation)
@@ -203,7 +184,7 @@ class Speaker:
         self.backend = PrintBackend()
         self.printing = True
 
-    def _voice(self, item: _Item, settings: VoiceSettings, generation: int) -> None:
+    def _voice(self, item: Pending, settings: VoiceSettings, generation: int) -> None:
         """Speak one item under the watchdog; a failure restarts the backend and retries while fresh."""
         self._number += 1
         self.last_spoken = item.utterance.text  # what the listener is hearing now, or heard last
@@ -263,7 +244,7 @@ class Speaker:
             self._output_closed()
             return False
         except Exception:  # noqa: BLE001 - any failure here leaves nothing else to try
-            self.dropped += 1
+            self._unsayable += 1
             return False
 
     def _output_closed(self) -> None:
@@ -272,10 +253,10 @@ class Speaker:
         if self.unheard == 1:
             self.on_output_closed()
 
-    def _requeue(self, item: _Item) -> None:
+    def _requeue(self, item: Pending) -> None:
         """Put a phrase back to try again; it is still dropped if it has gone stale meanwhile."""
         with self._wake:
-            heapq.heappush(self._queue, (-item.utterance.priority, next(self._order), item))
+            self._queue.requeue(item)
             self._wake.notify()
 
     def _recover(self, reason: str) -> None:
@@ -291,7 +272,7 @@ class Speaker:
         self._configured = None
         self._start_backend()
 
-    def _on_hang(self, item: _Item, finished: threading.Event, generation: int) -> None:
+    def _on_hang(self, item: Pending, finished: threading.Event, generation: int) -> None:
         """The watchdog: stop a phrase that ran too long; if the backend ignores that, replace the worker."""
         self.backend.stop()
         if finished.wait(2.0):

@@ -236,10 +236,10 @@ def test_rate_changes_apply_to_the_next_phrase(tmp_path: Path) -> None:
     records = []
     speaker = Speaker(WavBackend(tmp_path, VoiceSettings()), on_spoken=records.append, max_queue=5, max_age_s=30)
     text = "a person ahead, about two metres"
-    assert speaker.change_rate(-55) == 120  # from the default 175
+    assert speaker.adjust(rate_step_wpm=-55).rate_wpm == 120  # from the default 175
     speaker.say(utt(text))
     wait_until(lambda: records, timeout_s=20)
-    assert speaker.change_rate(1000) == 450  # clamped to what engines accept
+    assert speaker.adjust(rate_step_wpm=1000).rate_wpm == 450  # clamped to what engines accept
     speaker.say(utt(text))
     speaker.close()
     slow, fast = (wav_seconds(r.wav) for r in records)
