@@ -26,19 +26,19 @@ $(STAMP): pyproject.toml
 	touch $@
 
 system-deps:
-	@command -v espeak-ng >/dev/null 2>&1 || { \
-	  echo "Installing espeak-ng (text-to-speech)..."; \
+	@{ command -v espeak-ng >/dev/null 2>&1 && ldconfig -p | grep -q libportaudio; } || { \
+	  echo "Installing espeak-ng (text-to-speech) and PortAudio (stereo playback)..."; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq espeak-ng sox alsa-utils; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq espeak-ng sox alsa-utils libportaudio2; }
 
 # The live-speech tests play through a PulseAudio null sink, so they run without a sound card;
 # the stream tests send a real UDP stream with ffmpeg; the window tests run on Xvfb.
 test-deps:
-	@for tool in pulseaudio ffmpeg Xvfb xdotool; do command -v $$tool >/dev/null 2>&1 || missing=1; done; \
+	@for tool in pulseaudio parec ffmpeg Xvfb xdotool; do command -v $$tool >/dev/null 2>&1 || missing=1; done; \
 	[ -z "$$missing" ] || { \
-	  echo "Installing pulseaudio, ffmpeg, xvfb and xdotool (for the live speech, stream and window tests)..."; \
+	  echo "Installing pulseaudio, parec, ffmpeg, xvfb and xdotool (for the live speech, stream and window tests)..."; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq pulseaudio ffmpeg xvfb xdotool; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq pulseaudio pulseaudio-utils ffmpeg xvfb xdotool; }
 
 run: system-deps $(STAMP)
 	$(VENV)/bin/assistant run $(ARGS)
@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/pipeline.py
 	$(VENV)/bin/python benchmarks/profile.py
 	$(VENV)/bin/python benchmarks/speech.py
+	$(VENV)/bin/python benchmarks/audio.py
 	$(VENV)/bin/python benchmarks/tracking.py
 	$(VENV)/bin/python benchmarks/debug_view.py
 	$(VENV)/bin/python benchmarks/dataset_eval.py

@@ -26,7 +26,7 @@ from .profile import (
     shipped_profiles,
 )
 from .speech import Speaker
-from .voices import SPEECH_CHOICES, VoiceSettings, make_backend
+from .voices import SPEECH_CHOICES, make_backend
 
 if TYPE_CHECKING:
     from .pipeline import RunStats
@@ -78,7 +78,7 @@ def _speech_spec(args: argparse.Namespace, profile: Profile) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .controls import TerminalKeys
-    from .pipeline import RunOptions, run
+    from .pipeline import RunOptions, run, voice_settings
     from .reload import ProfileWatcher
     from .sources import open_source
     from .transcript import Transcript
@@ -89,9 +89,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise AssistantError(f"--max-frames must be 1 or more, not {args.max_frames}.")
     profile, model_path, labels = _load(args.profile, args.model)
     _check_run_outputs(args, profile, model_path)
-    voice = profile.voice
-    settings = VoiceSettings(voice.rate, voice.voice, voice.volume)
-    backend = make_backend(_speech_spec(args, profile), settings)
+    settings = voice_settings(profile)
+    speech_notes: list[str] = []  # said once the run's inputs have all been checked
+    backend = make_backend(_speech_spec(args, profile), settings, speech_notes.append)
     watcher = ProfileWatcher(profile_path(args.profile), labels, calibration=profile.calibration)
     stop = threading.Event()
     received: list[int] = []
@@ -107,6 +107,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     with open_source(args.source, realtime=args.realtime, stop=stop, note=_note, warn=_warn) as source:
         viewer = _viewer(args, commands) if viewing else None
         transcript = Transcript(Path(args.transcript), _warn) if args.transcript else None
+        for message in speech_notes:
+            _note(message)
         speaker = Speaker(backend, settings=settings, on_spoken=transcript.write if transcript else None,
                           warn=_warn, max_age_s=profile.freshness_s, on_output_closed=stop.set)
         speaker.wait_ready()  # its warning must print before the detector briefly silences native stderr

@@ -1,7 +1,8 @@
 """One object, one voice: drop second boxes the detector puts on an object it already reported. Pure.
 
 MediaPipe's own suppression leaves same-class pairs overlapping up to IoU 0.6, and it never
-compares classes, so a dog can also come out as a cat on almost the same box. The rules here
+compares classes, so a dog can also come out as a cat on almost the same box. The speaking path
+suppresses among the boxes the profile would speak (`profile.speakable`). The rules here
 were chosen on the shared labelled sets (docs/accuracy.md): on 234 images, at scores of 0.4 and
 up, an IoU rule at 0.5 removed 32 second boxes and merged 4 real neighbours, while a
 containment rule at 0.8 removed 33 but merged 22 (people side by side, one box inside another).

@@ -75,12 +75,20 @@ class RunStats:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
+def voice_settings(profile: Profile) -> VoiceSettings:
+    """How the profile wants to be spoken to."""
+    voice = profile.voice
+    return VoiceSettings(voice.rate, voice.voice, voice.volume, voice.spatial, voice.pan_strength, voice.earcons,
+                         profile.camera.hfov_deg)
+
+
 def detector_for(model_path: Path, profile: Profile, *, video: bool, candidates: float | None = None) -> Detector:
-    """A detector of every class down to the profile's lowest speaking threshold (every class, so a
-    box of a class the profile ignores can still mark a duplicate), or, for the debug view, down to
-    the `candidates` score. Lower candidates never change what is said: a box only hides weaker ones."""
-    return Detector(model_path, video=video, score_threshold=_detector_floor(profile, candidates),
-                    max_results=CANDIDATE_MAX_RESULTS)
+    """A detector limited to the profile's classes and its lowest speaking threshold, or, for the
+    debug view, one that reports every class down to the `candidates` score."""
+    if candidates is not None:  # never above a speaking threshold, so the view cannot change what is said
+        return Detector(model_path, video=video, score_threshold=min(candidates, profile.lowest_min_score),
+                        max_results=CANDIDATE_MAX_RESULTS)
+    return Detector(model_path, video=video, score_threshold=profile.lowest_min_score, labels=profile.objects)
 
 
 def run(source: Source, model_path: Path, profile: Profile, speaker: Speaker,
@@ -138,13 +146,12 @@ class _Stages:
 
     def apply(self, profile: Profile) -> None:
         """A reloaded profile, from the next frame on; the detector is rebuilt only if its settings changed."""
-        if _detector_floor(profile, self.candidates) != _detector_floor(self.profile, self.candidates):
+        if _detector_settings(profile, self.candidates) != _detector_settings(self.profile, self.candidates):
             self.detector.close()
             self.detector = detector_for(self.model_path, profile, video=self.video, candidates=self.candidates)
         self.profile = self.narrator.profile = profile
         self.tracker.confirm_frames = profile.confirm_frames
-        voice = profile.voice
-        self.speaker.adjust(VoiceSettings(voice.rate, voice.voice, voice.volume), profile.freshness_s)
+        self.speaker.adjust(voice_settings(profile), profile.freshness_s)
 
     def close(self) -> None:
         self.detector.close()
@@ -309,9 +316,11 @@ class _Loop:
                         self.loss.losses if self.loss is not None else 0, self.source.skipped)
 
 
-def _detector_floor(profile: Profile, candidates: float | None) -> float:
-    """The detector's score threshold; a reload that keeps it keeps the running detector."""
-    return profile.lowest_min_score if candidates is None else min(candidates, profile.lowest_min_score)
+def _detector_settings(profile: Profile, candidates: float | None) -> tuple[frozenset[str] | None, float]:
+    """What the detector is built with; a reload that changes neither keeps the running detector."""
+    if candidates is not None:
+        return None, min(candidates, profile.lowest_min_score)
+    return frozenset(profile.objects), profile.lowest_min_score
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,12 +41,17 @@ class _Strict(BaseModel):
 
 
 class Voice(_Strict):
-    engine: Literal["auto", "espeak", "pyttsx3", "print", "wav", "none"] = Field(
-        "auto", description="auto: espeak-ng where it can be cut off for hazards (Linux), else pyttsx3"
+    engine: Literal["auto", "sound", "espeak", "pyttsx3", "print", "wav", "none"] = Field(
+        "auto", description="auto: stereo through PortAudio (sound) where there is an output device, else "
+                            "espeak-ng (Linux) or pyttsx3 playing their own audio"
     )
     voice: str | None = Field(None, description="a pyttsx3 voice id or a language code such as 'en' or 'de'")
     rate: int = Field(175, ge=80, le=450, description="words per minute")
     volume: float = Field(1.0, ge=0, le=1)
+    spatial: bool = Field(True, description="pan each clause to its object's side (needs stereo headphones)")
+    earcons: Literal["hazard", "all", "off"] = Field(
+        "hazard", description="hazard: a tone before approach warnings; all: also a soft one before new objects")
+    pan_strength: float = Field(1.0, ge=0, le=1, description="how far to the side a clause is placed")
 
 
 class Camera(_Strict):
@@ -178,9 +183,11 @@ class Profile(_Strict):
 
 
 def speakable(detections: Iterable[Detection], profile: Profile, frame_height: int) -> list[Detection]:
-    """What the profile lets through, one box per object: duplicates are suppressed among every
-    class the detector reports first, so a dog also seen as a cat (in the profile or not) is one dog."""
-    return [d for d in suppress(detections) if profile.accepts(d, frame_height)]
+    """What the profile lets through, one box per object, best first. Duplicates are suppressed
+    among the boxes the profile would speak, so a dog also seen as a cat is one dog, and a class
+    the profile leaves out never silences one it names (a car-only profile still hears a car
+    that the model thinks is more likely a truck)."""
+    return list(suppress(d for d in detections if profile.accepts(d, frame_height)))
 
 
 _NO_VALUE = object()  # a Problem about a key as a whole, with no value to show

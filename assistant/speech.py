@@ -199,7 +199,7 @@ class Speaker:
             if self._configured != settings:
                 self._configured = settings
                 self.backend.configure(settings)
-            wav = self.backend.speak(item.utterance.text, self._number)
+            wav = self.backend.speak(item.utterance, self._number)
         except OutputClosed:
             closed = True
         except Exception as exc:
@@ -221,7 +221,7 @@ class Speaker:
             if not self.printing:
                 self._requeue(item)
                 return
-            if not self._print(item.utterance.text):
+            if not self._print(item.utterance):
                 return
         else:
             self._failures = 0
@@ -234,11 +234,11 @@ class Speaker:
                 self.on_spoken = None
                 self.warn(f"Could not record what was said ({exc}); speaking on without recording.")
 
-    def _print(self, text: str) -> bool:
+    def _print(self, utterance: Utterance) -> bool:
         """The last resort. If even printing fails, the phrase is dropped and counted: there is
         nowhere left to say it."""
         try:
-            self.backend.speak(text, self._number)
+            self.backend.speak(utterance, self._number)
             return True
         except OutputClosed:
             self._output_closed()

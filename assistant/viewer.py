@@ -19,11 +19,10 @@ import numpy as np
 from .controls import Command, command_for
 from .core import Detection
 from .debug_view import Annotation, Heatmap, Hud, frame_heat, render
-from .duplicates import suppress
 from .errors import AssistantError
 from .frame_report import FrameReport
 from .position import locate
-from .profile import Profile
+from .profile import Profile, speakable
 from .wording import distance_label
 
 WINDOW = "assistant debug view"
@@ -57,7 +56,7 @@ def annotate(
     ids = list(track_ids) or [None] * len(detections)
     spoken = set(spoken_ids)
     said = set(said)
-    kept = set(suppress(detections))
+    kept = set(speakable(detections, profile, height))
     out = []
     filtered = 0
     for d, track_id in sorted(zip(detections, ids), key=lambda pair: -pair[0].score)[:MAX_BOXES]:

@@ -2,6 +2,11 @@
 
 Every backend blocks in `speak` until the phrase is said; `stop` (from another thread) cuts it
 off where the backend allows it. `make_backend` turns a --speech value into a backend.
+
+The main path (`SoundBackend`) turns each clause into samples (espeak-ng --stdout on Linux,
+pyttsx3's save_to_file elsewhere), pans them to their objects (`audio.py`) and plays them with
+sounddevice (PortAudio), which can be stopped at once on every OS. Engines that play their own
+audio (espeak-ng, pyttsx3) are the fallback where no PortAudio or output device is found.
 """
 
 from __future__ import annotations
@@ -10,15 +15,21 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
+from . import audio
+from .core import Utterance
 from .errors import AssistantError
 
-SPEECH_CHOICES = "auto, espeak, pyttsx3, print, wav:DIR or none"
+SPEECH_CHOICES = "auto, sound, espeak, pyttsx3, print, wav:DIR or none"
 MIN_RATE_WPM, MAX_RATE_WPM = 80, 450
 
 
@@ -32,11 +43,17 @@ class OutputClosed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class VoiceSettings:
-    """How to speak: words per minute, a voice id or language code, and volume from 0 to 1."""
+    """How to speak: words per minute, a voice id or language code, and volume from 0 to 1; and
+    where the sound is placed: `spatial` panning of `pan_strength` (0 to 1) over a camera of
+    `hfov_deg`, and `earcons` ('hazard', 'all' or 'off')."""
 
     rate_wpm: int = 175
     voice: str | None = None
     volume: float = 1.0
+    spatial: bool = True
+    pan_strength: float = 1.0
+    earcons: str = "hazard"
+    hfov_deg: float = 60.0
 
     def seconds_for(self, text: str) -> float:
         """About how long the text takes to say at this rate."""
@@ -59,7 +76,7 @@ class Backend(Protocol):
 
     def configure(self, settings: VoiceSettings) -> None: ...
 
-    def speak(self, text: str, number: int) -> Path | None: ...
+    def speak(self, utterance: Utterance, number: int) -> Path | None: ...
 
     def stop(self) -> None: ...
 
@@ -82,7 +99,7 @@ class NullBackend:
     def configure(self, settings: VoiceSettings) -> None:
         pass
 
-    def speak(self, text: str, number: int) -> Path | None:
+    def speak(self, utterance: Utterance, number: int) -> Path | None:
         return None
 
     def stop(self) -> None:
@@ -104,10 +121,10 @@ class PrintBackend(NullBackend):
 
     closed = False
 
-    def speak(self, text: str, number: int) -> None:
+    def speak(self, utterance: Utterance, number: int) -> None:
         if not PrintBackend.closed:
             try:
-                print(text, file=sys.stdout, flush=True)
+                print(utterance.text, file=sys.stdout, flush=True)
                 return
             except BrokenPipeError:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -116,10 +133,8 @@ class PrintBackend(NullBackend):
 
 
 class WavBackend:
-    """Writes one WAV per utterance with espeak-ng, then waits its length as a sound card would.
-
-    `stop` ends the wait early, like cutting off playback.
-    """
+    """Writes the stereo, panned audio that would have been played, one WAV per utterance, then
+    waits its length as a sound card would. `stop` ends the wait early, like cutting off playback."""
 
     interruptible = True
 
@@ -127,6 +142,7 @@ class WavBackend:
         self.directory = directory
         self.settings = settings
         self._stopped = threading.Event()
+        self._synthesizer = EspeakSynthesizer(settings)
 
     def open(self) -> None:
         if shutil.which("espeak-ng") is None:
@@ -138,21 +154,15 @@ class WavBackend:
 
     def configure(self, settings: VoiceSettings) -> None:
         self.settings = settings
+        self._synthesizer.settings = settings
 
-    def speak(self, text: str, number: int) -> Path:
+    def speak(self, utterance: Utterance, number: int) -> Path:
         path = self.directory / f"utterance_{number:05d}.wav"
-        result = subprocess.run(["espeak-ng", *espeak_options(self.settings), "-w", str(path), "--", text],
-                                capture_output=True, timeout=30)
-        if result.returncode != 0:
-            reason = result.stderr.decode(errors="replace").strip()
-            raise RuntimeError(f"espeak-ng exited {result.returncode}" + (f": {reason}" if reason else ""))
-        try:
-            seconds = wav_seconds(path)
-        except (OSError, EOFError, wave.Error) as exc:
-            raise RuntimeError(f"espeak-ng wrote no readable WAV to {path} ({exc or type(exc).__name__})") from exc
-        if seconds <= 0:
-            raise RuntimeError(f"espeak-ng exited 0 but wrote an empty WAV to {path}")
-        self._stopped.wait(seconds)
+        stereo, rate = render(utterance, self.settings, self._synthesizer.synthesize)
+        if len(stereo) == 0:
+            raise RuntimeError(f"espeak-ng exited 0 but wrote an empty WAV for {utterance.text!r}")
+        audio.write_wav(path, stereo, rate)
+        self._stopped.wait(len(stereo) / rate)
         return path
 
     def stop(self) -> None:
@@ -163,6 +173,149 @@ class WavBackend:
 
     def fresh(self) -> Backend:
         return WavBackend(self.directory, self.settings)
+
+
+Synthesize = Callable[[str], tuple[np.ndarray, int]]
+
+
+def render(utterance: Utterance, settings: VoiceSettings, synthesize: Synthesize) -> tuple[np.ndarray, int]:
+    """The stereo audio of a sentence: an earcon where the settings ask, then each clause panned."""
+    if settings.spatial:
+        parts = [(text, audio.pan_of(sighting, settings.hfov_deg, settings.pan_strength))
+                 for text, sighting in audio.clauses(utterance)]
+    else:
+        parts = [(utterance.text, 0.0)]
+    voiced, rate = [], 22050
+    for text, pan in parts:
+        samples, rate = synthesize(text)
+        voiced.append((samples, pan))
+    cue = None
+    if utterance.kind == "approach" and settings.earcons in ("hazard", "all"):
+        cue = audio.earcon("hazard", rate)
+    elif utterance.kind == "new" and settings.earcons == "all":
+        cue = audio.earcon("new", rate)
+    return audio.assemble(voiced, rate, cue, voiced[0][1] if voiced else 0.0), rate
+
+
+class EspeakSynthesizer:
+    """Text to samples with `espeak-ng --stdout`."""
+
+    def __init__(self, settings: VoiceSettings):
+        self.settings = settings
+
+    def synthesize(self, text: str) -> tuple[np.ndarray, int]:
+        result = subprocess.run(["espeak-ng", *espeak_options(self.settings), "--stdout", "--", text],
+                                capture_output=True, timeout=30)
+        if result.returncode != 0:
+            reason = result.stderr.decode(errors="replace").strip()
+            raise RuntimeError(f"espeak-ng exited {result.returncode}" + (f": {reason}" if reason else ""))
+        try:
+            samples, rate = audio.read_wav(result.stdout)
+        except (EOFError, ValueError, wave.Error) as exc:
+            raise RuntimeError(f"espeak-ng wrote no readable audio ({exc or type(exc).__name__})") from exc
+        if len(samples) == 0:
+            raise RuntimeError("espeak-ng exited 0 but wrote an empty WAV")
+        return samples, rate
+
+
+class Pyttsx3Synthesizer:
+    """Text to samples with pyttsx3's save_to_file (SAPI5 on Windows, the system voices on macOS),
+    read back with soundfile. The engine is made on the speech worker thread."""
+
+    def __init__(self, settings: VoiceSettings):
+        self.settings = settings
+        self._engine = None
+
+    def synthesize(self, text: str) -> tuple[np.ndarray, int]:
+        import soundfile
+
+        if self._engine is None:
+            import pyttsx3
+
+            self._engine = pyttsx3.init()
+        self._engine.setProperty("rate", self.settings.rate_wpm)
+        self._engine.setProperty("volume", self.settings.volume)
+        suffix = ".aiff" if sys.platform == "darwin" else ".wav"
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"phrase{suffix}"
+            self._engine.save_to_file(text, str(path))
+            self._engine.runAndWait()
+            samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        return samples.mean(axis=1), int(rate)
+
+
+class SoundBackend:
+    """Synthesized, panned speech played through PortAudio (sounddevice); `stop` aborts playback at once."""
+
+    interruptible = True
+
+    def __init__(self, settings: VoiceSettings, device: str | int | None = None):
+        self.settings = settings
+        self.device = device
+        self._stopped = threading.Event()
+        self._synthesizer: EspeakSynthesizer | Pyttsx3Synthesizer = (
+            EspeakSynthesizer(settings) if shutil.which("espeak-ng") else Pyttsx3Synthesizer(settings))
+
+    def open(self) -> None:
+        self.device = self.device if self.device is not None else output_device()
+
+    def arm(self) -> None:
+        self._stopped.clear()
+
+    def configure(self, settings: VoiceSettings) -> None:
+        self.settings = settings
+        self._synthesizer.settings = settings
+
+    def speak(self, utterance: Utterance, number: int) -> None:
+        import sounddevice
+
+        stereo, rate = render(utterance, self.settings, self._synthesizer.synthesize)
+        if self._stopped.is_set():
+            return  # cut off before it began
+        sounddevice.play(stereo, rate, device=self.device, latency="high")  # fewer underruns; stop() still aborts at once
+        if self._stopped.wait(len(stereo) / rate):
+            sounddevice.stop()  # cut off: abort, dropping what is buffered
+        else:
+            sounddevice.wait()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def close(self) -> None:
+        self.stop()
+
+    def fresh(self) -> Backend:
+        return SoundBackend(self.settings, self.device)
+
+
+def output_device() -> str | int:
+    """PortAudio's output for speech: the desktop sound server ('pulse', which PipeWire also serves)
+    where PortAudio offers it, else its default output. BackendUnavailable when there is none."""
+    try:
+        import sounddevice
+    except OSError as exc:  # sounddevice raises OSError when the PortAudio library is missing
+        raise BackendUnavailable(f"PortAudio is not installed ({exc})") from None
+    except ImportError as exc:
+        raise BackendUnavailable(f"sounddevice cannot be imported ({exc})") from None
+    card, server = linux_audio()
+    if not (card or server):  # ALSA lists its virtual devices even where nothing can play them
+        raise BackendUnavailable("No audio output device was found")
+    try:
+        sounddevice._terminate()  # re-scan: PortAudio lists devices once, when it starts, and a
+        sounddevice._initialize()  # sound server or headphones may have appeared since (sounddevice's advice)
+        devices = sounddevice.query_devices()
+    except Exception as exc:  # PortAudio errors when the host has no audio system at all
+        raise BackendUnavailable(f"PortAudio found no audio system ({exc})") from None
+    outputs = [(i, d["name"]) for i, d in enumerate(devices) if d["max_output_channels"] >= 2]
+    if not outputs:
+        raise BackendUnavailable("PortAudio found no stereo output device")
+    named = [i for i, name in outputs if name == "pulse"]
+    if server and named:
+        return named[0]
+    default = sounddevice.default.device[1]
+    if default is None or default < 0 or default not in [i for i, _ in outputs]:
+        return outputs[0][0]
+    return default
 
 
 class EspeakBackend:
@@ -189,12 +342,12 @@ class EspeakBackend:
     def configure(self, settings: VoiceSettings) -> None:
         self.settings = settings
 
-    def speak(self, text: str, number: int) -> None:
+    def speak(self, utterance: Utterance, number: int) -> None:
         with self._lock:
             if self._stop_pending:
                 return  # cut off before it began
             process = self._process = subprocess.Popen(
-                ["espeak-ng", *espeak_options(self.settings), "--", text],
+                ["espeak-ng", *espeak_options(self.settings), "--", utterance.text],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             )
         _, error = process.communicate()
@@ -262,8 +415,8 @@ class Pyttsx3Backend:
                 return voice.id
         raise BackendUnavailable(f"No installed voice matches {wanted!r}")
 
-    def speak(self, text: str, number: int) -> None:
-        self._engine.say(text)
+    def speak(self, utterance: Utterance, number: int) -> None:
+        self._engine.say(utterance.text)
         self._engine.runAndWait()
 
     def stop(self) -> None:
@@ -284,20 +437,28 @@ def espeak_options(settings: VoiceSettings) -> list[str]:
     return [*voice, "-s", str(settings.rate_wpm), "-a", str(round(settings.volume * 100))]
 
 
-def audio_output_available() -> bool:
-    """On Linux, a sound card, or a PulseAudio/PipeWire server, plus aplay for pyttsx3's espeak driver."""
+def linux_audio() -> tuple[bool, bool]:
+    """Whether there is a sound card, and a PulseAudio/PipeWire server; both True off Linux, where
+    the system's audio is always there."""
     if not sys.platform.startswith("linux"):
-        return True
+        return True, True
     snd = Path("/dev/snd")
     card = snd.is_dir() and any(p.name.startswith("pcm") for p in snd.iterdir())
     runtime = os.environ.get("XDG_RUNTIME_DIR", "")
     server = bool(os.environ.get("PULSE_SERVER")) or bool(
         runtime and (Path(runtime, "pulse", "native").exists() or Path(runtime, "pipewire-0").exists())
     )
-    return (card or server) and shutil.which("aplay") is not None
+    return card, server
+
+
+def audio_output_available() -> bool:
+    """A sound card or server, plus (on Linux) aplay for pyttsx3's espeak driver."""
+    card, server = linux_audio()
+    return (card or server) and (not sys.platform.startswith("linux") or shutil.which("aplay") is not None)
 
 
 def wav_seconds(path: Path) -> float:
+    """A WAV file's length in seconds."""
     with wave.open(str(path), "rb") as w:
         return w.getnframes() / float(w.getframerate())
 
@@ -316,14 +477,24 @@ def writable_folder(path: Path) -> Path:
     return path
 
 
-def make_backend(spec: str, settings: VoiceSettings) -> Backend:
-    """A backend from --speech: auto | espeak | pyttsx3 | print | wav:DIR | none.
+def make_backend(spec: str, settings: VoiceSettings, note: Callable[[str], None] = lambda message: None) -> Backend:
+    """A backend from --speech: auto | sound | espeak | pyttsx3 | print | wav:DIR | none.
 
-    `auto` picks espeak-ng on Linux when it is installed, because it can be cut off for a
-    hazard, and pyttsx3 elsewhere.
+    `auto` plays panned speech through PortAudio (`sound`) where it finds an output device; else
+    an engine that plays its own audio: espeak-ng on Linux when it is installed (it can be cut
+    off for a hazard), pyttsx3 elsewhere. `note` hears once which path is in use.
     """
     if spec == "auto":
-        spec = "espeak" if sys.platform.startswith("linux") and shutil.which("espeak-ng") else "pyttsx3"
+        try:
+            device = output_device()
+        except BackendUnavailable as exc:
+            spec = "espeak" if sys.platform.startswith("linux") and shutil.which("espeak-ng") else "pyttsx3"
+            note(f"{str(exc).rstrip('.')}; speaking through {spec}, not in stereo, without earcons.")
+        else:
+            note("Speaking in stereo through PortAudio" + ("" if settings.spatial else " (spatial speech off)") + ".")
+            return SoundBackend(settings, device)
+    if spec == "sound":
+        return SoundBackend(settings)
     if spec == "espeak":
         return EspeakBackend(settings)
     if spec == "pyttsx3":

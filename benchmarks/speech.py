@@ -20,6 +20,7 @@ from pathlib import Path
 from shared import VIDEOS  # noqa: E402  (first: it points the assistant at the shared models)
 
 from assistant import models  # noqa: E402
+from assistant.core import Utterance  # noqa: E402
 from assistant.detector import Detector  # noqa: E402
 from assistant.frame_report import FrameReport  # noqa: E402
 from assistant.pipeline import RunOptions, run  # noqa: E402
@@ -102,7 +103,7 @@ def naive(video: Path, model: Path, out: Path, budget_s: float) -> dict:
     with open_source(str(video)) as source, Detector(model, video=True, score_threshold=0.5) as detector:
         for frame in source:
             for detection in detector.detect(frame):
-                backend.speak(f"{detection.label} detected", said)
+                backend.speak(Utterance(f"{detection.label} detected", frame.timestamp_ms, frame.index), said)
                 said += 1
             frames += 1
             if time.perf_counter() - start > budget_s:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from .servers import null_sink_server, server
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("ASSISTANT_SHARED", ROOT.parent / "shared")).resolve()
@@ -63,36 +63,14 @@ def needs(*programs: str, why: str) -> None:
         pytest.skip(f"{', '.join(missing)} not installed")
 
 
-@contextlib.contextmanager
-def server(command: list[str], ready: Path, env: dict[str, str] | None = None) -> Iterator[None]:
-    """Run a helper server until the with-block ends, once `ready` exists (its socket)."""
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while not ready.exists():
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError(f"{command[0]} did not start")
-        time.sleep(0.05)
-    try:
-        yield
-    finally:
-        process.terminate()
-        process.wait(5)
-
-
 @pytest.fixture(scope="session")
 def sound_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A PulseAudio server whose only output is a null sink: audio plays in real time, silently.
 
     Yields the environment variables that point programs at it.
     """
-    needs("pulseaudio", why="the live speech tests")
-    runtime = tmp_path_factory.mktemp("pulse-run")
-    runtime.chmod(0o700)
-    env = {"XDG_RUNTIME_DIR": str(runtime), "PULSE_SERVER": f"unix:{runtime}/pulse/native"}
-    command = ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit",
-               "--load=module-null-sink sink_name=silent", "--load=module-native-protocol-unix"]
-    with server(command, runtime / "pulse" / "native", {**os.environ, **env}):
+    needs("pulseaudio", "parec", why="the live speech tests")
+    with null_sink_server(tmp_path_factory.mktemp("pulse-run")) as env:
         yield env
 
 

@@ -125,11 +125,13 @@ def test_transcript_to_dev_full_warns_once_and_finishes() -> None:
 
 
 def test_espeak_writing_an_empty_wav_is_a_failure_with_its_reason(tmp_path: Path) -> None:
-    fake = tmp_path / "bin" / "espeak-ng"  # exits 0, but the WAV it writes holds no sound
+    fake = tmp_path / "bin" / "espeak-ng"  # exits 0, but the WAV it writes (to --stdout) holds no sound
     fake.parent.mkdir()
-    fake.write_text(f"#!{sys.executable}\nimport sys, wave\n"
-                    "w = wave.open(sys.argv[sys.argv.index('-w') + 1], 'wb')\n"
-                    "w.setnchannels(1); w.setsampwidth(2); w.setframerate(22050); w.close()\n")
+    fake.write_text(f"#!{sys.executable}\nimport io, sys, wave\n"
+                    "data = io.BytesIO()\n"
+                    "w = wave.open(data, 'wb')\n"
+                    "w.setnchannels(1); w.setsampwidth(2); w.setframerate(22050); w.close()\n"
+                    "sys.stdout.buffer.write(data.getvalue())\n")
     fake.chmod(0o755)
     env = {**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}"}
     result = subprocess.run([sys.executable, "-m", "assistant", "run", "--source", str(IMAGES / "yolov5_bus.jpg"),

@@ -40,10 +40,11 @@ class TestSuppression:
         horse, rider = Detection("horse", 0.8, box(100, 300, 50, 400)), Detection("person", 0.7, box(180, 120, 20, 250))
         assert len(suppress([horse, rider])) == 2
 
-    def test_a_class_the_profile_ignores_still_marks_a_duplicate(self) -> None:
+    def test_a_class_the_profile_leaves_out_never_silences_one_it_names(self) -> None:
         profile = load_profile("default")
-        bear, dog = Detection("teddy bear", 0.7, box(100)), Detection("dog", 0.6, box(102))
-        assert speakable([bear, dog], profile, 480) == []
+        bear, dog, cat = Detection("teddy bear", 0.7, box(100)), Detection("dog", 0.6, box(102)), \
+            Detection("cat", 0.55, box(101))
+        assert speakable([bear, dog, cat], profile, 480) == [dog]
 
     def test_a_lost_track_is_found_again_not_doubled(self) -> None:
         tracker = Tracker(confirm_frames=2)

@@ -331,7 +331,7 @@ def test_a_car_approaching_interrupts_a_sentence_about_a_chair() -> None:
         def arm(self) -> None:
             self.stopped.clear()
 
-        def speak(self, text: str, number: int) -> None:
+        def speak(self, utterance: Utterance, number: int) -> None:
             self.stopped.wait(1.0)
 
         def stop(self) -> None:

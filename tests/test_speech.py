@@ -28,9 +28,9 @@ class SlowBackend(PrintBackend):
     def arm(self) -> None:
         self._stopped.clear()
 
-    def speak(self, text: str, number: int) -> None:
+    def speak(self, utterance: Utterance, number: int) -> None:
         self._stopped.wait(self.seconds)
-        self.said.append(text)
+        self.said.append(utterance.text)
 
     def stop(self) -> None:
         self._stopped.set()
@@ -146,7 +146,7 @@ class Stuck(PrintBackend):
     def arm(self) -> None:
         self._stopped.clear()
 
-    def speak(self, text: str, number: int) -> None:
+    def speak(self, utterance: Utterance, number: int) -> None:
         if self.deaf:
             time.sleep(30)
         else:
@@ -193,7 +193,7 @@ def test_no_audio_device_warns_once_and_prints(monkeypatch: pytest.MonkeyPatch, 
 
 def test_failing_backend_falls_back_to_print(capsys: pytest.CaptureFixture) -> None:
     class Broken(PrintBackend):
-        def speak(self, text: str, number: int) -> None:
+        def speak(self, utterance: Utterance, number: int) -> None:
             raise RuntimeError("device busy")
 
     warnings = []
@@ -253,12 +253,12 @@ def test_espeak_plays_in_real_time_and_stops_at_once(sound_server: dict, monkeyp
     backend.open()
     text = "a chair on your right, about three metres, next to a table with two cups on it"
     start = time.monotonic()
-    backend.speak(text, 1)
+    backend.speak(utt(text), 1)
     full_s = time.monotonic() - start
     assert full_s > 2.5  # played at speaking pace through the sound server, not skipped
     threading.Timer(0.5, backend.stop).start()
     start = time.monotonic()
-    backend.speak(text, 2)
+    backend.speak(utt(text), 2)
     assert time.monotonic() - start < 1.0  # cut off, as a hazard does
 
 
@@ -290,11 +290,11 @@ def test_a_stop_before_the_sound_starts_still_cuts_it(tmp_path: Path) -> None:
     backend.arm()
     backend.stop()  # the hazard arrives while the phrase is still being synthesised
     start = time.monotonic()
-    path = backend.speak("a chair on your right, about three metres", 1)
+    path = backend.speak(utt("a chair on your right, about three metres"), 1)
     assert time.monotonic() - start < wav_seconds(path) / 2
     backend.arm()  # the next phrase is not affected
     start = time.monotonic()
-    path = backend.speak("a cup", 2)
+    path = backend.speak(utt("a cup"), 2)
     assert time.monotonic() - start >= wav_seconds(path)
 
 

@@ -120,7 +120,7 @@ def judge(predicted: Sequence[Predicted], labelled: Iterable[str], key: str = ""
     records = []
     for p in predicted:
         truths = [t for t in p.image.truths if t.label in judged]
-        candidates = [d for d in suppress(x for x in p.detections if x.score >= GRID[0]) if d.label in judged]
+        candidates = list(suppress(x for x in p.detections if x.score >= GRID[0] and x.label in judged))
         verdicts = []
         for d, i in zip(candidates, match(candidates, truths)):
             truth = None if i is None or truths[i].ignore else truths[i]
