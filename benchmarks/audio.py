@@ -106,7 +106,7 @@ def pans(env: dict) -> dict[str, float]:
             time.sleep(0.1)
         frames, _ = recording.samples()
         voiced = loud(frames)
-        out[side] = round(level_difference_db(frames[voiced[0]:voiced[-1]]), 1)
+        out[side] = round(float(level_difference_db(frames[voiced[0]:voiced[-1]])), 1)
     return out
 
 
