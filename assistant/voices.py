@@ -486,6 +486,8 @@ def make_backend(spec: str, settings: VoiceSettings, note: Callable[[str], None]
     """
     if spec == "auto":
         try:
+            if sys.platform.startswith("linux") and shutil.which("espeak-ng") is None:
+                raise BackendUnavailable("espeak-ng is not installed, so speech cannot be made into stereo audio")
             device = output_device()
         except BackendUnavailable as exc:
             spec = "espeak" if sys.platform.startswith("linux") and shutil.which("espeak-ng") else "pyttsx3"
