@@ -77,7 +77,7 @@ objects:
     ("name: t\nobjects:\n  cup:\n    min_score: 1.5\n", 4, "objects -> cup -> min_score = 1.5: must be at most 1.0."),
     ("name: t\nobjects:\n  cup: {min_scor: 0.5}\n", 3, "objects -> cup -> min_scor: is not a setting here; did you mean 'min_score'?"),
     ("name: t\nvoice:\n  rate: fast\nobjects: [cup]\n", 3, "voice -> rate = 'fast': must be a whole number."),
-    ("name: t\nvoice: {engine: festival}\nobjects: [cup]\n", 2, "voice -> engine = 'festival': must be one of: 'auto', 'espeak', 'pyttsx3', 'print', 'wav' or 'none'."),
+    ("name: t\nvoice: {engine: festival}\nobjects: [cup]\n", 2, "voice -> engine = 'festival': must be one of: 'auto', 'sound', 'espeak', 'pyttsx3', 'print', 'wav' or 'none'."),
     ("name: t\nunits: miles\nobjects: [cup]\n", 2, "units = 'miles': must be one of: 'metres', 'feet' or 'steps'."),
     ("name: t\nverbosity: chatty\nobjects: [cup]\n", 2, "verbosity = 'chatty': must be one of: 'brief', 'normal' or 'detailed'."),
     ("name: t\ncamera: {mounted: belt}\nobjects: [cup]\n", 2, "camera -> mounted = 'belt': must be one of: 'chest', 'head', 'hand' or 'table'."),
