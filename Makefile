@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 system-deps:
-	@{ command -v espeak-ng >/dev/null 2>&1 && ldconfig -p | grep -q libportaudio; } || { \
+	@{ command -v espeak-ng >/dev/null 2>&1 && ls /usr/lib/*/libportaudio.so.2 /usr/lib/libportaudio.so.2 2>/dev/null | grep -q .; } || { \
 	  echo "Installing espeak-ng (text-to-speech) and PortAudio (stereo playback)..."; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq espeak-ng sox alsa-utils libportaudio2; }
