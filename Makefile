@@ -4,7 +4,12 @@
 
 VENV   ?= .venv
 PYTHON ?= python3
-SHARED ?= $(abspath ../shared)
+# The shared model and media: ../shared beside this checkout, else beside the repository it was
+# cloned from (a clone in /tmp still finds them), else set SHARED or ASSISTANT_SHARED.
+ORIGIN := $(shell git config --get remote.origin.url 2>/dev/null)
+ifndef SHARED
+SHARED := $(or $(ASSISTANT_SHARED),$(firstword $(wildcard $(abspath ../shared) $(if $(ORIGIN),$(abspath $(ORIGIN)/../shared)))),$(abspath ../shared))
+endif
 ARGS   ?=
 
 # Offline machines: use the shared model directory when nothing else is configured.
