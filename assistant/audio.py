@@ -11,6 +11,7 @@ a newly seen object (off unless asked for).
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import wave
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .core import Sighting, Utterance
+from .wording import group_of
 
 MAX_PAN = 0.8  # of full left or right: at the cap the far ear is 16 dB down, never silent
 GAP_S = 0.06  # silence between clauses, so each one's place is heard on its own
@@ -49,20 +51,14 @@ def gains(pan: float) -> tuple[float, float]:
 def clauses(utterance: Utterance) -> list[tuple[str, Sighting | None]]:
     """The sentence's clauses, each with the object it names (the nearest of its group), or None.
 
-    A sentence is its clauses joined by "; ", in the order of its objects' groups (one class on
-    one side). Where the two cannot be matched up, the whole sentence is one centred clause.
+    A sentence is its clauses joined by "; ", in the order of its objects' groups
+    (`wording.group_of`, as `compose` made them). Where the two cannot be matched up, the whole sentence is one centred clause.
     """
     parts = utterance.text.split("; ")
     if utterance.kind == "approach":
         groups = [[s] for s in utterance.objects]
     else:
-        groups = []
-        for s in utterance.objects:
-            if groups and (groups[-1][0].detection.label, groups[-1][0].position.side) == (
-                    s.detection.label, s.position.side):
-                groups[-1].append(s)
-            else:
-                groups.append([s])
+        groups = [list(members) for _, members in itertools.groupby(utterance.objects, key=group_of)]
     if len(groups) != len(parts):
         return [(utterance.text, None)]
     return [(text, group[0]) for text, group in zip(parts, groups)]

@@ -248,15 +248,17 @@ def _draw_still(result, profile: Profile, threshold: float | None, out: Path, se
 
 
 def _dataset(args: argparse.Namespace):
-    """The labelled set named by --coco/--images or --voc; each missing image is warned about once."""
+    """The labelled set named by --coco/--images or --voc."""
+    if args.coco and not args.images:
+        raise AssistantError("--coco needs --images DIR, the folder its file names are in.")
+    return _read_set(voc=args.voc, coco=args.coco, images=args.images)
+
+
+def _read_set(voc: str | None = None, coco: str | None = None, images: str | None = None):
+    """One labelled set, VOC or COCO; each missing image and the count of bad boxes are warned about once."""
     from .datasets.readers import read_coco, read_voc
 
-    if args.coco:
-        if not args.images:
-            raise AssistantError("--coco needs --images DIR, the folder its file names are in.")
-        dataset = read_coco(Path(args.coco), Path(args.images))
-    else:
-        dataset = read_voc(Path(args.voc))
+    dataset = read_coco(Path(coco), Path(images)) if coco else read_voc(Path(voc))
     for path in dataset.missing:
         _warn(f"{path} is listed but missing; skipped.")
     if dataset.invalid_boxes:
@@ -351,7 +353,6 @@ def cmd_dataset_eval(args: argparse.Namespace) -> int:
 
 def cmd_dataset_calibrate(args: argparse.Namespace) -> int:
     from .datasets import calibrate, evaluation
-    from .datasets.readers import read_coco, read_voc
     from .detector import Detector
 
     if len(args.coco or []) != len(args.images or []):
@@ -360,8 +361,8 @@ def cmd_dataset_calibrate(args: argparse.Namespace) -> int:
         raise AssistantError("Give at least one labelled set: --voc DIR, or --coco ANN.json with --images DIR.")
     model_path = models.resolve(args.model)
     labels = models.labels(model_path)
-    datasets = [read_voc(Path(v)) for v in args.voc or []]
-    datasets += [read_coco(Path(a), Path(i)) for a, i in zip(args.coco or [], args.images or [])]
+    datasets = [_read_set(voc=v) for v in args.voc or []]
+    datasets += [_read_set(coco=a, images=i) for a, i in zip(args.coco or [], args.images or [])]
     out = Path(args.out) if args.out else None
     if out is not None:
         outputs.check_file(out, "--out", [model_path])
@@ -458,14 +459,15 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
 def _calibration_state(model_path: Path) -> str:
     """One line on a model's speaking thresholds: calibrated (and where), not calibrated, or refused."""
+    path = calibration.find(model_path)
+    if path is None:
+        return f"not calibrated: every class is spoken at {calibration.UNCALIBRATED} (see 'assistant dataset calibrate')"
     try:
-        found = calibration.for_model(model_path)
+        found = calibration.load(path, model_path)
     except calibration.CalibrationError as exc:
         return f"calibration refused: {exc}"
-    if found is None:
-        return f"not calibrated: every class is spoken at {calibration.UNCALIBRATED} (see 'assistant dataset calibrate')"
     moved = ", ".join(f"{c} {t}" for c, t in sorted(found.thresholds.items())) or "no class moved from it"
-    return f"calibrated ({calibration.find(model_path)}): {found.default} for every class; {moved}"
+    return f"calibrated ({path}): {found.default} for every class; {moved}"
 
 
 def cmd_models_fetch(args: argparse.Namespace) -> int:

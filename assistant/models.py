@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -59,6 +60,14 @@ def search_dirs() -> list[Path]:
 
 
 def sha256_of(path: Path) -> str:
+    """The file's sha256, hashed once per version of the file: verifying a model and checking its
+    calibration both ask, and a model is megabytes."""
+    info = path.stat()
+    return _sha256(path.resolve(), info.st_size, info.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256(path: Path, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

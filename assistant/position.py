@@ -122,9 +122,10 @@ def locate(label: str, box: Box, frame_width: int, frame_height: int, hfov_deg: 
     """
     bearing = bearing_deg(box, frame_width, hfov_deg)
     partial = touches_edge(box, frame_height)
-    distance = distance_m(label, box, frame_width, hfov_deg)
     close = False
-    if partial:
+    if not partial:
+        distance = distance_m(label, box, frame_width, hfov_deg)
+    else:
         distance = width_distance_m(label, box, frame_width, hfov_deg)
         close = box.y2 >= frame_height - EDGE_PX if distance is None else distance < CLOSE_M
         distance = None if close else distance

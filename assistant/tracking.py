@@ -83,26 +83,17 @@ class Tracker:
                 used.add(d)
 
         survivors: list[_State] = []
-        coasting: list[_State] = []
         for t, state in enumerate(self._states):
+            track = state.track
             if t in matched:
                 survivors.append(self._hit(state, detections[matched[t]], now))
-            elif state.track.confirmed and self._survives(state, now):
-                coasting.append(state)
+            elif track.confirmed and self._survives(state, now):
+                state.track = Track(track.track_id, track.detection, track.hits, track.misses + 1, True)
+                survivors.append(state)
         for d, det in enumerate(detections):
-            if d in used:
-                continue
-            lost = _refind(det, coasting)
-            if lost is not None:  # its motion model drifted off, but it is the same object where it was last seen
-                coasting.remove(lost)
-                survivors.append(self._hit(lost, det, now))
-                continue
-            survivors.append(_State(Track(self._next_id, det, 1, 0, self.confirm_frames <= 1), now))
-            self._next_id += 1
-        for state in coasting:
-            track = state.track
-            state.track = Track(track.track_id, track.detection, track.hits, track.misses + 1, True)
-            survivors.append(state)
+            if d not in used:
+                survivors.append(_State(Track(self._next_id, det, 1, 0, self.confirm_frames <= 1), now))
+                self._next_id += 1
         self._states = survivors
         return tuple(s.track for s in survivors)
 
@@ -114,12 +105,17 @@ class Tracker:
         return state.track.misses < self.max_misses
 
     def _affinity(self, state: _State, predicted: Box, box: Box) -> float:
-        """IoU with the predicted box. A track seen once has no velocity yet, so a box whose
-        centre is within one box size of it also passes, ranked below any real overlap."""
+        """IoU with the predicted box, or with the last box of a confirmed track unseen since, when
+        that box duplicates this one. A track seen once has no velocity yet, so a box whose centre
+        is within one box size of it also passes, ranked below any real overlap."""
         iou = predicted.iou(box)
+        old = state.track.detection.box
+        if state.track.misses and state.track.confirmed and old.iou(box) >= SAME_CLASS_IOU:
+            # unseen last frame, its motion model may have drifted off: where it was last seen, it is
+            # the same object, so one object never holds two confirmed tracks
+            iou = max(iou, old.iou(box))
         if iou >= self.min_iou or not self.motion or state.track.hits > 1:
             return iou
-        old = state.track.detection.box
         dx = abs((old.x1 + old.x2) - (box.x1 + box.x2)) / 2
         dy = abs((old.y1 + old.y2) - (box.y1 + box.y2)) / 2
         return self.min_iou if dx <= max(old.width, box.width) and dy <= max(old.height, box.height) else iou
@@ -137,13 +133,3 @@ class Tracker:
         state.track = Track(track.track_id, detection, hits, 0, track.confirmed or hits >= self.confirm_frames)
         state.seen_ms = now
         return state
-
-
-def _refind(detection: Detection, coasting: list[_State]) -> _State | None:
-    """A confirmed track unseen this frame, of the same class, whose last box this detection duplicates:
-    one object never holds two confirmed tracks (duplicates.SAME_CLASS_IOU)."""
-    for state in coasting:
-        last = state.track.detection
-        if last.label == detection.label and last.box.iou(detection.box) >= SAME_CLASS_IOU:
-            return state
-    return None

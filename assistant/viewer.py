@@ -56,7 +56,9 @@ def annotate(
     ids = list(track_ids) or [None] * len(detections)
     spoken = set(spoken_ids)
     said = set(said)
-    kept = set(speakable(detections, profile, height))
+    # on video, what the loop kept is what it tracked; a photo has no tracks, so it is worked out here
+    kept = ({d for d, track_id in zip(detections, ids) if track_id is not None} if any(ids)
+            else set(speakable(detections, profile, height)))
     out = []
     filtered = 0
     for d, track_id in sorted(zip(detections, ids), key=lambda pair: -pair[0].score)[:MAX_BOXES]:

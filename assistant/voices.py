@@ -132,49 +132,6 @@ class PrintBackend(NullBackend):
         raise OutputClosed
 
 
-class WavBackend:
-    """Writes the stereo, panned audio that would have been played, one WAV per utterance, then
-    waits its length as a sound card would. `stop` ends the wait early, like cutting off playback."""
-
-    interruptible = True
-
-    def __init__(self, directory: Path, settings: VoiceSettings):
-        self.directory = directory
-        self.settings = settings
-        self._stopped = threading.Event()
-        self._synthesizer = EspeakSynthesizer(settings)
-
-    def open(self) -> None:
-        if shutil.which("espeak-ng") is None:
-            raise BackendUnavailable("espeak-ng is not installed, so no WAV files can be written")
-        self.directory.mkdir(parents=True, exist_ok=True)
-
-    def arm(self) -> None:
-        self._stopped.clear()
-
-    def configure(self, settings: VoiceSettings) -> None:
-        self.settings = settings
-        self._synthesizer.settings = settings
-
-    def speak(self, utterance: Utterance, number: int) -> Path:
-        path = self.directory / f"utterance_{number:05d}.wav"
-        stereo, rate = render(utterance, self.settings, self._synthesizer.synthesize)
-        if len(stereo) == 0:
-            raise RuntimeError(f"espeak-ng exited 0 but wrote an empty WAV for {utterance.text!r}")
-        audio.write_wav(path, stereo, rate)
-        self._stopped.wait(len(stereo) / rate)
-        return path
-
-    def stop(self) -> None:
-        self._stopped.set()
-
-    def close(self) -> None:
-        pass
-
-    def fresh(self) -> Backend:
-        return WavBackend(self.directory, self.settings)
-
-
 Synthesize = Callable[[str], tuple[np.ndarray, int]]
 
 
@@ -244,32 +201,74 @@ class Pyttsx3Synthesizer:
         return samples.mean(axis=1), int(rate)
 
 
-class SoundBackend:
-    """Synthesized, panned speech played through PortAudio (sounddevice); `stop` aborts playback at once."""
+class _Rendered:
+    """What the backends that render a sentence to stereo samples share: their settings, the
+    synthesizer that makes the samples, and a stop that ends the playback (or its wait) early."""
 
     interruptible = True
 
-    def __init__(self, settings: VoiceSettings, device: str | int | None = None):
+    def __init__(self, settings: VoiceSettings, synthesizer: EspeakSynthesizer | Pyttsx3Synthesizer):
         self.settings = settings
-        self.device = device
+        self._synthesizer = synthesizer
         self._stopped = threading.Event()
-        self._synthesizer: EspeakSynthesizer | Pyttsx3Synthesizer = (
-            EspeakSynthesizer(settings) if shutil.which("espeak-ng") else Pyttsx3Synthesizer(settings))
-
-    def open(self) -> None:
-        self.device = self.device if self.device is not None else output_device()
 
     def arm(self) -> None:
         self._stopped.clear()
 
     def configure(self, settings: VoiceSettings) -> None:
-        self.settings = settings
-        self._synthesizer.settings = settings
+        self.settings = self._synthesizer.settings = settings
+
+    def render(self, utterance: Utterance) -> tuple[np.ndarray, int]:
+        return render(utterance, self.settings, self._synthesizer.synthesize)
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+
+class WavBackend(_Rendered):
+    """Writes the stereo, panned audio that would have been played, one WAV per utterance, then
+    waits its length as a sound card would. `stop` ends the wait early, like cutting off playback."""
+
+    def __init__(self, directory: Path, settings: VoiceSettings):
+        super().__init__(settings, EspeakSynthesizer(settings))
+        self.directory = directory
+
+    def open(self) -> None:
+        if shutil.which("espeak-ng") is None:
+            raise BackendUnavailable("espeak-ng is not installed, so no WAV files can be written")
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def speak(self, utterance: Utterance, number: int) -> Path:
+        path = self.directory / f"utterance_{number:05d}.wav"
+        stereo, rate = self.render(utterance)
+        if len(stereo) == 0:
+            raise RuntimeError(f"espeak-ng exited 0 but wrote an empty WAV for {utterance.text!r}")
+        audio.write_wav(path, stereo, rate)
+        self._stopped.wait(len(stereo) / rate)
+        return path
+
+    def close(self) -> None:
+        pass
+
+    def fresh(self) -> Backend:
+        return WavBackend(self.directory, self.settings)
+
+
+class SoundBackend(_Rendered):
+    """Synthesized, panned speech played through PortAudio (sounddevice); `stop` aborts playback at once."""
+
+    def __init__(self, settings: VoiceSettings, device: str | int | None = None):
+        super().__init__(settings, EspeakSynthesizer(settings) if shutil.which("espeak-ng")
+                         else Pyttsx3Synthesizer(settings))
+        self.device = device
+
+    def open(self) -> None:
+        self.device = self.device if self.device is not None else output_device()
 
     def speak(self, utterance: Utterance, number: int) -> None:
         import sounddevice
 
-        stereo, rate = render(utterance, self.settings, self._synthesizer.synthesize)
+        stereo, rate = self.render(utterance)
         if self._stopped.is_set():
             return  # cut off before it began
         sounddevice.play(stereo, rate, device=self.device, latency="high")  # fewer underruns; stop() still aborts at once
@@ -277,9 +276,6 @@ class SoundBackend:
             sounddevice.stop()  # cut off: abort, dropping what is buffered
         else:
             sounddevice.wait()
-
-    def stop(self) -> None:
-        self._stopped.set()
 
     def close(self) -> None:
         self.stop()

@@ -127,6 +127,11 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def group_of(sighting: Sighting) -> tuple[str, str]:
+    """Which phrase an object is said in: one per class and side ("two people on your left")."""
+    return sighting.detection.label, sighting.position.side
+
+
 def compose(
     sightings: Sequence[Sighting], profile: Profile, limit: int | None = None
 ) -> tuple[str, tuple[Sighting, ...]]:
@@ -137,7 +142,7 @@ def compose(
     """
     groups: dict[tuple[str, str], list[Sighting]] = {}
     for sighting in sightings:
-        groups.setdefault((sighting.detection.label, sighting.position.side), []).append(sighting)
+        groups.setdefault(group_of(sighting), []).append(sighting)
     ordered = sorted(
         (sorted(members, key=nearness) for members in groups.values()),
         key=lambda members: importance(members[0], profile),

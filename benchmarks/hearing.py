@@ -67,14 +67,7 @@ def _r(value: float | None) -> float | None:
 
 def score(groups: list[tuple], profile: Profile, say=evaluation.described) -> dict:
     """announcements() over (dataset, predicted) groups, pooled."""
-    parts = []
-    for dataset, predicted in groups:
-        a = evaluation.announcements(predicted, profile, dataset.categories, say)
-        pairs = a["count_pairs"]
-        parts.append({**a, "true": sum(n["right"] + n["missed"] for n in a["per_class"].values()),
-                      "count_exact": round((a["count_accuracy"] or 0) * pairs),
-                      "count_error": round((a["count_mae"] or 0) * pairs)})
-    return pooled(parts)
+    return pooled([evaluation.announcements(predicted, profile, dataset.categories, say) for dataset, predicted in groups])
 
 
 def with_selection(selection: calibrate.Selection, labels: tuple[str, ...]) -> Profile:

@@ -103,8 +103,8 @@ class Tally:
 
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """The chosen thresholds and why: `evidence` is each judged class's image count, `moved` the
-    classes that won in every fold."""
+    """The global threshold, the classes that earned their own (`thresholds`), and each judged
+    class's images of evidence."""
 
     default: float
     thresholds: dict[str, float]
@@ -224,12 +224,12 @@ def cross_validate(records: Sequence[Record], folds: int = FOLDS, min_images: in
                    plain: float = 0.5) -> list[FoldResult]:
     """How the whole method does on images it never saw: select on k-1 folds, score on the last."""
     split = folds_of(records, folds, SEED + 1)
+    classes = classes_in(records)
+    fixed = Selection(plain, {}, {})
     results = []
     for i in range(folds):
         train = [r for j, part in enumerate(split) if j != i for r in part]
         selection = select(train, folds, min_images)
-        classes = classes_in(records)
-        fixed = Selection(plain, {}, {})
         results.append(FoldResult(len(split[i]), selection.default, selection.thresholds,
                                   tally_all(split[i], selection, classes), tally_all(split[i], fixed, classes)))
     return results

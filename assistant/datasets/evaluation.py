@@ -208,8 +208,8 @@ def announcements(predicted: Sequence[Predicted], profile: Profile, labelled: It
     return {"precision": _ratio(right, right + wrong), "recall": _ratio(found_all, true_all),
             "large_recall": _ratio(large_right, large_true), "direction_accuracy": _ratio(directions_right, directions),
             "count_accuracy": _ratio(exact, pairs), "count_mae": _ratio(count_error, pairs), "count_pairs": pairs,
-            "spoken": right + wrong, "right": right, "wrong": wrong, "large_right": large_right,
-            "large_true": large_true, "per_class": per_class, **duplicates(predicted, profile)}
+            "count_exact": exact, "count_error": count_error, "spoken": right + wrong, "right": right, "wrong": wrong,
+            "true": true_all, "large_right": large_right, "large_true": large_true, "per_class": per_class, **duplicates(predicted, profile)}
 
 
 def duplicates(predicted: Sequence[Predicted], profile: Profile) -> dict:
