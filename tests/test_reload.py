@@ -46,6 +46,13 @@ def test_a_reloaded_profile_keeps_the_models_calibration(tmp_path: Path) -> None
     assert [reloaded.rule(c).min_score for c in ("car", "dog", "cat")] == [0.6, 0.45, 0.6]
 
 
+def until(condition, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "the run never got there"
+        time.sleep(0.05)
+
+
 def test_profile_edit_mid_run_changes_what_is_said(tmp_path: Path) -> None:
     profile = tmp_path / "live.yaml"
     profile.write_text(STRICT)
@@ -56,9 +63,10 @@ def test_profile_edit_mid_run_changes_what_is_said(tmp_path: Path) -> None:
          "--model", str(MODEL)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )
-    time.sleep(2.5)
+    # wait for the run itself, not a guess at how long start-up takes: a slow machine takes longer
+    until(lambda: transcript.exists())  # the transcript is opened once the profile has been loaded
     profile.write_text("name: live\nobjects:\n  car: {min_score: 3}\n")  # invalid: kept the strict one
-    time.sleep(2.0)
+    until(lambda: "Profile has an error" in transcript.read_text())
     profile.write_text(LENIENT)  # cars at 0.3 appear about 7 s into the video
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr
