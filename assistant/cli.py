@@ -26,7 +26,7 @@ from .profile import (
     shipped_profiles,
 )
 from .speech import Speaker
-from .voices import SPEECH_CHOICES, make_backend
+from .voices import SPEECH_CHOICES, make_backend, require_voice
 
 if TYPE_CHECKING:
     from .pipeline import RunStats
@@ -90,6 +90,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     profile, model_path, labels = _load(args.profile, args.model)
     _check_run_outputs(args, profile, model_path)
     settings = voice_settings(profile)
+    require_voice(_speech_spec(args, profile), settings)
     speech_notes: list[str] = []  # said once the run's inputs have all been checked
     backend = make_backend(_speech_spec(args, profile), settings, speech_notes.append)
     watcher = ProfileWatcher(profile_path(args.profile), labels, calibration=profile.calibration)
@@ -433,14 +434,14 @@ def cmd_profiles_check(args: argparse.Namespace) -> int:
 
 
 def cmd_profiles_classes(args: argparse.Namespace) -> int:
-    from .profile import ALIASES
+    from . import language
 
-    also: dict[str, list[str]] = {}
-    for alias, label in ALIASES.items():
-        if alias != label:
-            also.setdefault(label, []).append(alias)
+    if args.language not in language.available():
+        raise AssistantError(f"There is no language {args.language!r}; there are: {', '.join(language.available())}.")
+    also = {label: [w for w in dict.fromkeys((noun.form("one"), *noun.words)) if w != label]
+            for label, noun in language.load(args.language).nouns.items()}
     for label in sorted(set(models.labels(models.resolve(args.model))) - {"???", ""}):
-        print(label + (f" (also: {', '.join(also[label])})" if label in also else ""))
+        print(label + (f" (also: {', '.join(also[label])})" if also.get(label) else ""))
     return EXIT_OK
 
 
@@ -558,6 +559,8 @@ def build_parser() -> argparse.ArgumentParser:
     classes = profile_actions.add_parser("classes", parents=[common],
                                          help="the class names the model knows, with the other names accepted for them")
     classes.add_argument("--model", metavar="NAME|PATH", help="this model's classes (default: the best present)")
+    classes.add_argument("--language", default="en", metavar="CODE",
+                         help="also list the words a profile may use for each class in this language (default: en)")
     classes.set_defaults(func=cmd_profiles_classes)
     check = profile_actions.add_parser("check", parents=[common], help="validate profile files; exit 0 if all are valid")
     check.add_argument("files", nargs="+", metavar="FILE")

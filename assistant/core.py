@@ -155,7 +155,8 @@ class Utterance:
     `kind` says why (recorded in the transcript): new, change, approach, gone, repeat, describe
     or status. `priority` orders the speech queue; `interrupt` lets it cut off a less urgent
     sentence that is being spoken. `age_ms` is how old the frame was when this was decided
-    (None when no frame is behind it, as for "Camera lost").
+    (None when no frame is behind it, as for "Camera lost"). `language` is the code of the
+    language the text is in.
     """
 
     text: str
@@ -166,3 +167,4 @@ class Utterance:
     priority: int = ROUTINE
     interrupt: bool = False
     age_ms: float | None = None
+    language: str = "en"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -219,12 +220,24 @@ def hud_layout(hud: Hud, width: int) -> tuple[list[str], int, tuple[int, int, in
         *([lag] if lag else []),
         f"tracked {hud.tracked}   speech queue {hud.queued}",
         f"profile {hud.profile}",
-        f"said: {hud.last_said or '-'}",
+        f"said: {drawable(hud.last_said) or '-'}",
     ]
     fitted = [_fit(line, scale, width - 2 * LEGEND_MARGIN_PX - 60) for line in lines]
     line_h = cv2.getTextSize("Ag", FONT, scale, 1)[0][1] + 8
     panel_w = max(cv2.getTextSize(line, FONT, scale, 1)[0][0] for line in fitted) + 12
     return fitted, line_h, (0, 0, panel_w, line_h * len(fitted) + 8)
+
+
+SPELLED = str.maketrans({"ß": "ss", "œ": "oe", "Œ": "Oe", "æ": "ae", "Æ": "Ae"})
+
+
+def drawable(text: str | None) -> str:
+    """Text OpenCV's Hershey fonts can draw (they have ASCII only): accents dropped, so "à votre
+    gauche" is not drawn as "? votre gauche"."""
+    if not text:
+        return ""
+    spelled = text.translate(SPELLED)
+    return unicodedata.normalize("NFKD", spelled).encode("ascii", "ignore").decode()
 
 
 def draw_hud(bgr: np.ndarray, layout: tuple[list[str], int, tuple[int, int, int, int]]) -> None:

@@ -118,14 +118,16 @@ class Narrator:
         if ripe:
             self._gone = [(label, t) for label, t in self._gone if now - t < GONE_AFTER_MS]
             self._last_utterance_ms = now
-            return Utterance(gone_words(ripe, self.profile), now, frame.index, kind="gone", priority=ROUTINE)
+            return Utterance(gone_words(ripe, self.profile), now, frame.index, kind="gone", priority=ROUTINE,
+                             language=self.profile.language)
         return None
 
     def describe(self, tracks: Sequence[Track], frame: Frame) -> Utterance:
         """Everything in view now, on request ("what's around me"); every visible track counts."""
         visible = [place(t.detection, frame, self.profile.camera.hfov_deg, t.track_id) for t in tracks if t.misses == 0]
         if not visible:
-            return Utterance("Nothing in view", frame.timestamp_ms, frame.index, kind="describe", priority=REQUESTED)
+            return Utterance(self.profile.lang.text("Nothing in view"), frame.timestamp_ms, frame.index,
+                             kind="describe", priority=REQUESTED, language=self.profile.language)
         for s in visible:
             self._memory.setdefault(s.track_id, _Memory(s.detection.label))
         return self._say([replace(s, why="describe") for s in visible], frame, "describe", limit=10)
@@ -154,7 +156,8 @@ class Narrator:
             priority = REQUESTED
         else:
             priority = HAZARD if hazard and kind != "repeat" else ROUTINE
-        return Utterance(text, frame.timestamp_ms, frame.index, objects, kind, priority, priority >= HAZARD)
+        return Utterance(text, frame.timestamp_ms, frame.index, objects, kind, priority, priority >= HAZARD,
+                         language=self.profile.language)
 
     def _news(self, sighting: Sighting, now: int) -> str | None:
         """'new', 'change' or None for a visible object; an object like one just spoken is adopted quietly."""

@@ -30,6 +30,7 @@ from .wording import describe_scene
 
 MAX_MISSING_MS = 1000  # a confirmed object unseen this long has left; shorter gaps are detector misses
 CANDIDATE_MAX_RESULTS = 100
+# Status sentences: English msgids, said in the profile's language.
 PROFILE_ERROR_SENTENCE = "Profile has an error, keeping the previous settings"
 CAMERA_LOST, CAMERA_BACK = "Camera lost", "Camera back"
 COVERED, UNCOVERED, UNCOVERED_PAUSED = "Paused, camera covered", "Resumed", "Camera uncovered, still paused"
@@ -79,7 +80,7 @@ def voice_settings(profile: Profile) -> VoiceSettings:
     """How the profile wants to be spoken to."""
     voice = profile.voice
     return VoiceSettings(voice.rate, voice.voice, voice.volume, voice.spatial, voice.pan_strength, voice.earcons,
-                         profile.camera.hfov_deg)
+                         profile.camera.hfov_deg, profile.language)
 
 
 def detector_for(model_path: Path, profile: Profile, *, video: bool, candidates: float | None = None) -> Detector:
@@ -237,12 +238,14 @@ class _Loop:
         self.speaker.say(utterance)
         self.utterances += 1
 
-    def _status(self, text: str, priority: int = REQUESTED, late_ms: int = 0) -> Utterance:
-        """A sentence about the assistant itself, dated at the last frame (plus `late_ms`)."""
+    def _status(self, msgid: str, priority: int = REQUESTED, late_ms: int = 0, **fields: object) -> Utterance:
+        """A sentence about the assistant itself in the profile's language, dated at the last frame
+        (plus `late_ms`)."""
         last = self.last_frame
         stamp, index = (last.timestamp_ms, last.index) if last is not None else (0, 0)
-        return Utterance(text, stamp + late_ms, index, kind="status", priority=priority,
-                         interrupt=priority >= HAZARD)
+        profile = self.stages.profile
+        return Utterance(profile.lang.text(msgid, **fields), stamp + late_ms, index, kind="status", priority=priority,
+                         interrupt=priority >= HAZARD, language=profile.language)
 
     def _watch_loss(self, fresh: bool) -> None:
         """Say when a live source goes silent and when it comes back; give up after `give_up_s` if set."""
@@ -304,7 +307,7 @@ class _Loop:
                 self._say(self.last_said)
         else:
             rate = self.speaker.adjust(rate_step_wpm=RATE_STEP_WPM if command is Command.FASTER else -RATE_STEP_WPM).rate_wpm
-            self._say(self._status(f"Rate {rate}"))
+            self._say(self._status("Rate {rate}", rate=rate))
         return True
 
     def close(self) -> None:
@@ -341,6 +344,7 @@ class Description:
             "width": self.width,
             "height": self.height,
             "utterance": self.utterance.text,
+            "language": self.utterance.language,
             "objects": [
                 {k: v for k, v in s.to_json().items() if k not in ("track_id", "why")} for s in self.utterance.objects
             ],

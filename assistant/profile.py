@@ -12,6 +12,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from . import language
 from .calibration import UNCALIBRATED, Calibration
 from .core import Detection
 from .duplicates import suppress
@@ -21,19 +22,13 @@ PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
 MAX_PROFILE_BYTES = 256 * 1024
 MAX_DEPTH = 20  # nesting deeper than this is not a profile
 MAX_EXTENDS = 8
-# Names a caregiver may write for a model class: common words, and Pascal VOC's names.
-ALIASES = {
-    "fridge": "refrigerator", "sofa": "couch", "phone": "cell phone", "mobile": "cell phone",
-    "mobile phone": "cell phone", "bike": "bicycle", "motorbike": "motorcycle", "television": "tv",
-    "table": "dining table", "plant": "potted plant", "people": "person", "aeroplane": "airplane",
-    "tvmonitor": "tv", "diningtable": "dining table", "pottedplant": "potted plant", "tv": "tv",
-}
 UNCLOSED = {"flow sequence": "the list '[' opened here", "flow mapping": "the mapping '{' opened here"}
 
 
-def class_for(name: str) -> str:
-    """The model class a profile name means: itself, or the class an alias ("fridge", "TV") stands for."""
-    return ALIASES.get(name.lower(), name)
+def class_for(name: str, first: str = language.ENGLISH) -> str:
+    """The model class a profile name means: itself, or the class a word in any language stands for
+    ("fridge", "TV", "taza", "Tasse"); where languages disagree, `first` (the profile's language) wins."""
+    return language.vocabulary(first).get(name.casefold(), name)
 
 
 class _Strict(BaseModel):
@@ -45,7 +40,8 @@ class Voice(_Strict):
         "auto", description="auto: stereo through PortAudio (sound) where there is an output device, else "
                             "espeak-ng (Linux) or pyttsx3 playing their own audio"
     )
-    voice: str | None = Field(None, description="a pyttsx3 voice id or a language code such as 'en' or 'de'")
+    voice: str | None = Field(None, description="a voice of its own (an espeak-ng voice such as en-us or es-419, "
+                                                "or a pyttsx3 voice id); by default, the profile language's voice")
     rate: int = Field(175, ge=80, le=450, description="words per minute")
     volume: float = Field(1.0, ge=0, le=1)
     spatial: bool = Field(True, description="pan each clause to its object's side (needs stereo headphones)")
@@ -102,6 +98,7 @@ class Profile(_Strict):
     name: str = Field(min_length=1, max_length=80)
     description: str = ""
     extends: str | None = None
+    language: str = Field(language.ENGLISH, description="what the assistant speaks: en, es, fr, de or pt")
     voice: Voice = Voice()
     units: Literal["metres", "feet", "steps"] = "metres"
     step_length_m: float = Field(0.75, gt=0.2, lt=2)
@@ -127,6 +124,21 @@ class Profile(_Strict):
     @classmethod
     def _shorthand(cls, value: object) -> object:
         return _as_mapping(value)
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        codes = language.available()
+        if value not in codes:
+            close = difflib.get_close_matches(value.lower(), codes, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(f"is not a language the assistant speaks; {hint}it speaks: {', '.join(codes)}")
+        return value
+
+    @property
+    def lang(self) -> language.Language:
+        """The language the profile speaks: its templates, nouns and grammar."""
+        return language.load(self.language)
 
     @cached_property
     def _rules(self) -> dict[str, Rule]:
@@ -388,15 +400,16 @@ def load_profile(spec: str | None = None, known_labels: Iterable[str] | None = N
     except ValidationError as exc:
         profile = None
         problems = [_problem(error, chain) for error in exc.errors()]
+    first = data.get("language") if data.get("language") in language.available() else language.ENGLISH
     if known_labels is not None and isinstance(data.get("objects"), (dict, list)):
-        problems += _unknown_labels(list(data["objects"]), set(known_labels) - {"???", ""}, chain)
+        problems += _unknown_labels(list(data["objects"]), set(known_labels) - {"???", ""}, chain, first)
     if problems:
         raise ProfileProblems(sorted(problems, key=lambda p: (str(p.file), p.line or 0)))
-    renamed = {name: class_for(name) for name in profile.objects if class_for(name) != name}
+    renamed = {name: class_for(name, first) for name in profile.objects if class_for(name, first) != name}
     for name, label in renamed.items():
         note(f"{path}: '{name}' means the class '{label}'.")
     if renamed:
-        objects = {class_for(name): rule for name, rule in profile.objects.items()}
+        objects = {class_for(name, first): rule for name, rule in profile.objects.items()}
         profile = profile.model_copy(update={"objects": objects})
     profile._calibration = calibration  # before any rule is read and cached
     return profile
@@ -432,6 +445,7 @@ FRIENDLY = {
     "too_short": "must not be empty",
     "string_too_short": "must not be empty",
     "string_too_long": "is too long",
+    "value_error": "{error}",
 }
 
 
@@ -462,12 +476,14 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
     return model
 
 
-def _unknown_labels(labels: list, known: set[str], chain: Chain) -> Iterator[Problem]:
+def _unknown_labels(labels: list, known: set[str], chain: Chain, first: str) -> Iterator[Problem]:
+    """Names that are no class of the model, with the closest class or word in the profile's language."""
     if not known:
         return
+    words = sorted({*known, *language.load(first).words()})
     for label in labels:
-        if isinstance(label, str) and class_for(label) not in known:
-            close = difflib.get_close_matches(label, sorted(known), n=1, cutoff=0.6)
+        if isinstance(label, str) and class_for(label, first) not in known:
+            close = difflib.get_close_matches(label.casefold(), words, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else "; 'assistant profiles list' shows examples."
             file, line = _locate(("objects", label), chain)
             yield Problem(file, line, f"objects -> {label}", _NO_VALUE, f"{label!r} is not a class this model knows{hint}")

@@ -35,8 +35,8 @@ class Transcript:
     def write(self, spoken: Spoken) -> None:
         """One line: frame time and index, why it was said, its priority, whether it cut
         another phrase off (`interrupted`) or was cut off itself (`cut`), the frame's age when
-        it was decided, how long it waited in the queue and how long it took to say, its text
-        and WAV, and the boxes behind it."""
+        it was decided, how long it waited in the queue and how long it took to say, its text,
+        its language and WAV, and the boxes behind it."""
         utterance = spoken.utterance
         record = {
             "t_ms": utterance.timestamp_ms,
@@ -49,6 +49,7 @@ class Transcript:
             "wait_ms": round((spoken.started_s - spoken.queued_s) * 1000, 1),
             "speak_ms": round((spoken.ended_s - spoken.started_s) * 1000, 1),
             "text": utterance.text,
+            "language": utterance.language,
             "wav": str(spoken.wav) if spoken.wav else None,
             "objects": [s.to_json() for s in utterance.objects],
         }

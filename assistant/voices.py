@@ -25,7 +25,7 @@ from typing import Protocol
 
 import numpy as np
 
-from . import audio
+from . import audio, language
 from .core import Utterance
 from .errors import AssistantError
 
@@ -45,7 +45,8 @@ class OutputClosed(Exception):
 class VoiceSettings:
     """How to speak: words per minute, a voice id or language code, and volume from 0 to 1; and
     where the sound is placed: `spatial` panning of `pan_strength` (0 to 1) over a camera of
-    `hfov_deg`, and `earcons` ('hazard', 'all' or 'off')."""
+    `hfov_deg`, and `earcons` ('hazard', 'all' or 'off'). `language` picks the voice when `voice`
+    does not name one."""
 
     rate_wpm: int = 175
     voice: str | None = None
@@ -54,6 +55,13 @@ class VoiceSettings:
     pan_strength: float = 1.0
     earcons: str = "hazard"
     hfov_deg: float = 60.0
+    language: str = language.ENGLISH
+
+    @property
+    def voice_name(self) -> str:
+        """The voice to ask for: the profile's own, else the one its language's files name (an
+        espeak-ng voice name, which is also the language tag a system voice is matched by)."""
+        return self.voice or language.load(self.language).voice
 
     def seconds_for(self, text: str) -> float:
         """About how long the text takes to say at this rate."""
@@ -182,6 +190,7 @@ class Pyttsx3Synthesizer:
     def __init__(self, settings: VoiceSettings):
         self.settings = settings
         self._engine = None
+        self._voice_for: str | None = None  # the voice or language the engine's voice was chosen for
 
     def synthesize(self, text: str) -> tuple[np.ndarray, int]:
         import soundfile
@@ -190,6 +199,10 @@ class Pyttsx3Synthesizer:
             import pyttsx3
 
             self._engine = pyttsx3.init()
+        wanted = self.settings.voice_name
+        if wanted != self._voice_for:  # first use, or a reloaded profile speaks another language
+            self._engine.setProperty("voice", pyttsx3_voice(self._engine, wanted))
+            self._voice_for = wanted
         self._engine.setProperty("rate", self.settings.rate_wpm)
         self._engine.setProperty("volume", self.settings.volume)
         suffix = ".aiff" if sys.platform == "darwin" else ".wav"
@@ -375,6 +388,7 @@ class Pyttsx3Backend:
     def __init__(self, settings: VoiceSettings):
         self.settings = settings
         self._engine = None
+        self._voice_for: str | None = None
 
     def open(self) -> None:
         if not audio_output_available():
@@ -386,8 +400,6 @@ class Pyttsx3Backend:
         except Exception as exc:  # pyttsx3 raises many types when a driver or library is missing
             raise BackendUnavailable(f"No text-to-speech engine could start ({exc})") from exc
         self.configure(self.settings)
-        if self.settings.voice:
-            self._engine.setProperty("voice", self._voice_id(self.settings.voice))
 
     def arm(self) -> None:
         pass
@@ -397,19 +409,10 @@ class Pyttsx3Backend:
         if self._engine is not None:
             self._engine.setProperty("rate", settings.rate_wpm)
             self._engine.setProperty("volume", settings.volume)
-
-    def _voice_id(self, wanted: str) -> str:
-        """A voice by exact id, else the first whose language or id starts with the code (e.g. 'de')."""
-        voices = self._engine.getProperty("voices")
-        for voice in voices:
-            if voice.id == wanted:
-                return voice.id
-        for voice in voices:
-            languages = [lang.decode(errors="ignore") if isinstance(lang, bytes) else str(lang)
-                         for lang in (voice.languages or [])]
-            if any(lang.lstrip("\x05").startswith(wanted) for lang in languages) or wanted in voice.id:
-                return voice.id
-        raise BackendUnavailable(f"No installed voice matches {wanted!r}")
+            wanted = settings.voice_name
+            if wanted != self._voice_for:  # a reloaded profile may speak another language
+                self._engine.setProperty("voice", pyttsx3_voice(self._engine, wanted))
+                self._voice_for = wanted
 
     def speak(self, utterance: Utterance, number: int) -> None:
         self._engine.say(utterance.text)
@@ -427,10 +430,58 @@ class Pyttsx3Backend:
         return Pyttsx3Backend(self.settings)
 
 
+def pyttsx3_voice(engine: object, wanted: str) -> str:
+    """A pyttsx3 voice by exact id, else one for the language tag ('pt-br', then 'pt'): the engine's
+    default voice if it fits, else the first that does. BackendUnavailable when none does."""
+    voices = engine.getProperty("voices")
+    for voice in voices:
+        if voice.id == wanted:
+            return voice.id
+
+    def tags(voice: object) -> list[str]:
+        languages = [lang.decode(errors="ignore") if isinstance(lang, bytes) else str(lang)
+                     for lang in (voice.languages or [])]
+        return [lang.lstrip("\x05").lower().replace("_", "-") for lang in languages]
+
+    default = engine.getProperty("voice")
+    tag = wanted.lower().replace("_", "-")
+    for code in dict.fromkeys((tag, tag.split("-")[0])):
+        for voice in sorted(voices, key=lambda v: v.id != default):
+            if any(t == code or t.startswith(code + "-") for t in tags(voice)) or voice.id.lower().endswith("/" + code):
+                return voice.id
+    raise BackendUnavailable(f"No installed voice speaks {wanted!r}")
+
+
 def espeak_options(settings: VoiceSettings) -> list[str]:
     """espeak-ng's voice, rate and amplitude flags (its default amplitude is 100)."""
-    voice = ["-v", settings.voice] if settings.voice else []
-    return [*voice, "-s", str(settings.rate_wpm), "-a", str(round(settings.volume * 100))]
+    return ["-v", settings.voice_name, "-s", str(settings.rate_wpm), "-a", str(round(settings.volume * 100))]
+
+
+def require_voice(spec: str, settings: VoiceSettings) -> None:
+    """AssistantError, in one English sentence, when the engine `spec` will speak through has no
+    voice for the profile's language (or its named voice); checked once, at start."""
+    linux = sys.platform.startswith("linux")
+    name = language.load(settings.language).locale.english_name
+    whose = f"voice named {settings.voice!r}" if settings.voice else f"voice for {name} ({settings.language})"
+    if spec in ("espeak", "wav") or spec.startswith("wav:") or (spec in ("auto", "sound") and linux):
+        if shutil.which("espeak-ng") is None:
+            return  # nothing to ask: the fallback, or the backend as it opens, says so
+        result = subprocess.run(["espeak-ng", "-q", "-v", settings.voice_name, "."], capture_output=True, timeout=30)
+        if result.returncode != 0:
+            raise AssistantError(f"espeak-ng has no {whose}; install it (espeak-ng-data) or change the profile's "
+                                 "language or voice.")
+    elif spec in ("pyttsx3", "auto", "sound"):
+        try:
+            import pyttsx3
+
+            engine = pyttsx3.init()
+        except Exception:  # no engine at all: the backend's own fallback says so as it opens
+            return
+        try:
+            pyttsx3_voice(engine, settings.voice_name)
+        except BackendUnavailable:
+            raise AssistantError(f"The system's text-to-speech has no {whose}; install one (on Windows: Settings, "
+                                 "Time & language, Speech) or change the profile's language or voice.") from None
 
 
 def linux_audio() -> tuple[bool, bool]:

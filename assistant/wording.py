@@ -1,82 +1,79 @@
-"""What to say: English wording of sightings, grouped and counted, in the profile's style. Pure functions."""
+"""What to say: sightings grouped and counted, in the profile's language and style. Pure functions.
+
+Every word comes from the profile's language (`language.Language`): the English strings here are
+the gettext msgids its catalog translates.
+"""
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from .core import Detection, Frame, Position, Sighting, Utterance
+from .language import Noun, Number
 from .position import place
 from .profile import Profile, speakable
 
-SPOKEN_NAMES = {"tv": "television", "cell phone": "phone", "dining table": "table"}
-PLURALS = {"person": "people", "mouse": "mice", "knife": "knives", "sheep": "sheep", "skis": "skis", "scissors": "scissors"}
-PAIRS = {"skis": "a pair of skis", "scissors": "a pair of scissors"}
-NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-# How each side is said, by where the camera is mounted (the profile's camera.mounted).
+# How each side is said, by where the camera is mounted (the profile's camera.mounted): the English
+# msgids, looked up in the profile language's catalog with the mount as context.
 SIDES = {
     "chest": {"left": "on your left", "right": "on your right", "ahead": "ahead"},
     "head": {"left": "on your left", "right": "on your right", "ahead": "ahead"},
     "hand": {"left": "left of where you point", "right": "right of where you point", "ahead": "where you point"},
     "table": {"left": "on the left", "right": "on the right", "ahead": "in front"},
 }
+SLIGHTLY = {"left": "slightly left", "right": "slightly right"}
+UNITS = {"feet": ("about {amount} foot", "about {amount} feet"), "steps": ("about {amount} step", "about {amount} steps"),
+         "metres": ("about {amount} metre", "about {amount} metres")}
 FEET_PER_METRE = 3.28084
 PROBABLY_BELOW = 0.6  # in detailed verbosity, a score under this is said as "probably"
 
 
-def plural(noun: str) -> str:
-    """English plural of a (possibly two-word) noun."""
-    head, _, last = noun.rpartition(" ")
-    prefix = f"{head} " if head else ""
-    if last in PLURALS:
-        return prefix + PLURALS[last]
-    if last.endswith(("s", "x", "z", "ch", "sh")):
-        return f"{prefix}{last}es"
-    if last.endswith("y") and last[-2:-1] not in "aeiou":
-        return f"{prefix}{last[:-1]}ies"
-    return f"{prefix}{last}s"
+def noun_of(label: str, profile: Profile) -> Noun:
+    """The noun the profile's language says for a class (or the profile's own spoken_name)."""
+    return profile.lang.noun(label, profile.rule(label).spoken_name)
 
 
-def number_word(count: int) -> str:
-    return NUMBER_WORDS[count] if count < len(NUMBER_WORDS) else str(count)
-
-
-def counted(noun: str, count: int, article: bool = True) -> str:
-    """'a dog', 'an umbrella', 'two people', '12 cars'; 'dog' without the article."""
+def counted(label: str, count: int, profile: Profile, article: bool = True) -> str:
+    """'a dog', 'an umbrella', 'two people', '12 cars', 'deux personnes'; 'dog' without the article."""
+    lang, noun = profile.lang, noun_of(label, profile)
+    word = noun.form(lang.category(count))
     if count == 1:
-        if not article:
-            return noun
-        return PAIRS.get(noun) or f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
-    return f"{number_word(count)} {plural(noun)}"
-
-
-def spoken_name(label: str, profile: Profile) -> str:
-    return profile.rule(label).spoken_name or SPOKEN_NAMES.get(label, label)
+        return lang.text("a {noun}", noun.gender, noun=word, grammar=noun) if article else word
+    return lang.text("{number} {noun}", number=lang.number(count, noun.gender), noun=word)
 
 
 def where_words(sighting: Sighting, profile: Profile) -> str:
     """'on your left', 'slightly right', 'at 2 o'clock', or 'left' when brief."""
+    lang, brief = profile.lang, profile.verbosity == "brief"
     if profile.directions == "clock":
-        return f"{sighting.position.clock} o'clock" if profile.verbosity == "brief" else f"at {sighting.position.clock} o'clock"
+        hour = Number(sighting.position.clock, lang.numbers)
+        if brief:
+            return lang.text("{hour} o'clock", "brief", "{hour} o'clock", sighting.position.clock, hour=hour)
+        return lang.text("at {hour} o'clock", None, "at {hour} o'clock", sighting.position.clock, hour=hour)
     side = sighting.position.side
-    if profile.verbosity == "brief":
-        return side
-    return f"slightly {side}" if sighting.position.direction != side else SIDES[profile.camera.mounted][side]
+    if brief:
+        return lang.text(side, "brief")
+    if sighting.position.direction != side:
+        return lang.text(SLIGHTLY[side])
+    mounted = profile.camera.mounted
+    return lang.text(SIDES[mounted][side], mounted)
 
 
 def amount(distance_m: float, profile: Profile) -> str:
     """A distance in the profile's units: 'about 4 metres', 'about 13 feet', 'about 5 steps'."""
     if profile.units == "feet":
-        value, unit = distance_m * FEET_PER_METRE, "foot"
+        value = distance_m * FEET_PER_METRE
     elif profile.units == "steps":
-        value, unit = distance_m / profile.step_length_m, "step"
+        value = distance_m / profile.step_length_m
     else:
         if distance_m < 1:
-            return "less than a metre"
-        value, unit = distance_m, "metre"
+            return profile.lang.text("less than a metre")
+        value = distance_m
     whole = max(1, round(value))
-    units = {"foot": "feet", "step": "steps", "metre": "metres"}[unit] if whole != 1 else unit
-    return f"about {whole} {units}"
+    one, many = UNITS[profile.units]
+    return profile.lang.text(one, None, many, whole, amount=Number(whole, profile.lang.numbers))
 
 
 def distance_label(position: Position) -> str:
@@ -91,23 +88,33 @@ def distance_words(sighting: Sighting, profile: Profile) -> str:
     position = sighting.position
     if position.distance_m is not None:
         return amount(position.distance_m, profile)
-    return "close" if position.close else "partly in view" if position.partial else ""
+    if position.close:
+        return profile.lang.text("close")
+    return profile.lang.text("partly in view") if position.partial else ""
 
 
 def phrase(members: Sequence[Sighting], profile: Profile) -> str:
     """One group (same class, same side), at the profile's verbosity; nearest member first."""
-    nearest = members[0]
-    noun = spoken_name(nearest.detection.label, profile)
-    if profile.verbosity == "brief":
-        return f"{counted(noun, len(members), article=False)} {where_words(nearest, profile)}"
-    text = f"{counted(noun, len(members))} {where_words(nearest, profile)}"
-    distance = distance_words(nearest, profile)
-    if profile.verbosity == "detailed":
-        if max(m.detection.score for m in members) < PROBABLY_BELOW:
-            text = f"probably {text}"
-        if distance and len(members) > 1 and distance[0] == "a":
-            distance = f"nearest {distance}"
-    return f"{text}, {distance}" if distance else text
+    lang, nearest = profile.lang, members[0]
+    label = nearest.detection.label
+    things = counted(label, len(members), profile, article=profile.verbosity != "brief")
+    where = where_words(nearest, profile)
+    distance = "" if profile.verbosity == "brief" else distance_words(nearest, profile)
+    if profile.verbosity == "detailed" and len(members) > 1 and _measured(nearest, profile):
+        distance = lang.text("nearest {distance}", noun_of(label, profile).gender, distance=distance)
+    if distance:
+        text = lang.text("{things} {where}, {distance}", things=things, where=where, distance=distance)
+    else:
+        text = lang.text("{things} {where}", things=things, where=where)
+    if profile.verbosity == "detailed" and max(m.detection.score for m in members) < PROBABLY_BELOW:
+        text = lang.text("probably {phrase}", phrase=text)
+    return text
+
+
+def _measured(sighting: Sighting, profile: Profile) -> bool:
+    """Whether the distance is said as a number ('about 4 metres'), which 'nearest' can qualify."""
+    distance = sighting.position.distance_m
+    return distance is not None and (distance >= 1 or profile.units != "metres")
 
 
 def nearness(sighting: Sighting) -> float:
@@ -153,19 +160,19 @@ def compose(
 
 def approach_words(sighting: Sighting, profile: Profile) -> str:
     """The warning for a hazard closing in: 'Car approaching on your left'."""
-    noun = spoken_name(sighting.detection.label, profile)
-    return sentence(f"{noun} approaching {where_words(sighting, profile)}")
+    lang, noun = profile.lang, noun_of(sighting.detection.label, profile)
+    return sentence(lang.text("{noun} approaching {where}", noun.gender, noun=noun.form(lang.category(1)),
+                              where=where_words(sighting, profile), grammar=noun))
 
 
 def gone_words(labels: Sequence[str], profile: Profile) -> str:
     """'The dog has gone', 'The two dogs have gone; the cat has gone'."""
-    counts: dict[str, int] = {}
-    for label in labels:
-        counts[label] = counts.get(label, 0) + 1
-    parts = []
-    for label, count in counts.items():
-        noun = spoken_name(label, profile)
-        parts.append(f"the {noun} has gone" if count == 1 else f"the {counted(noun, count)} have gone")
+    lang, parts = profile.lang, []
+    for label, count in Counter(labels).items():
+        noun = noun_of(label, profile)
+        parts.append(lang.text("the {noun} has gone", noun.gender, "the {number} {noun} have gone", count,
+                               noun=noun.form(lang.category(count)), number=lang.number(count, noun.gender),
+                               grammar=noun))
     return sentence("; ".join(parts))
 
 
@@ -177,4 +184,4 @@ def sightings_of(detections: Iterable[Detection], frame: Frame, profile: Profile
 def describe_scene(detections: Iterable[Detection], frame: Frame, profile: Profile) -> Utterance:
     """Everything the profile cares about in one still image, said at once (text may be empty)."""
     text, objects = compose(sightings_of(detections, frame, profile), profile)
-    return Utterance(text, frame.timestamp_ms, frame.index, objects)
+    return Utterance(text, frame.timestamp_ms, frame.index, objects, language=profile.language)
