@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/audio.py
 	$(VENV)/bin/python benchmarks/tracking.py
 	$(VENV)/bin/python benchmarks/debug_view.py
+	$(VENV)/bin/python benchmarks/languages.py
 	$(VENV)/bin/python benchmarks/dataset_eval.py
 	$(VENV)/bin/python benchmarks/hearing.py
 	$(VENV)/bin/python benchmarks/latency.py
