@@ -49,13 +49,14 @@ def one(label: str, x: float) -> Utterance:
     return Utterance(text, 0, 0, objects)
 
 
-def onsets(env: dict, trials: int) -> tuple[list[float], list[float]]:
-    settings = VoiceSettings()
+def onsets(env: dict, trials: int, settings: VoiceSettings = VoiceSettings(),
+           phrase: str = PHRASE) -> tuple[list[float], list[float]]:
+    """From `say()` of a phrase to its first sound at the sink, and the synthesis alone, in ms."""
     synthesizer = EspeakSynthesizer(settings)
     synthesis = []
     for _ in range(trials):
         start = time.perf_counter()
-        synthesizer.synthesize(PHRASE)
+        synthesizer.synthesize(phrase)
         synthesis.append((time.perf_counter() - start) * 1000)
     backend = SoundBackend(settings)
     backend.open()
@@ -64,7 +65,7 @@ def onsets(env: dict, trials: int) -> tuple[list[float], list[float]]:
         with SinkRecorder(env) as recording:
             backend.arm()
             said = time.monotonic()
-            backend.speak(Utterance(PHRASE, 0, 0), 1)
+            backend.speak(Utterance(phrase, 0, 0, language=settings.language), 1)
             time.sleep(0.1)
         frames, times = recording.samples()
         delays.append((times[loud(frames)[0]] - said) * 1000)

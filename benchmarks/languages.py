@@ -24,16 +24,15 @@ import numpy as np
 from shared import ROOT, SHARED  # noqa: E402  (first: it points the assistant at the shared models)
 
 sys.path.insert(0, str(ROOT))
+from audio import onsets  # noqa: E402  (benchmarks/audio.py: the same onset measurement)
 from tests.servers import null_sink_server  # noqa: E402
-from tests.sink import SinkRecorder, loud  # noqa: E402
 
 from assistant import language, models  # noqa: E402
-from assistant.core import Frame, Utterance  # noqa: E402
+from assistant.core import Frame  # noqa: E402
 from assistant.detector import Detector  # noqa: E402
 from assistant.imaging import read_image  # noqa: E402
 from assistant.pipeline import voice_settings  # noqa: E402
 from assistant.profile import Profile, load_profile  # noqa: E402
-from assistant.voices import EspeakSynthesizer, SoundBackend  # noqa: E402
 from assistant.wording import approach_words, compose, gone_words, sightings_of  # noqa: E402
 
 CODES = ("en", "es", "fr", "de", "pt")
@@ -68,30 +67,6 @@ def wording(profile: Profile, photos: list[list], repeats: int) -> list[float]:
     return per_sentence
 
 
-def onsets(profile: Profile, text: str, env: dict, trials: int) -> tuple[list[float], list[float]]:
-    """`say()` to first sound at the sink, and synthesis alone, in ms, for a sentence in the profile's language."""
-    settings = voice_settings(profile)
-    synthesizer = EspeakSynthesizer(settings)
-    synthesis = []
-    for _ in range(trials):
-        start = time.perf_counter()
-        synthesizer.synthesize(text)
-        synthesis.append((time.perf_counter() - start) * 1000)
-    backend = SoundBackend(settings)
-    backend.open()
-    delays = []
-    for _ in range(trials):
-        with SinkRecorder(env) as recording:
-            backend.arm()
-            said = time.monotonic()
-            backend.speak(Utterance(text, 0, 0, language=profile.language), 1)
-            time.sleep(0.1)
-        frames, times = recording.samples()
-        delays.append((times[loud(frames)[0]] - said) * 1000)
-    backend.close()
-    return delays, synthesis
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=10, help="onset trials per language")
@@ -114,7 +89,7 @@ def main() -> None:
             profile = default.model_copy(update={"language": code})
             times = wording(profile, photos, args.repeats)
             sentence = compose(photos[0][:1], profile)[0]
-            delays, synthesis = onsets(profile, sentence, env, args.trials)
+            delays, synthesis = onsets(env, args.trials, voice_settings(profile), sentence)
             result["languages"][code] = {
                 "wording_us_p50": p(times, 50), "wording_us_p95": p(times, 95),
                 "ratio_to_frame": round(float(np.percentile(times, 95)) / 1000 / frame_ms, 5),
