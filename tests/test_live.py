@@ -43,8 +43,8 @@ def video_frames(path: Path, wanted: set[int]) -> dict[int, Frame]:
 def test_transcript_has_no_repeats_and_cites_real_objects(
     request: pytest.FixtureRequest, tmp_path: Path, video: Path, profile: str
 ) -> None:
-    shared_run = (video, profile) == (CAR_VIDEO, "default")  # the same run test_cli reads
-    result, records = request.getfixturevalue("car_run") if shared_run else narrate(video, profile, tmp_path)
+    shared_run = video == CAR_VIDEO  # the runs test_cli reads too
+    result, records = request.getfixturevalue("car_runs")[profile] if shared_run else narrate(video, profile, tmp_path)
     assert result.returncode == 0, result.stderr
     assert records, "the run said nothing"
     assert static_repeats(records, load_profile(profile).cooldown_s) == 0
