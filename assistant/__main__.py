@@ -1,6 +1,8 @@
 """`python -m assistant` and the `assistant` command. Ctrl-C at any moment, even while the
 program is still loading, ends it quietly with exit code 130, as shells expect."""
 
+import contextlib
+import os
 import sys
 
 EXIT_INTERRUPTED = 130
@@ -10,9 +12,23 @@ def entry() -> int:
     try:
         from .cli import main
 
-        return main()
+        code = main()
     except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+        code = EXIT_INTERRUPTED
+    return leave(code)
+
+
+def leave(code: int) -> int:
+    """The exit code, or exit at once with it while a capture thread is still inside an OpenCV call
+    (a stream that stalled or is still opening): finalizing Python under that thread ends the
+    process with glibc's "FATAL: exception not rethrown" and SIGABRT instead of `code`."""
+    capture = sys.modules.get("assistant.capture")  # never imported: no capture thread to wait for
+    if capture is not None and capture.still_running():
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):  # a closed pipe has nothing left to flush to
+                stream.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

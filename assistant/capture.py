@@ -23,6 +23,7 @@ OPEN_TIMEOUT_MS = 10_000  # a stream that has not answered by then is unreachabl
 READ_TIMEOUT_MS = 5_000  # a stream silent this long is reopened
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 5.0)  # waits between reopening attempts; the last repeats forever
 JOIN_S = 0.5  # how long closing waits for the thread; one stuck in a driver call is left to finish alone
+THREAD_NAME = "capture"
 # FFmpeg's UDP reader ends the stream when its buffer overruns unless told otherwise.
 FFMPEG_OPTIONS_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 FFMPEG_OPTIONS = "overrun_nonfatal;1"
@@ -114,6 +115,11 @@ def open_file(path: str, description: str) -> cv2.VideoCapture:
     raise SourceError(f"Cannot open {description}: OpenCV cannot read it (missing, corrupt or unsupported).")
 
 
+def still_running() -> bool:
+    """Whether a capture thread is left, such as one stuck in a stalled stream's read."""
+    return any(t.name == THREAD_NAME and t.is_alive() for t in threading.enumerate())
+
+
 class Capture:
     """The capture thread. It opens with `opener`, then reads frames into `frames` until stopped.
 
@@ -134,7 +140,7 @@ class Capture:
         self._stop = threading.Event()
         self._playing = threading.Event()
         self.epoch_s = time.monotonic()
-        self._thread = threading.Thread(target=self._run, name="capture", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
         self._thread.start()
 
     def play(self) -> None:
