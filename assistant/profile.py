@@ -405,11 +405,12 @@ def load_profile(spec: str | None = None, known_labels: Iterable[str] | None = N
         problems += _unknown_labels(list(data["objects"]), set(known_labels) - {"???", ""}, chain, first)
     if problems:
         raise ProfileProblems(sorted(problems, key=lambda p: (str(p.file), p.line or 0)))
-    renamed = {name: class_for(name, first) for name in profile.objects if class_for(name, first) != name}
-    for name, label in renamed.items():
-        note(f"{path}: '{name}' means the class '{label}'.")
-    if renamed:
-        objects = {class_for(name, first): rule for name, rule in profile.objects.items()}
+    meaning = {name: class_for(name, first) for name in profile.objects}
+    for name, label in meaning.items():
+        if label != name:
+            note(f"{path}: '{name}' means the class '{label}'.")
+    if any(label != name for name, label in meaning.items()):
+        objects = {meaning[name]: rule for name, rule in profile.objects.items()}
         profile = profile.model_copy(update={"objects": objects})
     profile._calibration = calibration  # before any rule is read and cached
     return profile

@@ -199,10 +199,7 @@ class Pyttsx3Synthesizer:
             import pyttsx3
 
             self._engine = pyttsx3.init()
-        wanted = self.settings.voice_name
-        if wanted != self._voice_for:  # first use, or a reloaded profile speaks another language
-            self._engine.setProperty("voice", pyttsx3_voice(self._engine, wanted))
-            self._voice_for = wanted
+        self._voice_for = use_voice(self._engine, self.settings.voice_name, self._voice_for)
         self._engine.setProperty("rate", self.settings.rate_wpm)
         self._engine.setProperty("volume", self.settings.volume)
         suffix = ".aiff" if sys.platform == "darwin" else ".wav"
@@ -409,10 +406,7 @@ class Pyttsx3Backend:
         if self._engine is not None:
             self._engine.setProperty("rate", settings.rate_wpm)
             self._engine.setProperty("volume", settings.volume)
-            wanted = settings.voice_name
-            if wanted != self._voice_for:  # a reloaded profile may speak another language
-                self._engine.setProperty("voice", pyttsx3_voice(self._engine, wanted))
-                self._voice_for = wanted
+            self._voice_for = use_voice(self._engine, settings.voice_name, self._voice_for)
 
     def speak(self, utterance: Utterance, number: int) -> None:
         self._engine.say(utterance.text)
@@ -428,6 +422,14 @@ class Pyttsx3Backend:
 
     def fresh(self) -> Backend:
         return Pyttsx3Backend(self.settings)
+
+
+def use_voice(engine: object, wanted: str, chosen_for: str | None) -> str:
+    """Give a pyttsx3 engine the voice for `wanted` unless its voice was already chosen for it (first
+    use, or a reloaded profile that speaks another language); returns what it is now chosen for."""
+    if wanted != chosen_for:
+        engine.setProperty("voice", pyttsx3_voice(engine, wanted))
+    return wanted
 
 
 def pyttsx3_voice(engine: object, wanted: str) -> str:

@@ -58,22 +58,26 @@ def narrate(video: Path, profile: str, out: Path) -> tuple[subprocess.CompletedP
     return result, transcript_records(out)
 
 
+def narrate_side_by_side(jobs: dict[str, tuple[Path, str, Path, dict[str, str]]]
+                         ) -> dict[str, tuple[subprocess.CompletedProcess, list[dict]]]:
+    """`narrate` for several (video, profile, out, environment) jobs at once: the detector uses one
+    core, so runs side by side take little longer than one."""
+    started = {key: subprocess.Popen(narration_command(video, profile, out), cwd=ROOT, env=env, text=True,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+               for key, (video, profile, out, env) in jobs.items()}
+    runs = {}
+    for key, process in started.items():
+        stdout, stderr = process.communicate(timeout=600)
+        runs[key] = (subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr),
+                     transcript_records(jobs[key][2]))
+    return runs
+
+
 @pytest.fixture(scope="session")
 def car_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[subprocess.CompletedProcess, list[dict]]]:
-    """The car video with the default and the street profile, each run once for every test that
-    reads it. The detector runs on one core, so the two runs go side by side."""
-    started = {}
-    for profile in ("default", "street"):
-        out = tmp_path_factory.mktemp(f"car-{profile}")
-        started[profile] = (subprocess.Popen(narration_command(VIDEOS / "car-detection.mp4", profile, out), cwd=ROOT,
-                                             env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                             text=True), out)
-    runs = {}
-    for profile, (process, out) in started.items():
-        stdout, stderr = process.communicate(timeout=600)
-        runs[profile] = (subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr),
-                         transcript_records(out))
-    return runs
+    """The car video with the default and the street profile, each run once for every test that reads it."""
+    return narrate_side_by_side({profile: (VIDEOS / "car-detection.mp4", profile, tmp_path_factory.mktemp(f"car-{profile}"),
+                                           dict(os.environ)) for profile in ("default", "street")})
 
 
 @pytest.fixture(scope="session")

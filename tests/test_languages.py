@@ -22,7 +22,7 @@ from assistant.profile import Profile, ProfileProblems, load_profile
 from assistant.voices import BackendUnavailable, pyttsx3_voice
 from assistant.wording import approach_words, compose, gone_words
 
-from .conftest import MODEL, ROOT, VIDEOS, narration_command, needs, transcript_records
+from .conftest import MODEL, ROOT, VIDEOS, narrate_side_by_side, needs
 
 TABLES = Path(__file__).resolve().parent / "languages"
 SCENES = yaml.safe_load((TABLES / "scenes.yaml").read_text(encoding="utf-8"))
@@ -223,7 +223,7 @@ def walking_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[su
     espeak-ng wrapper on PATH logs each call, so the voice asked for can be checked. Runs at once."""
     needs("espeak-ng", why="the spoken languages are checked in espeak-ng's voices")
     real = shutil.which("espeak-ng")
-    runs = {}
+    jobs = {}
     for code in CODES:
         out = tmp_path_factory.mktemp(f"walk-{code}")
         wrapper = out / "bin" / "espeak-ng"
@@ -232,15 +232,8 @@ def walking_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[su
         wrapper.chmod(0o755)
         profile = out / "walk.yaml"
         profile.write_text(f"name: walk\nextends: default\nlanguage: {code}\n")
-        env = {**os.environ, "PATH": f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}"}
-        runs[code] = (subprocess.Popen(narration_command(WALKING, str(profile), out), cwd=ROOT, env=env,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), out)
-    results = {}
-    for code, (process, out) in runs.items():
-        stdout, stderr = process.communicate(timeout=600)
-        results[code] = (subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr),
-                         transcript_records(out), out)
-    return results
+        jobs[code] = (WALKING, str(profile), out, {**os.environ, "PATH": f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}"})
+    return {code: (*run, jobs[code][2]) for code, run in narrate_side_by_side(jobs).items()}
 
 
 def english_only_words() -> set[str]:
