@@ -4,7 +4,7 @@ Each language is a folder `assistant/locales/<code>/` holding
 - `LC_MESSAGES/assistant.po`: the sentence templates, a gettext catalog (compiled to `.mo` by
   `pybabel compile` at install; a missing or older `.mo` is compiled in memory from the `.po`);
 - `nouns.yaml`: the noun for each model class, with its gender and plural forms;
-- `language.yaml`: its name, voice, genders, number words and article elision.
+- `language.yaml`: its voice, genders, number words and article elision (and its name, for readers).
 Which plural form a count takes comes from CLDR's rules, through Babel.
 """
 
@@ -68,7 +68,6 @@ class Language:
     context, and count for plural templates) and fills it in; the rest is read from data."""
 
     code: str
-    name: str
     voice: str  # espeak-ng's voice name, and the tag (pt-br) a system voice is matched by
     genders: tuple[str, ...]
     nouns: dict[str, Noun]
@@ -185,7 +184,6 @@ def load(code: str) -> Language:
                                  tuple(str(w) for w in entry.get("words") or ()))
     return Language(
         code=code,
-        name=str(about.get("name", code)),
         voice=str(about.get("voice", code)),
         genders=genders,
         nouns=nouns,
