@@ -150,11 +150,12 @@ def time_to_contact_s(samples: Sequence[tuple[float, float]], min_span_ms: float
     Under a pinhole camera an object closing at constant speed has height h with
     d(ln h)/dt = 1 / time-to-contact, so the answer is 1 / the least-squares slope of ln h
     against time. That slope is an average over the window, so the answer is moved from the
-    window's middle to its last sample. None when the samples span less than `min_span_ms` or
-    the object is not growing, so a few frames of jitter never make a warning.
+    window's middle to its last sample. Two samples are enough when that is all a slow device
+    has, as long as they span `min_span_ms`. None when the samples span less than that or the
+    object is not growing, so a few frames of jitter never make a warning.
     """
     points = [(t, math.log(h)) for t, h in samples if h > 0]
-    if len(points) < 3 or points[-1][0] - points[0][0] < min_span_ms:
+    if len(points) < 2 or points[-1][0] - points[0][0] < min_span_ms:
         return None
     mean_t = sum(t for t, _ in points) / len(points)
     mean_y = sum(y for _, y in points) / len(points)

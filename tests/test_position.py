@@ -80,8 +80,16 @@ def test_time_to_contact_of_a_car_closing_at_constant_speed(closing_m_per_s: flo
     assert time_to_contact_s(samples) == pytest.approx(remaining_s, rel=0.15)
 
 
+@pytest.mark.parametrize(("fps", "frames"), [(2, 2), (3, 3)])
+def test_time_to_contact_from_the_few_frames_a_slow_device_has(fps: int, frames: int) -> None:
+    """The same car closing at 5 m/s, 3 s away at the last frame, seen only in the last 0.5 to 0.7 s."""
+    last = (frames - 1) / fps
+    samples = [(t * 1000 / fps, 1.5 * 500 / (15 + 5 * last - 5 * t / fps)) for t in range(frames)]
+    assert time_to_contact_s(samples) == pytest.approx(3.0, rel=0.15)
+
+
 @pytest.mark.parametrize("samples", [
-    [(0, 100), (100, 101)],  # too few
+    [(0, 100), (100, 101)],  # too short a span for two
     [(0, 100), (100, 104), (200, 108)],  # too short a span
     [(t * 100, 100 - t) for t in range(10)],  # shrinking: moving away
     [(t * 100, 100) for t in range(10)],  # still
