@@ -20,6 +20,8 @@ COVER_STD = 6.0
 THUMBNAIL = (64, 48)
 COVER_HOLD_MS = 1000  # dark this long before it counts as covered
 UNCOVER_HOLD_MS = 300  # and light this long before it counts as uncovered again
+BACK_FRAMES = 3  # a lost camera is back after this many new frames
+BACK_SPAN_S = 0.5  # spanning at least this long
 
 
 def luminance(rgb: np.ndarray) -> tuple[float, float]:
@@ -34,29 +36,46 @@ def looks_covered(mean: float, std: float) -> bool:
 
 
 class LossWatch:
-    """`update(now_s, fresh)` once per loop step says "lost" when no fresh frame came for
-    `timeout_s`, "back" at the first fresh frame after that, else None."""
+    """`update(now_s, read, read_s)` once per loop step, given how many frames the source has read
+    so far and when it read the newest (None before the first): "lost" when no new frame came for
+    `timeout_s`, "back" once frames really flow again, else None.
+
+    Back means BACK_FRAMES new frames spanning BACK_SPAN_S, with no gap of `timeout_s` between
+    them: the burst of buffered frames a dead stream hands over when it times out is not the
+    camera coming back. Frames are counted as the source reads them, not as the loop takes them,
+    so a frame-rate cap or a slow detector never looks like a lost camera.
+    """
 
     def __init__(self, timeout_s: float):
         self.timeout_s = timeout_s
         self.lost = False
         self.losses = 0
-        self._last_s: float | None = None
+        self._read = 0
+        self._last_s: float | None = None  # when the newest frame was read, or when watching began
+        self._flow: tuple[float, int] | None = None  # since the loss: when the frames began, and how many
 
-    def update(self, now_s: float, fresh: bool) -> str | None:
-        if self._last_s is None or fresh:
+    def update(self, now_s: float, read: int, read_s: float | None) -> str | None:
+        if self._last_s is None:
             self._last_s = now_s
-        if fresh and self.lost:
-            self.lost = False
-            return "back"
+        if read > self._read and read_s is not None:
+            new, self._read = read - self._read, read
+            if self.lost:
+                resumed = self._flow is None or read_s - self._last_s >= self.timeout_s
+                self._flow = (read_s, new) if resumed else (self._flow[0], self._flow[1] + new)
+            self._last_s = read_s
+        if self.lost and self._flow is not None:
+            began_s, count = self._flow
+            if count >= BACK_FRAMES and self._last_s - began_s >= BACK_SPAN_S:
+                self.lost, self._flow = False, None
+                return "back"
         if not self.lost and now_s - self._last_s >= self.timeout_s:
-            self.lost = True
+            self.lost, self._flow = True, None
             self.losses += 1
             return "lost"
         return None
 
     def silent_s(self, now_s: float) -> float:
-        """Seconds since the last fresh frame."""
+        """Seconds since the last new frame."""
         return 0.0 if self._last_s is None else now_s - self._last_s
 
 

@@ -128,6 +128,7 @@ class Capture:
     played at that rate from the moment `play()` is called (the loop is ready), each frame handed
     over when its time comes, and `frames` closes at the end.
     A failure to open the first time is kept in `error`, and `opened` is set either way.
+    `arrived` is how many frames it has read so far, and when it read the newest.
     """
 
     def __init__(self, opener: Opener, description: str, *, pace_fps: float | None = None):
@@ -135,6 +136,7 @@ class Capture:
         self.opened = threading.Event()
         self.error: SourceError | None = None
         self.description = description
+        self.arrived: tuple[int, float | None] = (0, None)
         self._opener = opener
         self._pace_fps = pace_fps
         self._stop = threading.Event()
@@ -179,6 +181,7 @@ class Capture:
                 now = time.monotonic()
                 self.frames.put(Captured(bgr, index, round((now - self.epoch_s) * 1000), now))
                 index += 1
+                self.arrived = (index, now)
                 failures = 0
                 continue
             if capture is not None:
@@ -210,7 +213,9 @@ class Capture:
                     return
                 if self._stop.wait(max(0.0, start + index / fps - time.monotonic())):
                     return
-                self.frames.put(Captured(bgr, index, round(index * 1000 / fps), time.monotonic()))
+                now = time.monotonic()
+                self.frames.put(Captured(bgr, index, round(index * 1000 / fps), now))
                 index += 1
+                self.arrived = (index, now)
         finally:
             capture.release()

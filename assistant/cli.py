@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .pipeline import RunStats
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+MAX_FPS = 120  # a cap above any camera's rate means no cap
 
 
 def _report(exc: BaseException, verbose: bool, prefix: str = "") -> None:
@@ -87,6 +88,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise AssistantError("--give-up-s must be more than 0 seconds.")
     if args.max_frames is not None and args.max_frames < 1:
         raise AssistantError(f"--max-frames must be 1 or more, not {args.max_frames}.")
+    if args.max_fps is not None and not 0 < args.max_fps <= MAX_FPS:
+        raise AssistantError(f"--max-fps must be more than 0 and at most {MAX_FPS}, not {args.max_fps:g}.")
     profile, model_path, labels = _load(args.profile, args.model)
     _check_run_outputs(args, profile, model_path)
     settings = voice_settings(profile)
@@ -116,7 +119,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         show = (lambda report: viewer.show(report, speaker.queued, speaker.last_spoken)) if viewer else None
         options = RunOptions(max_frames=args.max_frames, stop=stop, watcher=watcher,
                              on_profile_error=lambda e: _report(e, args.verbose), commands=commands,
-                             on_frame=show, candidates=args.candidates if viewer else None, give_up_s=args.give_up_s)
+                             on_frame=show, candidates=args.candidates if viewer else None, give_up_s=args.give_up_s,
+                             max_fps=args.max_fps)
         try:
             with TerminalKeys(commands.put):
                 stats = run(source, model_path, profile, speaker, options)
@@ -160,7 +164,8 @@ def _summary(stats: RunStats, speaker: Speaker, speech: str) -> str:
     """The run's last line: frames, what became of the sentences, and how fresh the frames were."""
     said = ("printed" if speech == "print" or speaker.printing
             else "decided, none voiced (--speech none)" if speech == "none" else "spoken")
-    parts = [f"{_count(stats.frames, 'frame')} in {stats.seconds:.1f} s ({stats.fps:.1f} fps)",
+    cap = f", capped at {stats.max_fps:g}" if stats.max_fps is not None else ""
+    parts = [f"{_count(stats.frames, 'frame')} in {stats.seconds:.1f} s ({stats.fps:.1f} fps{cap})",
              f"{_count(speaker.spoken, 'sentence')} {said}", f"{speaker.dropped} dropped as stale"]
     if speaker.unheard:
         parts.append(f"{speaker.unheard} not printed (output closed)")
@@ -169,6 +174,8 @@ def _summary(stats: RunStats, speaker: Speaker, speech: str) -> str:
     if stats.age_ms_p50 is not None:
         parts.append(f"frame age p50 {stats.age_ms_p50:.0f} ms, p95 {stats.age_ms_p95:.0f} ms")
     parts.append(f"{_count(stats.dropped, 'frame')} dropped")
+    if stats.capped:
+        parts.append(f"{_count(stats.capped, 'frame')} left out by the cap")
     if stats.camera_lost:
         parts.append(f"camera lost {_count(stats.camera_lost, 'time')}")
     if stats.reloads:
@@ -519,6 +526,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--realtime", action="store_true",
                      help="play a video file like a live camera: at its own frame rate, dropping the frames "
                           "the loop is too slow for")
+    run.add_argument("--max-fps", type=float, metavar="N",
+                     help="look at most N frames a second (default: the profile's max_fps, else no cap); a video "
+                          "file is sampled at N frames a second of its own time, as a slow device would see it")
     run.add_argument("--give-up-s", type=float, metavar="SECONDS",
                      help="end the run when a lost camera or stream has not come back for this long (default: never)")
     view = run.add_argument_group("debug view", "boxes coloured by what became of them, a confidence heatmap "

@@ -61,6 +61,7 @@ class Hud:
     profile: str
     age_ms: float | None = None  # how old the frame was when the detector took it; None for a still image
     dropped: int = 0  # frames the loop was too slow for, so far
+    max_fps: float | None = None  # the frame-rate cap, if any
 
 
 def frame_heat(detections: Sequence[Detection], width: int, height: int) -> np.ndarray:
@@ -213,7 +214,8 @@ def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> boo
 def hud_layout(hud: Hud, width: int) -> tuple[list[str], int, tuple[int, int, int, int]]:
     """The HUD's lines (the last sentence shortened to fit), their height, and the panel rectangle."""
     scale = text_scale(width)
-    speed = f"{hud.fps:.1f} fps   " if hud.fps is not None else ""
+    cap = f" (cap {hud.max_fps:g})" if hud.max_fps is not None else ""
+    speed = f"{hud.fps:.1f} fps{cap}   " if hud.fps is not None else ""
     lag = f"frame age {hud.age_ms:.0f} ms   dropped {hud.dropped}" if hud.age_ms is not None else None
     lines = [
         f"{speed}detector {hud.detector_ms:.0f} ms",

@@ -17,7 +17,7 @@ class FrameReport:
 
     `track_ids[i]` is the id of the track that `detections[i]` was matched to this frame, or None.
     `age_ms` is how old the frame was when the detector took it; `dropped` counts the frames
-    the loop has been too slow for so far.
+    the loop has been too slow for so far; `max_fps` is the frame-rate cap, if any.
     """
 
     frame: Frame
@@ -29,3 +29,4 @@ class FrameReport:
     profile: Profile
     age_ms: float = 0.0
     dropped: int = 0
+    max_fps: float | None = None

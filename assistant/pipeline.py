@@ -20,7 +20,7 @@ from .errors import ProfileError, SourceError
 from .frame_report import FrameReport
 from .imaging import read_image
 from .narration import Narrator
-from .profile import Profile, speakable
+from .profile import Profile, speakable, weak_boxes
 from .reload import ProfileWatcher
 from .sources import Source
 from .speech import Speaker
@@ -45,6 +45,7 @@ class RunOptions:
     `on_frame`: called with each frame's report. `candidates`: the detector reports every class
     down to this score, for the debug view (the profile still decides what is said).
     `give_up_s`: end the run when a camera has been lost this long (default: never).
+    `max_fps`: the frame-rate cap, overriding the profile's `max_fps` (default: the profile's).
     """
 
     max_frames: int | None = None
@@ -55,6 +56,7 @@ class RunOptions:
     on_frame: Callable[[FrameReport], None] | None = None
     candidates: float | None = None
     give_up_s: float | None = None
+    max_fps: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,8 @@ class RunStats:
     age_ms_p95: float | None = None
     camera_lost: int = 0  # times a live source went silent for the profile's camera_timeout_s
     skipped: int = 0  # unreadable images in a folder, passed over
+    max_fps: float | None = None  # the frame-rate cap at the end of the run, if any
+    capped: int = 0  # frames left out to keep under the cap
 
     @property
     def fps(self) -> float:
@@ -84,12 +88,21 @@ def voice_settings(profile: Profile) -> VoiceSettings:
 
 
 def detector_for(model_path: Path, profile: Profile, *, video: bool, candidates: float | None = None) -> Detector:
-    """A detector limited to the profile's classes and its lowest speaking threshold, or, for the
-    debug view, one that reports every class down to the `candidates` score."""
-    if candidates is not None:  # never above a speaking threshold, so the view cannot change what is said
-        return Detector(model_path, video=video, score_threshold=min(candidates, profile.lowest_min_score),
-                        max_results=CANDIDATE_MAX_RESULTS)
-    return Detector(model_path, video=video, score_threshold=profile.lowest_min_score, labels=profile.objects)
+    """A detector limited to what the profile needs (see `_detector_settings`)."""
+    return Detector(model_path, video=video, **_detector_settings(profile, video, candidates))
+
+
+def _detector_settings(profile: Profile, video: bool, candidates: float | None) -> dict:
+    """What a detector for this profile is built with; a reload that changes none of it keeps the running one.
+
+    The profile's classes down to its lowest speaking threshold, or, when tracking, down to the
+    floor of the weak boxes that keep tracks alive. For the debug view, every class down to the
+    `candidates` score, never above that floor, so the view cannot change what is said.
+    """
+    floor = profile.weak_floor if video else profile.lowest_min_score
+    if candidates is not None:
+        return {"score_threshold": min(candidates, floor), "max_results": CANDIDATE_MAX_RESULTS}
+    return {"score_threshold": floor, "labels": frozenset(profile.objects)}
 
 
 def run(source: Source, model_path: Path, profile: Profile, speaker: Speaker,
@@ -142,16 +155,18 @@ class _Stages:
 
     def restart(self) -> None:
         """Forget what was tracked and said: after the camera comes back, nothing of before is known."""
-        self.tracker = Tracker(confirm_frames=self.profile.confirm_frames, max_missing_ms=MAX_MISSING_MS)
+        self.tracker = Tracker(self.profile.confirm_frames, lambda label: self.profile.rule(label).min_score,
+                               max_missing_ms=MAX_MISSING_MS)
         self.narrator = Narrator(self.profile)
 
     def apply(self, profile: Profile) -> None:
         """A reloaded profile, from the next frame on; the detector is rebuilt only if its settings changed."""
-        if _detector_settings(profile, self.candidates) != _detector_settings(self.profile, self.candidates):
+        if (_detector_settings(profile, self.video, self.candidates)
+                != _detector_settings(self.profile, self.video, self.candidates)):
             self.detector.close()
             self.detector = detector_for(self.model_path, profile, video=self.video, candidates=self.candidates)
         self.profile = self.narrator.profile = profile
-        self.tracker.confirm_frames = profile.confirm_frames
+        self.tracker.confirm_hits = profile.confirm_frames
         self.speaker.adjust(voice_settings(profile), profile.freshness_s)
 
     def close(self) -> None:
@@ -164,6 +179,7 @@ class _Loop:
     def __init__(self, source: Source, model_path: Path, profile: Profile, speaker: Speaker, options: RunOptions):
         self.source, self.speaker, self.options = source, speaker, options
         self.stages = _Stages(model_path, profile, speaker, video=not source.still, candidates=options.candidates)
+        self._cap(profile)
         self.loss = LossWatch(profile.camera_timeout_s) if source.live else None
         self.cover = CoverWatch()
         self.ages = _Ages()
@@ -191,7 +207,7 @@ class _Loop:
             if not self._obey(options.commands.get()):
                 return False
         if self.loss is not None:
-            self._watch_loss(frame is not None)
+            self._watch_loss()
         if frame is not None:
             self._process(frame)
             self.frames += 1
@@ -216,7 +232,8 @@ class _Loop:
                 utterance = utterance if utterance.text else None
             else:
                 accepted = speakable(detections, stages.profile, frame.height)
-                self.tracks = stages.tracker.update(accepted, frame.timestamp_ms)
+                weak = weak_boxes(detections, stages.profile, frame.height, accepted)
+                self.tracks = stages.tracker.update(accepted, frame.timestamp_ms, weak)
                 speaking = (frame.timestamp_ms < self.voice_free_ms if self.media_voice
                             else self.speaker.busy or self.speaker.queued > 0)
                 utterance = None if self.paused else stages.narrator.update(self.tracks, frame, speaking)
@@ -228,7 +245,7 @@ class _Loop:
             track_of = {t.detection: t.track_id for t in self.tracks if t.misses == 0}
             self.options.on_frame(FrameReport(frame, detections, tuple(track_of.get(d) for d in detections),
                                               self.tracks, utterance, detect_ms, stages.profile, age_ms,
-                                              self.source.dropped))
+                                              self.source.dropped, self.source.max_fps))
 
     def _say(self, utterance: Utterance) -> None:
         if self.media_voice:  # one sentence at a time, none dropped or cut by the wall clock
@@ -247,10 +264,10 @@ class _Loop:
         return Utterance(profile.lang.text(msgid, **fields), stamp + late_ms, index, kind="status", priority=priority,
                          interrupt=priority >= HAZARD, language=profile.language)
 
-    def _watch_loss(self, fresh: bool) -> None:
+    def _watch_loss(self) -> None:
         """Say when a live source goes silent and when it comes back; give up after `give_up_s` if set."""
         now = time.monotonic()
-        event = self.loss.update(now, fresh)
+        event = self.loss.update(now, *self.source.arrived)
         if event == "lost":
             self.speaker.clear()  # whatever was waiting is about a scene no longer seen
             self._say(self._status(CAMERA_LOST, HAZARD, late_ms=round(self.loss.silent_s(now) * 1000)))
@@ -282,6 +299,7 @@ class _Loop:
             return
         if changed is not None:
             self.stages.apply(changed)
+            self._cap(changed)
             if self.loss is not None:
                 self.loss.timeout_s = changed.camera_timeout_s
             self.reloads += 1
@@ -310,20 +328,19 @@ class _Loop:
             self._say(self._status("Rate {rate}", rate=rate))
         return True
 
+    def _cap(self, profile: Profile) -> None:
+        """The frame-rate cap: --max-fps, else the profile's. Stills are never capped."""
+        if not self.source.still:
+            self.source.max_fps = self.options.max_fps if self.options.max_fps is not None else profile.max_fps
+
     def close(self) -> None:
         self.stages.close()
 
     def stats(self) -> RunStats:
         return RunStats(self.frames, self.utterances, time.monotonic() - self.started, self.reloads,
                         self.source.dropped, self.ages.percentile(50), self.ages.percentile(95),
-                        self.loss.losses if self.loss is not None else 0, self.source.skipped)
-
-
-def _detector_settings(profile: Profile, candidates: float | None) -> tuple[frozenset[str] | None, float]:
-    """What the detector is built with; a reload that changes neither keeps the running detector."""
-    if candidates is not None:
-        return None, min(candidates, profile.lowest_min_score)
-    return frozenset(profile.objects), profile.lowest_min_score
+                        self.loss.losses if self.loss is not None else 0, self.source.skipped,
+                        self.source.max_fps, self.source.capped)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -15,13 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from . import language
 from .calibration import UNCALIBRATED, Calibration
 from .core import Detection
-from .duplicates import suppress
+from .duplicates import is_duplicate, suppress
 from .errors import ProfileError
 
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
 MAX_PROFILE_BYTES = 256 * 1024
 MAX_DEPTH = 20  # nesting deeper than this is not a profile
 MAX_EXTENDS = 8
+WEAK_MARGIN = 0.15  # a box this far under its class's threshold may keep a track alive, never be spoken
 UNCLOSED = {"flow sequence": "the list '[' opened here", "flow mapping": "the mapping '{' opened here"}
 
 
@@ -105,7 +106,12 @@ class Profile(_Strict):
     directions: Literal["sides", "clock"] = "sides"
     camera: Camera = Camera()
     verbosity: Literal["brief", "normal", "detailed"] = "normal"
-    confirm_frames: int = Field(3, ge=1, le=60, description="frames an object must be seen before it is spoken")
+    confirm_frames: int = Field(
+        3, ge=1, le=60, description="looks a marginal object needs before it is spoken (within 2 s, not "
+                                    "necessarily in a row); one scored well above its threshold needs two")
+    max_fps: float | None = Field(
+        None, gt=0, le=120, description="look at most this many frames a second: saves battery and heat on a "
+                                        "wearable (none: as many as the detector can)")
     max_items_per_sentence: int = Field(3, ge=1, le=10)
     min_gap_s: float = Field(0.0, ge=0, le=60, description="silence between utterances")
     approach_warning_s: float = Field(
@@ -193,6 +199,11 @@ class Profile(_Strict):
     def lowest_min_score(self) -> float:
         return min(rule.min_score for rule in self._rules.values())
 
+    @property
+    def weak_floor(self) -> float:
+        """The lowest score of a weak box: what a tracking detector must report down to."""
+        return max(0.01, self.lowest_min_score - WEAK_MARGIN)
+
 
 def speakable(detections: Iterable[Detection], profile: Profile, frame_height: int) -> list[Detection]:
     """What the profile lets through, one box per object, best first. Duplicates are suppressed
@@ -200,6 +211,23 @@ def speakable(detections: Iterable[Detection], profile: Profile, frame_height: i
     the profile leaves out never silences one it names (a car-only profile still hears a car
     that the model thinks is more likely a truck)."""
     return list(suppress(d for d in detections if profile.accepts(d, frame_height)))
+
+
+def weak_boxes(detections: Iterable[Detection], profile: Profile, frame_height: int,
+               kept: Sequence[Detection]) -> list[Detection]:
+    """Boxes of the profile's classes scored under their threshold by at most WEAK_MARGIN, big
+    enough, and not on an object `kept` (the speakable boxes) already reports: they may keep a
+    track alive through a flicker of its score, but are never spoken."""
+    weak = []
+    for detection in sorted(detections, key=lambda d: d.score, reverse=True):
+        if detection.label not in profile.objects:
+            continue
+        rule = profile.rule(detection.label)
+        if (rule.min_score - WEAK_MARGIN <= detection.score < rule.min_score
+                and detection.box.height >= rule.min_size * frame_height
+                and not any(is_duplicate(detection, other) for other in (*kept, *weak))):
+            weak.append(detection)
+    return weak
 
 
 _NO_VALUE = object()  # a Problem about a key as a whole, with no value to show

@@ -19,6 +19,7 @@ FALLBACK_FPS = 25.0  # for files whose container gives no frame rate
 IDLE_S = 0.1  # while no new frame comes, the loop still wakes this often
 CUT_OFF_SHARE = 0.95  # a video that ends before this share of the frames its container lists is cut off
 MAX_CAMERA_INDEX = 9999  # OpenCV adds a backend id to the index; beyond this it overflows
+SAMPLE_SLACK_MS = 1e-6  # media times this close to a sampling instant count as on it
 
 
 class Source:
@@ -29,8 +30,11 @@ class Source:
     live = False  # a camera or stream: it can be lost, and is watched for that
     in_order = False  # a file read every frame, as fast as the loop goes: its clock is the media's
     fps: float | None = None  # a file's own rate
+    max_fps: float | None = None  # the frame-rate cap, set by the loop; it may change between frames
     dropped = 0  # frames the loop was too slow for
+    capped = 0  # frames left out to keep under the cap
     skipped = 0  # unreadable images passed over
+    arrived: tuple[int, float | None] = (0, None)  # a live source: frames read so far, and when the newest
 
     def __iter__(self) -> Iterator[Frame | None]:
         raise NotImplementedError
@@ -74,7 +78,9 @@ class ImageSource(Source):
 
 
 class VideoFile(Source):
-    """A video file read frame by frame, every frame in order, stamped with its own media time."""
+    """A video file read in order, stamped with its own media time: every frame, or under a cap,
+    the first frame at or after each 1/max_fps seconds of media time. So a file sampled at 3 fps
+    gives the same frames on any machine, as a device that detects 3 times a second would see."""
 
     in_order = True
 
@@ -86,18 +92,26 @@ class VideoFile(Source):
         self.listed = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)  # what the container says it holds
 
     def __iter__(self) -> Iterator[Frame | None]:
-        index = 0
+        index, due_ms = 0, 0.0
         while True:
-            ok, image = self.capture.read()
-            if not ok or image is None:
+            media_ms = index * 1000 / self.fps
+            wanted = self.max_fps is None or media_ms >= due_ms - SAMPLE_SLACK_MS
+            ok, image = self.capture.read() if wanted else (self.capture.grab(), None)
+            if not ok or (wanted and image is None):
                 if index == 0:
                     raise SourceError(f"{self.description} has no readable frames (corrupt or unsupported video).")
                 if index < self.listed * CUT_OFF_SHARE - 1:
                     self.warn(f"{self.description} looks cut off: it ended after {index} of the {self.listed} "
                               "frames it lists.")
                 return
-            yield Frame(to_rgb(image), timestamp_ms=round(index * 1000 / self.fps), index=index,
-                        name=self.description, captured_s=time.monotonic())
+            if wanted:
+                if self.max_fps is not None:
+                    period_ms = 1000 / self.max_fps
+                    due_ms = (math.floor((media_ms + SAMPLE_SLACK_MS) / period_ms) + 1) * period_ms
+                yield Frame(to_rgb(image), timestamp_ms=round(media_ms), index=index, name=self.description,
+                            captured_s=time.monotonic())
+            else:
+                self.capped += 1
             index += 1
 
     def close(self) -> None:
@@ -106,13 +120,16 @@ class VideoFile(Source):
 
 class NewestFrameSource(Source):
     """A camera, a stream, or a file played at its own rate: a capture thread reads it, and each
-    step of the loop gets the newest frame not yet seen. While no new frame comes it yields None
-    every IDLE_S, so the loop can notice a lost camera, a key press or a stop."""
+    step of the loop gets the newest frame not yet seen, at most `max_fps` times a second. While
+    no new frame is due it yields None every IDLE_S, so the loop can notice a lost camera, a key
+    press or a stop."""
 
     def __init__(self, capture: Capture, *, live: bool):
         self.capture = capture
         self.live = live
         self.description = capture.description
+        self._capped = 0  # frames that replaced each other while the cap held the loop back
+        self._held: int | None = None  # the mailbox's drop count when the cap began to hold back
 
     def wait_open(self, stop: threading.Event) -> None:
         """Wait until the first open has succeeded or failed (SourceError), or `stop` is set."""
@@ -123,17 +140,39 @@ class NewestFrameSource(Source):
             raise self.capture.error
 
     @property
+    def capped(self) -> int:
+        holding = 0 if self._held is None else self.capture.frames.dropped - self._held
+        return self._capped + holding
+
+    @property
     def dropped(self) -> int:
-        return self.capture.frames.dropped
+        return self.capture.frames.dropped - self.capped
+
+    @property
+    def arrived(self) -> tuple[int, float | None]:
+        """How many frames the capture thread has read, and when it read the newest."""
+        return self.capture.arrived
 
     def __iter__(self) -> Iterator[Frame | None]:
         self.capture.play()
+        mailbox = self.capture.frames
+        due_s = 0.0
         while True:
-            item = self.capture.frames.take(IDLE_S)
+            wait_s = due_s - time.monotonic()
+            if wait_s > 0:  # under the cap: the frames that come meanwhile replace each other
+                self._held = mailbox.dropped if self._held is None else self._held
+                time.sleep(min(wait_s, IDLE_S))
+                yield None
+                continue
+            if self._held is not None:
+                self._capped, self._held = self.capped, None
+            item = mailbox.take(IDLE_S)
             if item is not None:
+                if self.max_fps is not None:
+                    due_s = time.monotonic() + 1 / self.max_fps
                 yield Frame(to_rgb(item.bgr), timestamp_ms=item.timestamp_ms, index=item.index,
                             name=self.description, captured_s=item.captured_s)
-            elif self.capture.frames.finished:
+            elif mailbox.finished:
                 if self.capture.error is not None:
                     raise self.capture.error
                 return

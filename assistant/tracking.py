@@ -1,14 +1,63 @@
-"""A label-aware IoU tracker with a constant-velocity motion model: an id per object across frames."""
+"""One id per object across frames, and when an object has been seen enough to be spoken of.
+
+Decided in time and evidence, not in consecutive frames, so the same policy holds at 2 frames a
+second and at 30:
+
+- **Association**, greedy and best first, never across unrelated classes (car, truck and bus,
+  which the detector confuses on one vehicle, continue each other's tracks). A new box joins a
+  track by its IoU with the track's predicted box (the last box moved by its smoothed velocity);
+  failing that, by a gate in time and size around where the track was last seen (OC-SORT's
+  observation-centric recovery): its centre within `GATE_SIZES` box sizes, plus `MAX_SPEED`
+  box sizes for each second since, and its width and height within `SIZE_RATIO` of the track's.
+- **Evidence** (norfair's initialization delay, counted in looks and weighed by score): a look
+  at a speakable box counts 1 at its class's threshold, rising to 1 + `STRONG_BONUS` at
+  `STRONG_MARGIN` above it; a look at a weak box counts `WEAK_WEIGHT`. A track is confirmed on
+  a speakable look once the looks of the last `WINDOW_MS` count `confirm_hits`, from at least
+  two looks (one when `confirm_hits` is 1). With the default 3, an object scored well above its
+  threshold is confirmed on its second look and a marginal one on its third, at any frame rate;
+  one box, however strong, is never confirmed.
+- **Weak boxes** (ByteTrack): boxes scored under their speaking threshold, down to a floor. They
+  continue tracks through a flicker of the score, and start tracks that only a speakable box can
+  confirm, but never put a track in view: nothing is ever said from them.
+- **Survival**: a track not yet confirmed survives one look without any box; a confirmed one
+  lives `max_missing_ms` of frame time after any box was last matched to it.
+
+Time is passed in (`timestamp_ms`), never read here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from .core import Box, Detection, Track
-from .duplicates import SAME_CLASS_IOU
 
 SMOOTHING = 0.5  # weight of the newest velocity measurement
+STRONG_MARGIN = 0.15  # a look this far above its class's threshold is strong
+STRONG_BONUS = 1.5  # what a strong look counts beyond a marginal one
+WEAK_WEIGHT = 0.5  # what a look at a weak box counts
+INDEPENDENT_MS = 300.0
+TIME_BONUS = 0.5
+WINDOW_MS = 2000.0  # looks older than this no longer count towards confirmation
+GATE_SIZES = 1.0  # a box whose centre is within one box size of the track's last box may be it
+MAX_SPEED = 4.0  # and the gate widens by this many box sizes for each second since it was seen
+SIZE_RATIO = 2.0  # a box over twice or under half the track's width or height is another object
+TENTATIVE_MISSES = 1  # looks without any box that a track not yet confirmed survives
+RELATED = (frozenset({"car", "truck", "bus"}), frozenset({"bicycle", "motorcycle"}))
+
+
+def related(a: str, b: str) -> bool:
+    """Whether boxes of these classes may be one object: one class, or two the detector confuses."""
+    return a == b or any(a in family and b in family for family in RELATED)
+
+
+def evidence(detection: Detection, threshold: float) -> float:
+    """What one look at this box counts towards confirming its track (see the module's docstring)."""
+    margin = detection.score - threshold
+    if margin < 0:
+        return WEAK_WEIGHT
+    return 1.0 + STRONG_BONUS * min(1.0, margin / STRONG_MARGIN)
 
 
 @dataclass(slots=True)
@@ -16,8 +65,10 @@ class _State:
     """What the tracker remembers of one track between frames."""
 
     track: Track
-    seen_ms: float
+    seen_ms: float  # when a box (speakable or weak) was last matched to it
+    looks: deque[tuple[float, float]] = field(default_factory=deque)  # (time, evidence) in the window
     velocity: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # box corners, pixels per ms
+    missed: int = 0  # looks in a row without any box
 
     def predicted(self, now_ms: float) -> Box:
         """Where the box should be now if it kept its speed."""
@@ -27,109 +78,126 @@ class _State:
 
 
 class Tracker:
-    """`update(detections, timestamp_ms)` matches this frame's detections to the live tracks.
+    """`update(detections, timestamp_ms, weak)` matches this frame's boxes to the live tracks.
 
-    Matching is greedy on IoU between each track's predicted box (its last box moved by its
-    smoothed velocity) and the new boxes, never across labels. A track is confirmed after
-    `confirm_frames` consecutive hits; an unconfirmed track dies on its first miss, a confirmed
-    one survives `max_misses` frames (or `max_missing_ms`) unseen, so a missed detection
-    neither re-announces nor forgets an object.
+    `detections` are the speakable boxes, `weak` the boxes of the profile's classes scored under
+    their threshold but above the floor; `threshold(label)` is each class's speaking threshold,
+    which weighs a look. A track's `misses` counts the frames since a speakable box was matched
+    to it, so the tracks in view, for the narrator, are those with `misses == 0`.
+    `motion=False` matches by IoU with the last box alone (a baseline for benchmarks).
     """
 
     def __init__(
         self,
-        confirm_frames: int = 3,
-        max_misses: int = 5,
+        confirm_hits: int = 3,
+        threshold: Callable[[str], float] = lambda label: 0.5,
+        max_missing_ms: float = 1000.0,
         min_iou: float = 0.3,
         motion: bool = True,
-        max_missing_ms: float | None = None,
     ):
-        self.confirm_frames = confirm_frames
-        self.max_misses = max_misses
+        self.confirm_hits = confirm_hits
+        self.threshold = threshold
         self.max_missing_ms = max_missing_ms
         self.min_iou = min_iou
         self.motion = motion
         self._states: list[_State] = []
         self._next_id = 1
-        self._frames = 0
-        self._timed = False
 
-    def update(self, detections: Sequence[Detection], timestamp_ms: float | None = None) -> tuple[Track, ...]:
-        """All live tracks after this frame; those seen now have misses == 0.
-
-        Without `timestamp_ms`, frames are taken to be evenly spaced (one unit apart).
-        """
-        self._frames += 1
-        self._timed = timestamp_ms is not None
-        now = float(self._frames if timestamp_ms is None else timestamp_ms)
-        predicted = [s.predicted(now) if self.motion else s.track.detection.box for s in self._states]
-        pairs = sorted(
-            (
-                (self._affinity(state, predicted[t], det.box), t, d)
-                for t, state in enumerate(self._states)
-                for d, det in enumerate(detections)
-                if state.track.detection.label == det.label
-            ),
-            key=lambda pair: pair[0],
-            reverse=True,
-        )
-        matched: dict[int, int] = {}
-        used: set[int] = set()
-        for iou, t, d in pairs:
-            if iou < self.min_iou:
-                break
-            if t not in matched and d not in used:
-                matched[t] = d
-                used.add(d)
-
+    def update(self, detections: Sequence[Detection], timestamp_ms: float,
+               weak: Sequence[Detection] = ()) -> tuple[Track, ...]:
+        """All live tracks after this frame; those given a speakable box now have misses == 0."""
+        now = float(timestamp_ms)
+        strong = self._match(self._states, detections, now)
+        weak_matched = self._match([s for s in self._states if id(s) not in strong], weak, now)
         survivors: list[_State] = []
-        for t, state in enumerate(self._states):
-            track = state.track
-            if t in matched:
-                survivors.append(self._hit(state, detections[matched[t]], now))
-            elif track.confirmed and self._survives(state, now):
-                state.track = Track(track.track_id, track.detection, track.hits, track.misses + 1, True)
+        for state in self._states:
+            if id(state) in strong:
+                survivors.append(self._look(state, detections[strong[id(state)]], now))
+            elif id(state) in weak_matched:
+                survivors.append(self._look(state, weak[weak_matched[id(state)]], now))
+            elif self._survives(state, now):
+                track = state.track
+                state.track = Track(track.track_id, track.detection, track.hits, track.misses + 1, track.confirmed)
+                state.missed += 1
                 survivors.append(state)
-        for d, det in enumerate(detections):
-            if d not in used:
-                survivors.append(_State(Track(self._next_id, det, 1, 0, self.confirm_frames <= 1), now))
-                self._next_id += 1
+        taken = {*strong.values()}, {*weak_matched.values()}
+        for boxes, used in zip((detections, weak), taken):
+            for d, detection in enumerate(boxes):
+                if d not in used:
+                    state = _State(Track(self._next_id, detection, 0, 0, False), now)
+                    survivors.append(self._look(state, detection, now))
+                    self._next_id += 1
         self._states = survivors
         return tuple(s.track for s in survivors)
 
-    def _survives(self, state: _State, now: float) -> bool:
-        """Whether a confirmed track unseen this frame lives on: for `max_missing_ms` of frame time
-        when that is set (the same at any frame rate), else for `max_misses` frames."""
-        if self.max_missing_ms is not None and self._timed:
-            return now - state.seen_ms <= self.max_missing_ms
-        return state.track.misses < self.max_misses
+    def _match(self, states: Sequence[_State], boxes: Sequence[Detection], now: float) -> dict[int, int]:
+        """Greedy matching, best pair first: {id(state): index of its box}."""
+        pairs = []
+        for state in states:
+            predicted = state.predicted(now) if self.motion else state.track.detection.box
+            for d, detection in enumerate(boxes):
+                if related(state.track.detection.label, detection.label):
+                    affinity = self._affinity(state, predicted, detection.box, now)
+                    if affinity is not None:
+                        pairs.append((affinity, id(state), d))
+        matched: dict[int, int] = {}
+        used: set[int] = set()
+        for _, key, d in sorted(pairs, key=lambda pair: pair[0], reverse=True):
+            if key not in matched and d not in used:
+                matched[key] = d
+                used.add(d)
+        return matched
 
-    def _affinity(self, state: _State, predicted: Box, box: Box) -> float:
-        """IoU with the predicted box, or with the last box of a confirmed track unseen since, when
-        that box duplicates this one. A track seen once has no velocity yet, so a box whose centre
-        is within one box size of it also passes, ranked below any real overlap."""
+    def _affinity(self, state: _State, predicted: Box, box: Box, now: float) -> tuple[int, float] | None:
+        """(1, IoU) for an overlap with the predicted box; (0, closeness) for a box inside the gate
+        around the last box seen, ranked below any overlap; None for a box that cannot be this track."""
         iou = predicted.iou(box)
-        old = state.track.detection.box
-        if state.track.misses and state.track.confirmed and old.iou(box) >= SAME_CLASS_IOU:
-            # unseen last frame, its motion model may have drifted off: where it was last seen, it is
-            # the same object, so one object never holds two confirmed tracks
-            iou = max(iou, old.iou(box))
-        if iou >= self.min_iou or not self.motion or state.track.hits > 1:
-            return iou
-        dx = abs((old.x1 + old.x2) - (box.x1 + box.x2)) / 2
-        dy = abs((old.y1 + old.y2) - (box.y1 + box.y2)) / 2
-        return self.min_iou if dx <= max(old.width, box.width) and dy <= max(old.height, box.height) else iou
+        if iou >= self.min_iou:
+            return 1, iou
+        last = state.track.detection.box
+        if not self.motion or not _similar_size(last, box):
+            return None
+        reach = GATE_SIZES + MAX_SPEED * max(0.0, now - state.seen_ms) / 1000
+        distance = max(abs(last.center_x - box.center_x) / max(last.width, box.width),
+                       abs(_center_y(last) - _center_y(box)) / max(last.height, box.height))
+        return (0, 1 - distance / reach) if distance <= reach else None
 
-    def _hit(self, state: _State, detection: Detection, now: float) -> _State:
-        """The state after a match: counters advanced, velocity blended with the new motion."""
-        old, track = state.track.detection.box, state.track
-        dt = now - state.seen_ms
+    def _survives(self, state: _State, now: float) -> bool:
+        """Whether a track that got no box this frame lives on."""
+        if state.track.confirmed:
+            return now - state.seen_ms <= self.max_missing_ms
+        return state.missed < TENTATIVE_MISSES
+
+    def _look(self, state: _State, detection: Detection, now: float) -> _State:
+        """A box matched to the track: it follows the box and weighs the look; a speakable box puts
+        it in view and may confirm it, a weak one never does either."""
+        old, dt = state.track.detection.box, now - state.seen_ms
         if dt > 0:
             new = detection.box
             measured = ((new.x1 - old.x1) / dt, (new.y1 - old.y1) / dt, (new.x2 - old.x2) / dt, (new.y2 - old.y2) / dt)
-            weight = SMOOTHING if track.hits > 1 else 1.0
-            state.velocity = tuple(weight * m + (1 - weight) * v for m, v in zip(measured, state.velocity))
-        hits = track.hits + 1
-        state.track = Track(track.track_id, detection, hits, 0, track.confirmed or hits >= self.confirm_frames)
-        state.seen_ms = now
+            blend = SMOOTHING if any(state.velocity) else 1.0
+            state.velocity = tuple(blend * m + (1 - blend) * v for m, v in zip(measured, state.velocity))
+        state.seen_ms, state.missed = now, 0
+        threshold = self.threshold(detection.label)
+        apart = min(1.0, (now - state.looks[-1][0]) / INDEPENDENT_MS) if state.looks else 0.0
+        state.looks.append((now, evidence(detection, threshold) * (1 + TIME_BONUS * apart)))
+        while now - state.looks[0][0] > WINDOW_MS:
+            state.looks.popleft()
+        track = state.track
+        if detection.score < threshold:
+            state.track = Track(track.track_id, detection, track.hits, track.misses + 1, track.confirmed)
+            return state
+        confirmed = track.confirmed or (len(state.looks) >= min(2, self.confirm_hits)
+                                        and sum(w for _, w in state.looks) >= self.confirm_hits - 1e-9)
+        state.track = Track(track.track_id, detection, track.hits + 1, 0, confirmed)
         return state
+
+
+def _center_y(box: Box) -> float:
+    return (box.y1 + box.y2) / 2
+
+
+def _similar_size(a: Box, b: Box) -> bool:
+    """Width and height each within SIZE_RATIO of the other's."""
+    return all(small > 0 and large / small <= SIZE_RATIO
+               for small, large in (sorted((a.width, b.width)), sorted((a.height, b.height))))

@@ -171,7 +171,7 @@ class Viewer:
         annotations = annotate(report.detections, report.track_ids, report.profile, frame.width, frame.height,
                                self._spoken_at)
         hud = Hud(self._rate, report.detect_ms, sum(t.misses == 0 for t in report.tracks), queued, last_said,
-                  report.profile.name, report.age_ms, report.dropped)
+                  report.profile.name, report.age_ms, report.dropped, report.max_fps)
         view = render(frame.image, annotations, heat, hud, boxes=self.boxes)
         self._last_view = view
         if self.record is not None:

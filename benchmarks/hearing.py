@@ -32,7 +32,7 @@ from assistant.datasets.readers import read_coco, read_voc  # noqa: E402
 from assistant.detector import Detector  # noqa: E402
 from assistant.duplicates import SAME_CLASS_IOU  # noqa: E402
 from assistant.position import CLOSE_M, TYPICAL_HEIGHT_M, TYPICAL_WIDTH_M, focal_px, place  # noqa: E402
-from assistant.profile import Profile, load_profile, speakable  # noqa: E402
+from assistant.profile import Profile, load_profile, speakable, weak_boxes  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
 from assistant.tracking import Tracker  # noqa: E402
 from assistant.wording import compose  # noqa: E402
@@ -153,13 +153,14 @@ def double_tracks(model, profile: Profile) -> dict:
     result = {}
     for video in VIDEOS:
         frames = doubled = 0
-        tracker = Tracker(confirm_frames=profile.confirm_frames)
-        with open_source(str(video)) as source, Detector(model, video=True,
-                                                         score_threshold=profile.lowest_min_score,
+        tracker = Tracker(profile.confirm_frames, lambda label: profile.rule(label).min_score)
+        with open_source(str(video)) as source, Detector(model, video=True, score_threshold=profile.weak_floor,
                                                          max_results=100) as detector:
             for frame in source:
-                tracks = [t for t in tracker.update(speakable(detector.detect(frame), profile, frame.height),
-                                                    frame.timestamp_ms) if t.confirmed]
+                detections = detector.detect(frame)
+                kept = speakable(detections, profile, frame.height)
+                tracks = [t for t in tracker.update(kept, frame.timestamp_ms,
+                                                    weak_boxes(detections, profile, frame.height, kept)) if t.confirmed]
                 frames += 1
                 doubled += any(a.detection.label == b.detection.label
                                and a.detection.box.iou(b.detection.box) >= SAME_CLASS_IOU

@@ -21,29 +21,35 @@ from assistant import models  # noqa: E402
 from assistant.core import Box, Detection  # noqa: E402
 from assistant.detector import Detector  # noqa: E402
 from assistant.pipeline import MAX_MISSING_MS  # noqa: E402
-from assistant.profile import Profile, load_profile  # noqa: E402
+from assistant.profile import Profile, load_profile, speakable, weak_boxes  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
 from assistant.tracking import Tracker  # noqa: E402
 
 SWITCH_WINDOW_MS = 1000
 
 
-def detections_of(
-    video: Path, model: Path, profile: Profile, min_score: float | None
-) -> tuple[list[tuple[int, list[Detection]]], float]:
-    """Each frame's time and its detections of the profile's classes, and the video's length in seconds.
+Frames = list[tuple[int, list[Detection], list[Detection]]]
 
-    Detections pass the profile's own thresholds, or `min_score` for every class when given.
+
+def detections_of(video: Path, model: Path, profile: Profile, min_score: float | None) -> tuple[Frames, float]:
+    """Each frame's time, its speakable boxes of the profile's classes and its weak ones (as the
+    loop splits them), and the video's length in seconds.
+
+    Boxes pass the profile's own thresholds, or `min_score` for every class when given (then
+    nothing is weak).
     """
     frames = []
     with open_source(str(video)) as source, Detector(
-        model, video=True, score_threshold=profile.lowest_min_score if min_score is None else min_score,
+        model, video=True, score_threshold=profile.weak_floor if min_score is None else min_score,
         labels=profile.objects,
     ) as detector:
         for frame in source:
-            kept = [d for d in detector.detect(frame)
-                    if (profile.accepts(d, frame.height) if min_score is None else d.score >= min_score)]
-            frames.append((frame.timestamp_ms, kept))
+            found = detector.detect(frame)
+            if min_score is None:
+                kept = speakable(found, profile, frame.height)
+                frames.append((frame.timestamp_ms, kept, weak_boxes(found, profile, frame.height, kept)))
+            else:
+                frames.append((frame.timestamp_ms, [d for d in found if d.score >= min_score], []))
         seconds = len(frames) / source.fps
     return frames, seconds
 
@@ -54,14 +60,14 @@ def near(a: Box, b: Box) -> bool:
     return a.iou(b) > 0 or centre < max(a.width, b.width)
 
 
-def id_switches(frames: list[tuple[int, list[Detection]]], tracker: Tracker) -> tuple[int, int]:
+def id_switches(frames: Frames, tracker: Tracker) -> tuple[int, int]:
     """(id switches, confirmed tracks) over one video."""
     alive: dict[int, tuple[str, Box]] = {}
     ended: list[tuple[int, str, Box]] = []  # when a confirmed track ended, its class and last box
     confirmed: set[int] = set()
     switches = 0
-    for t_ms, detections in frames:
-        tracks = tracker.update(detections, t_ms)
+    for t_ms, detections, weak in frames:
+        tracks = tracker.update(detections, t_ms, weak)
         live = {t.track_id for t in tracks}
         ended += [(t_ms, label, box) for k, (label, box) in alive.items() if k not in live]
         ended = [e for e in ended if t_ms - e[0] <= SWITCH_WINDOW_MS]
@@ -95,8 +101,9 @@ def main() -> None:
         minutes += seconds / 60
         line = []
         for name, motion in (("motion", True), ("iou_only", False)):
-            switches, tracks = id_switches(frames, Tracker(profile.confirm_frames, motion=motion,
-                                                       max_missing_ms=args.max_missing_ms))
+            tracker = Tracker(profile.confirm_frames, lambda label: profile.rule(label).min_score,
+                              max_missing_ms=args.max_missing_ms, motion=motion)
+            switches, tracks = id_switches(frames, tracker)
             totals[name][0] += switches
             totals[name][1] += tracks
             line.append(f"{name}: {switches} switches / {tracks} confirmed tracks ({switches / (seconds / 60):.1f}/min)")

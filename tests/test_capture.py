@@ -102,23 +102,56 @@ def test_realtime_file_source_yields_new_frames_in_order() -> None:
     assert all(f.captured_s > 0 and f.image.shape == (432, 768, 3) for f in frames)
 
 
-@pytest.mark.parametrize(("steps", "events"), [
-    # (seconds, fresh frame?) -> what is said
-    ([(0, True), (1, False), (1.9, False)], [None, None, None]),
-    ([(0, True), (1, False), (2.0, False), (3, False), (4, True), (4.1, True)], [None, None, "lost", None, "back", None]),
-    ([(0, False), (2.5, False)], [None, "lost"]),  # a source that never gave a frame is lost too
-    ([(0, True), (2, False), (2.1, True), (4.2, False)], [None, "lost", "back", "lost"]),
+def frames_between(start_s: float, end_s: float, fps: float = 10) -> list[float]:
+    return [start_s + i / fps for i in range(round((end_s - start_s) * fps))]
+
+
+def watch(steps: list[tuple[float, list[float]]], timeout_s: float = 2.0) -> tuple[LossWatch, list[str | None]]:
+    """Feed a LossWatch one loop step at a time: (now, the times frames arrived since the last step)."""
+    loss, read, newest, events = LossWatch(timeout_s), 0, None, []
+    for now_s, arrivals in steps:
+        read, newest = read + len(arrivals), arrivals[-1] if arrivals else newest
+        events.append(loss.update(now_s, read, newest))
+    return loss, events
+
+
+def every_tenth(until_s: float, arrivals: list[float]) -> list[tuple[float, list[float]]]:
+    """A loop stepping every 0.1 s, each step given the frames that arrived since the one before."""
+    return [(round(t * 0.1, 1), [a for a in arrivals if (t - 1) * 0.1 < a <= t * 0.1 + 1e-9])
+            for t in range(round(until_s * 10) + 1)]
+
+
+def said(events: list[str | None], steps: list) -> list[tuple[float, str]]:
+    return [(now, event) for (now, _), event in zip(steps, events) if event]
+
+
+@pytest.mark.parametrize(("arrivals", "until_s", "expected"), [
+    (frames_between(0, 1), 2.8, []),  # silent 1.9 s: not yet lost
+    (frames_between(0, 1) + frames_between(5, 6), 6, [(2.9, "lost"), (5.5, "back")]),  # back once frames flow
+    ([], 2.5, [(2.0, "lost")]),  # a source that never gave a frame is lost too
+    # a dead stream hands over a burst of buffered frames when it times out: that is not the camera back
+    (frames_between(0, 1) + [5.05, 5.051, 5.052] + frames_between(20, 21), 21, [(2.9, "lost"), (20.5, "back")]),
+    # and neither is such a burst each time the stream is reopened
+    (frames_between(0, 1) + [5.05, 5.051, 5.052, 10.1, 10.101, 10.102, 15.15, 15.151], 18, [(2.9, "lost")]),
+    (frames_between(0, 1) + [5.0, 5.6, 6.2], 7, [(2.9, "lost"), (6.2, "back")]),  # a slow stream flows too
 ])
-def test_camera_loss_is_said_once_and_its_return(steps: list, events: list) -> None:
-    watch = LossWatch(timeout_s=2.0)
-    assert [watch.update(t, fresh) for t, fresh in steps] == events
+def test_camera_loss_is_said_once_and_back_only_when_frames_flow(arrivals: list, until_s: float,
+                                                                  expected: list) -> None:
+    steps = every_tenth(until_s, arrivals)
+    _, events = watch(steps)
+    assert said(events, steps) == expected
+
+
+def test_a_loop_that_takes_few_frames_is_not_a_lost_camera() -> None:
+    # frames arrive 30 times a second, but the loop steps once every 2.5 s (a cap of 0.4 fps, or a slow detector)
+    arrivals = frames_between(0, 20, fps=30)
+    steps = [(t, [a for a in arrivals if t - 2.5 < a <= t]) for t in (0, 2.5, 5, 7.5, 10, 12.5, 15, 17.5, 20)]
+    assert watch(steps)[1] == [None] * len(steps)
 
 
 def test_loss_counts_silence_since_the_last_frame() -> None:
-    watch = LossWatch(timeout_s=2.0)
-    watch.update(10.0, True)
-    watch.update(13.0, False)
-    assert watch.lost and watch.silent_s(15.5) == 5.5 and watch.losses == 1
+    loss, _ = watch([(10.0, [10.0]), (13.0, [])])
+    assert loss.lost and loss.silent_s(15.5) == 5.5 and loss.losses == 1
 
 
 def test_cover_needs_a_second_of_dark_and_a_moment_of_light() -> None:

@@ -47,7 +47,7 @@ class TestSuppression:
         assert speakable([bear, dog, cat], profile, 480) == [dog]
 
     def test_a_lost_track_is_found_again_not_doubled(self) -> None:
-        tracker = Tracker(confirm_frames=2)
+        tracker = Tracker(confirm_hits=2)
         for t in range(3):
             tracker.update([Detection("person", 0.8, box(100 + 40 * t))], t * 100)  # moving right fast
         tracker.update([], 300)  # missed: its prediction runs on to the right
@@ -205,7 +205,7 @@ def test_no_object_holds_two_confirmed_tracks(video: str, frames: int | None) ->
     from assistant.sources import open_source
 
     profile = load_profile("default")
-    tracker = Tracker(confirm_frames=profile.confirm_frames)
+    tracker = Tracker(profile.confirm_frames, lambda label: profile.rule(label).min_score)
     seen = 0
     with open_source(str(VIDEOS / video)) as source, Detector(MODEL, video=True, score_threshold=profile.lowest_min_score,
                                                              max_results=100) as detector:

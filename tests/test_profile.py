@@ -83,9 +83,10 @@ objects:
     ("name: t\ncamera: {mounted: belt}\nobjects: [cup]\n", 2, "camera -> mounted = 'belt': must be one of: 'chest', 'head', 'hand' or 'table'."),
     ("name: t\nobjects:\n  cup: {hazard: maybe}\n", 3, "objects -> cup -> hazard = 'maybe': must be true or false."),
     ("name: t\nobjects:\n  cup: {min_size: -0.1}\n", 3, "objects -> cup -> min_size = -0.1: must be at least 0.0."),
+    ("name: t\nmax_fps: 0\nobjects: [cup]\n", 2, "max_fps = 0: must be more than 0.0."),
     ("name: t\ncamra: {hfov_deg: 60}\nobjects: [cup]\n", 2, "camra: is not a setting here; did you mean 'camera'?"),
     ("name: t\ncolour: red\nobjects: [cup]\n", 2, "colour: is not a setting here; allowed: name, description, extends, language, "
-     "voice, units, step_length_m, directions, camera, verbosity, confirm_frames, max_items_per_sentence, "
+     "voice, units, step_length_m, directions, camera, verbosity, confirm_frames, max_fps, max_items_per_sentence, "
      "min_gap_s, approach_warning_s, freshness_s, cover_to_pause, camera_timeout_s, defaults, objects."),
     ("name: t\nobjects:\n  - persn\n  - cup\n", 3, "objects -> persn: 'persn' is not a class this model knows; did you mean 'person'?"),
     ("name: t\nobjects: {cup: {min_score: 0.5}\n", 2, "YAML syntax error, column 10: the mapping '{' opened here is never closed."),
