@@ -9,9 +9,11 @@ second and at 30:
   failing that, by a gate in time and size around where the track was last seen (OC-SORT's
   observation-centric recovery): its centre within `GATE_SIZES` box sizes, plus `MAX_SPEED`
   box sizes for each second since, and its width and height within `SIZE_RATIO` of the track's.
-- **Evidence** (norfair's initialization delay, counted in looks and weighed by score): a look
-  at a speakable box counts 1 at its class's threshold, rising to 1 + `STRONG_BONUS` at
-  `STRONG_MARGIN` above it; a look at a weak box counts `WEAK_WEIGHT`. A track is confirmed on
+- **Evidence** (norfair's initialization delay, counted in looks and weighed by score and time):
+  a look at a speakable box counts 1 at its class's threshold, rising to 1 + `STRONG_BONUS` at
+  `STRONG_MARGIN` above it; a look at a weak box counts `WEAK_WEIGHT`. A look `INDEPENDENT_MS`
+  or more after the track's last one counts 1 + `TIME_BONUS` times as much (in proportion when
+  nearer): frames far apart are more independent looks. A track is confirmed on
   a speakable look once the looks of the last `WINDOW_MS` count `confirm_hits`, from at least
   two looks (one when `confirm_hits` is 1). With the default 3, an object scored well above its
   threshold is confirmed on its second look and a marginal one on its third, at any frame rate;
@@ -37,8 +39,8 @@ SMOOTHING = 0.5  # weight of the newest velocity measurement
 STRONG_MARGIN = 0.15  # a look this far above its class's threshold is strong
 STRONG_BONUS = 1.5  # what a strong look counts beyond a marginal one
 WEAK_WEIGHT = 0.5  # what a look at a weak box counts
-INDEPENDENT_MS = 300.0
-TIME_BONUS = 0.5
+INDEPENDENT_MS = 300.0  # looks this far apart are independent evidence
+TIME_BONUS = 0.5  # and count this much more than a look in the very next frame
 WINDOW_MS = 2000.0  # looks older than this no longer count towards confirmation
 GATE_SIZES = 1.0  # a box whose centre is within one box size of the track's last box may be it
 MAX_SPEED = 4.0  # and the gate widens by this many box sizes for each second since it was seen
@@ -52,12 +54,11 @@ def related(a: str, b: str) -> bool:
     return a == b or any(a in family and b in family for family in RELATED)
 
 
-def evidence(detection: Detection, threshold: float) -> float:
+def evidence(detection: Detection, threshold: float, speakable: bool) -> float:
     """What one look at this box counts towards confirming its track (see the module's docstring)."""
-    margin = detection.score - threshold
-    if margin < 0:
+    if not speakable:
         return WEAK_WEIGHT
-    return 1.0 + STRONG_BONUS * min(1.0, margin / STRONG_MARGIN)
+    return 1.0 + STRONG_BONUS * min(1.0, max(0.0, detection.score - threshold) / STRONG_MARGIN)
 
 
 @dataclass(slots=True)
@@ -112,20 +113,19 @@ class Tracker:
         survivors: list[_State] = []
         for state in self._states:
             if id(state) in strong:
-                survivors.append(self._look(state, detections[strong[id(state)]], now))
+                survivors.append(self._look(state, detections[strong[id(state)]], now, speakable=True))
             elif id(state) in weak_matched:
-                survivors.append(self._look(state, weak[weak_matched[id(state)]], now))
+                survivors.append(self._look(state, weak[weak_matched[id(state)]], now, speakable=False))
             elif self._survives(state, now):
                 track = state.track
                 state.track = Track(track.track_id, track.detection, track.hits, track.misses + 1, track.confirmed)
                 state.missed += 1
                 survivors.append(state)
-        taken = {*strong.values()}, {*weak_matched.values()}
-        for boxes, used in zip((detections, weak), taken):
+        for boxes, used, speakable in ((detections, {*strong.values()}, True), (weak, {*weak_matched.values()}, False)):
             for d, detection in enumerate(boxes):
                 if d not in used:
                     state = _State(Track(self._next_id, detection, 0, 0, False), now)
-                    survivors.append(self._look(state, detection, now))
+                    survivors.append(self._look(state, detection, now, speakable))
                     self._next_id += 1
         self._states = survivors
         return tuple(s.track for s in survivors)
@@ -168,7 +168,7 @@ class Tracker:
             return now - state.seen_ms <= self.max_missing_ms
         return state.missed < TENTATIVE_MISSES
 
-    def _look(self, state: _State, detection: Detection, now: float) -> _State:
+    def _look(self, state: _State, detection: Detection, now: float, speakable: bool) -> _State:
         """A box matched to the track: it follows the box and weighs the look; a speakable box puts
         it in view and may confirm it, a weak one never does either."""
         old, dt = state.track.detection.box, now - state.seen_ms
@@ -178,13 +178,13 @@ class Tracker:
             blend = SMOOTHING if any(state.velocity) else 1.0
             state.velocity = tuple(blend * m + (1 - blend) * v for m, v in zip(measured, state.velocity))
         state.seen_ms, state.missed = now, 0
-        threshold = self.threshold(detection.label)
         apart = min(1.0, (now - state.looks[-1][0]) / INDEPENDENT_MS) if state.looks else 0.0
-        state.looks.append((now, evidence(detection, threshold) * (1 + TIME_BONUS * apart)))
+        weight = evidence(detection, self.threshold(detection.label), speakable)
+        state.looks.append((now, weight * (1 + TIME_BONUS * apart)))
         while now - state.looks[0][0] > WINDOW_MS:
             state.looks.popleft()
         track = state.track
-        if detection.score < threshold:
+        if not speakable:
             state.track = Track(track.track_id, detection, track.hits, track.misses + 1, track.confirmed)
             return state
         confirmed = track.confirmed or (len(state.looks) >= min(2, self.confirm_hits)
