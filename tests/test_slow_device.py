@@ -46,7 +46,7 @@ def test_a_live_source_under_a_cap_takes_at_most_that_many_frames_a_second() -> 
             if time.monotonic() - started >= 3:
                 break
     assert 5 <= len(taken) <= 7  # about 2 a second for 3 s
-    assert all(b - a >= 0.5 - 0.01 for a, b in zip(taken, taken[1:]))
+    assert all(b - a >= 0.4 for a, b in zip(taken, taken[1:]))  # 0.5 s apart when taken, give or take a decode
     assert source.capped >= 25 and source.dropped <= 2  # left out by the cap, not by a slow loop
 
 
