@@ -19,6 +19,7 @@ from .controls import KEY_HELP, VIEW_KEY_HELP
 from .datasets import EVAL_MAX_RESULTS, EVAL_MIN_SCORE
 from .errors import AssistantError
 from .profile import (
+    MAX_FPS,
     Profile,
     ProfileProblems,
     load_profile,
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from .pipeline import RunStats
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-MAX_FPS = 120  # a cap above any camera's rate means no cap
 
 
 def _report(exc: BaseException, verbose: bool, prefix: str = "") -> None:

@@ -155,7 +155,7 @@ class _Stages:
 
     def restart(self) -> None:
         """Forget what was tracked and said: after the camera comes back, nothing of before is known."""
-        self.tracker = Tracker(self.profile.confirm_frames, lambda label: self.profile.rule(label).min_score,
+        self.tracker = Tracker(self.profile.confirm_frames, lambda label: self.profile.min_score(label),
                                max_missing_ms=MAX_MISSING_MS)
         self.narrator = Narrator(self.profile)
 

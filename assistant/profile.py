@@ -22,6 +22,7 @@ PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
 MAX_PROFILE_BYTES = 256 * 1024
 MAX_DEPTH = 20  # nesting deeper than this is not a profile
 MAX_EXTENDS = 8
+MAX_FPS = 120  # a frame-rate cap above any camera's rate
 WEAK_MARGIN = 0.15  # a box this far under its class's threshold may keep a track alive, never be spoken
 UNCLOSED = {"flow sequence": "the list '[' opened here", "flow mapping": "the mapping '{' opened here"}
 
@@ -110,7 +111,7 @@ class Profile(_Strict):
         3, ge=1, le=60, description="looks a marginal object needs before it is spoken (within 2 s, not "
                                     "necessarily in a row); one scored well above its threshold needs two")
     max_fps: float | None = Field(
-        None, gt=0, le=120, description="look at most this many frames a second: saves battery and heat on a "
+        None, gt=0, le=MAX_FPS, description="look at most this many frames a second: saves battery and heat on a "
                                         "wearable (none: as many as the detector can)")
     max_items_per_sentence: int = Field(3, ge=1, le=10)
     min_gap_s: float = Field(0.0, ge=0, le=60, description="silence between utterances")
@@ -179,6 +180,10 @@ class Profile(_Strict):
 
     def cooldown_s(self, label: str) -> float:
         return self.rule(label).cooldown_s
+
+    def min_score(self, label: str) -> float:
+        """A class's speaking threshold."""
+        return self.rule(label).min_score
 
     def accepts(self, detection: Detection, frame_height: int) -> bool:
         """A profile class, scored at or above its minimum, and at least `min_size` of the frame tall."""

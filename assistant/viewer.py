@@ -86,7 +86,7 @@ def still_view(rgb: np.ndarray, detections: Sequence[Detection], said: Sequence[
     """The debug view of one photo: boxes at or above `threshold` (by default, each class's own
     min_score, so every box the profile speaks is drawn), and the heat of every candidate."""
     h, w = rgb.shape[:2]
-    shown = [d for d in detections if d.score >= (profile.rule(d.label).min_score if threshold is None else threshold)]
+    shown = [d for d in detections if d.score >= (profile.min_score(d.label) if threshold is None else threshold)]
     annotations = annotate(shown, (), profile, w, h, said=said)
     hud = Hud(None, detector_ms, len(said), 0, sentence, profile.name)
     return render(rgb, annotations, frame_heat(detections, w, h), hud)

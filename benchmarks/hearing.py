@@ -153,7 +153,7 @@ def double_tracks(model, profile: Profile) -> dict:
     result = {}
     for video in VIDEOS:
         frames = doubled = 0
-        tracker = Tracker(profile.confirm_frames, lambda label: profile.rule(label).min_score)
+        tracker = Tracker(profile.confirm_frames, profile.min_score)
         with open_source(str(video)) as source, Detector(model, video=True, score_threshold=profile.weak_floor,
                                                          max_results=100) as detector:
             for frame in source:

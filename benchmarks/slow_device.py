@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared import VIDEOS  # noqa: E402  (first: it points the assistant at the shared models)
+from tracking import near  # noqa: E402  (benchmarks/tracking.py: how an id switch is told)
 
 import numpy as np  # noqa: E402
 
@@ -93,7 +94,7 @@ def narrate(video: Path, profile_name: str, rate: float | None, model: Path, out
     boxes: list[tuple[int, list[tuple[str, bool, Box]]]] = []
 
     def on_frame(report: FrameReport) -> None:
-        boxes.append((report.frame.timestamp_ms, [(d.label, d.score >= profile.rule(d.label).min_score, d.box)
+        boxes.append((report.frame.timestamp_ms, [(d.label, d.score >= profile.min_score(d.label), d.box)
                                                   for d in report.detections if d.label in profile.objects]))
         for t in report.tracks:
             if t.misses == 0:
@@ -118,12 +119,6 @@ def narrate(video: Path, profile_name: str, rate: float | None, model: Path, out
     return Run(tracks, announced, labels, records, len(boxes), fps, boxes)
 
 
-def near(a: Box, b: Box) -> bool:
-    """Overlapping, or centres closer than the larger box's width."""
-    centre = abs(a.center_x - b.center_x) + abs((a.y1 + a.y2) / 2 - (b.y1 + b.y2) / 2)
-    return a.iou(b) > 0 or centre < max(a.width, b.width)
-
-
 def objects(reference: Run) -> list[set[int]]:
     """The reference's tracks chained into objects (see the docstring)."""
     owner = {k: k for k in reference.tracks}
@@ -146,26 +141,25 @@ def objects(reference: Run) -> list[set[int]]:
     return list(groups.values())
 
 
+def on_object(group: set[int], reference: Run, label: str, box: Box, t_ms: int) -> bool:
+    """Whether a box of `label` at `t_ms` lies on this reference object: over one of its tracks'
+    boxes (IoU MATCH_IOU) within MATCH_MS, and of a related class."""
+    return any(related(label, reference.tracks[k].label)
+               and any(abs(t - t_ms) <= MATCH_MS and box.iou(b) >= MATCH_IOU for t, b in reference.tracks[k].boxes.items())
+               for k in group)
+
+
 def same_object(track: Track, group: set[int], reference: Run) -> bool:
-    for t_ms, box in track.boxes.items():
-        for k in group:
-            other = reference.tracks[k]
-            if related(track.label, other.label) and any(
-                    abs(t - t_ms) <= MATCH_MS and box.iou(b) >= MATCH_IOU for t, b in other.boxes.items()):
-                return True
-    return False
+    return any(on_object(group, reference, track.label, box, t_ms) for t_ms, box in track.boxes.items())
 
 
 def reachable(group: set[int], reference: Run, low: Run) -> bool:
     """Whether the low rate's frames show this object twice, the later look speakable."""
     looks = []
     for t_ms, boxes in low.boxes:
-        near_boxes = [b for k in group for t, b in reference.tracks[k].boxes.items() if abs(t - t_ms) <= MATCH_MS]
-        label = reference.tracks[next(iter(group))].label
-        hits = [speakable for other, speakable, box in boxes
-                if related(label, other) and any(box.iou(b) >= MATCH_IOU for b in near_boxes)]
-        if hits:
-            looks.append(any(hits))
+        on_it = [speakable for label, speakable, box in boxes if on_object(group, reference, label, box, t_ms)]
+        if on_it:
+            looks.append(any(on_it))
     return any(looks[1:])
 
 

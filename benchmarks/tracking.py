@@ -101,7 +101,7 @@ def main() -> None:
         minutes += seconds / 60
         line = []
         for name, motion in (("motion", True), ("iou_only", False)):
-            tracker = Tracker(profile.confirm_frames, lambda label: profile.rule(label).min_score,
+            tracker = Tracker(profile.confirm_frames, profile.min_score,
                               max_missing_ms=args.max_missing_ms, motion=motion)
             switches, tracks = id_switches(frames, tracker)
             totals[name][0] += switches

@@ -205,7 +205,7 @@ def test_no_object_holds_two_confirmed_tracks(video: str, frames: int | None) ->
     from assistant.sources import open_source
 
     profile = load_profile("default")
-    tracker = Tracker(profile.confirm_frames, lambda label: profile.rule(label).min_score)
+    tracker = Tracker(profile.confirm_frames, profile.min_score)
     seen = 0
     with open_source(str(VIDEOS / video)) as source, Detector(MODEL, video=True, score_threshold=profile.lowest_min_score,
                                                              max_results=100) as detector:

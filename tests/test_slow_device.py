@@ -10,15 +10,16 @@ from pathlib import Path
 import cv2
 import pytest
 
-from assistant.core import Box, Frame
+from assistant.core import Box
 from assistant.debug_view import Hud, hud_layout
 from assistant.detector import Detector
-from assistant.position import direction_of, bearing_deg
+from assistant.position import bearing_deg, direction_of
 from assistant.sources import open_source
 from assistant.tracking import RELATED
 from assistant.transcript import read_transcript
 
 from .conftest import MODEL, VIDEOS, run_cli
+from .test_live import video_frames
 
 CAR_VIDEO = VIDEOS / "car-detection.mp4"  # 377 frames at 12.5 fps
 WALKING = VIDEOS / "face-demographics-walking.gif"  # 35 frames at 12.5 fps
@@ -58,14 +59,7 @@ def test_the_hud_shows_the_cap() -> None:
 def sides_are_true(records: list[dict], video: Path) -> list[dict]:
     """The vehicles said, each checked against a fresh detection of the frame it cites: the box is
     really there, and the direction said is the one its box is in."""
-    capture, frames, index, wanted = cv2.VideoCapture(str(video)), {}, 0, {r["frame"] for r in records}
-    while wanted - frames.keys():
-        ok, bgr = capture.read()
-        assert ok
-        if index in wanted:
-            frames[index] = Frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), 0, index, still=True)
-        index += 1
-    capture.release()
+    frames = video_frames(video, {r["frame"] for r in records})
     said = []
     with Detector(MODEL, video=False, score_threshold=0.2) as detector:
         for record in records:
