@@ -1,20 +1,24 @@
-"""`python -m assistant` and the `assistant` command. Ctrl-C at any moment, even while the
-program is still loading, ends it quietly with exit code 130, as shells expect."""
+"""`python -m assistant` and the `assistant` command. A signal at any moment, even while the
+program is still loading, ends it quietly: Ctrl-C with exit code 130, as shells expect, and
+SIGTERM or SIGHUP (a stopped service, a closed terminal) with 0."""
 
 import contextlib
 import os
 import sys
 
-EXIT_INTERRUPTED = 130
+from .signals import EXIT_INTERRUPTED, EXIT_OK, Stopped, stop_at_once
 
 
 def entry() -> int:
+    stop_at_once()  # before the slow imports: a service stopped while loading still exits cleanly
     try:
         from .cli import main
 
         code = main()
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
+    except Stopped:
+        code = EXIT_OK
     return leave(code)
 
 

@@ -26,13 +26,14 @@ from .profile import (
     profile_path,
     shipped_profiles,
 )
+from .signals import EXIT_INTERRUPTED, EXIT_OK, stop_signals
 from .speech import Speaker
 from .voices import SPEECH_CHOICES, make_backend, require_voice
 
 if TYPE_CHECKING:
     from .pipeline import RunStats
 
-EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_FAILURE, EXIT_BAD_INPUT = 1, 2
 
 
 def _report(exc: BaseException, verbose: bool, prefix: str = "") -> None:
@@ -104,7 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         received.append(signum)
         stop.set()
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGINT, *stop_signals()):
         signal.signal(signum, on_signal)
     commands: queue.SimpleQueue = queue.SimpleQueue()
     viewing = args.debug or args.record or args.snapshots
