@@ -3,54 +3,16 @@ a run, and odd arguments, a closed stdout or a full disk each get one clear sent
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .conftest import IMAGES, MODEL, ROOT, SHARED, VIDEOS, run_cli
-
-WALKING = VIDEOS / "face-demographics-walking.gif"  # 35 frames; people walking towards the camera
-CAR_VIDEO = VIDEOS / "car-detection.mp4"
-VOC = SHARED / "data" / "labeled" / "voc2012_subset100"
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def one_error(result: subprocess.CompletedProcess, fragment: str) -> None:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], result.stderr
-
-
-@contextlib.contextmanager
-def tmpfs(path: Path, size: str, read_only: bool = False) -> Iterator[Path]:
-    """A real small or read-only filesystem (tests run as root here and in CI)."""
-    path.mkdir(parents=True, exist_ok=True)
-    options = f"size={size}" + (",ro" if read_only else "")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True)
-    if mounted.returncode != 0:
-        if os.environ.get("CI"):
-            raise pytest.UsageError(f"CI needs to mount a tmpfs: {mounted.stderr.decode().strip()}")
-        pytest.skip("cannot mount a tmpfs here")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", str(path)], check=True)
-
-
-def copy(source: Path, target: Path) -> Path:
-    shutil.copyfile(source, target)
-    return target
+from .conftest import IMAGES, MODEL, ROOT, run_cli
+from .hostile.common import CAR_VIDEO, WALKING, copy, digest, one_error, tmpfs
 
 
 @pytest.mark.parametrize("make_args", [
