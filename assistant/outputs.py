@@ -207,7 +207,7 @@ def open_appending(path: Path, option: str) -> int:
         os.close(fd)
         raise AssistantError(f"{option} {path} is not a regular file (it is {_kind(mode)}); give the path of a "
                              "plain file.")
-    if hasattr(os, "set_blocking"):
+    if getattr(os, "O_NONBLOCK", 0):  # only needed while opening; writes wait for a slow reader
         os.set_blocking(fd, True)
     if stat.S_ISREG(mode):
         _lock(fd, path, option)
