@@ -218,7 +218,8 @@ class Viewer:
         try:
             self._recording = outputs.temporary_beside(self.record)
         except OSError as exc:
-            raise AssistantError(f"Cannot record to {self.record}: {exc.strerror or exc}.") from None
+            self._drop_recording(exc.strerror or str(exc))
+            return
         self._writer = cv2.VideoWriter(str(self._recording), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
         if not self._writer.isOpened():
             self._recording.unlink(missing_ok=True)
@@ -233,7 +234,7 @@ class Viewer:
         """Stop recording while the disk still has room to finish the file: the video writer does
         not report a full disk, it leaves a file that will not play."""
         if shutil.disk_usage(self._recording.parent).free < RECORD_RESERVE_BYTES:
-            self._drop_recording("No space left on device")
+            self._drop_recording(f"less than {RECORD_RESERVE_BYTES >> 20} MB left on its disk")
 
     def _drop_recording(self, reason: str) -> None:
         """Stop recording with one warning and remove the unfinished file."""

@@ -12,9 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
-from assistant import calibration, models, outputs
+from assistant import calibration, models, outputs, viewer
+from assistant.core import Frame
+from assistant.frame_report import FrameReport
+from assistant.profile import Profile
 
 from ..conftest import IMAGES, MODEL, run_cli
 from .common import VOC, WALKING, copy, digest, one_error, tmpfs
@@ -245,3 +249,19 @@ def test_a_transcript_to_stdout_is_the_runs_own_stdout(tmp_path: Path) -> None:
                      "--transcript", "/dev/stdout")
     assert result.returncode == 0, result.stderr
     assert [json.loads(line)["text"] for line in result.stdout.splitlines()]
+
+
+def test_a_recording_the_disk_filled_under_is_removed_not_kept_broken(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the free-space reserve: the video writer hits the full disk itself, and says nothing."""
+    monkeypatch.setattr(viewer, "RECORD_RESERVE_BYTES", 0)
+    warnings: list[str] = []
+    noise = np.random.default_rng(0)
+    with tmpfs(tmp_path / "small", "64k") as disk:
+        view = viewer.Viewer(record=disk / "view.mp4", warn=warnings.append)
+        for i in range(40):
+            frame = Frame(noise.integers(0, 255, (120, 160, 3), np.uint8), timestamp_ms=i * 100, index=i)
+            view.show(FrameReport(frame, (), (), (), None, 10.0, Profile(name="t", objects=["cup"])), 0, "")
+        view.close()
+        assert not list(disk.iterdir())
+    assert len(warnings) == 1 and "would not play" in warnings[0], warnings
