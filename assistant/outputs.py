@@ -74,18 +74,12 @@ def check(inputs: Iterable[Path], targets: Sequence[Target]) -> None:
     written: dict[tuple, Target] = {}
     for target in targets:
         if target.names is not None:
-            check_folder(target.path, target.option, reads, target.names)
-            continue
-        if target.streamed and str(target.path) in STREAMS:
-            continue
-        identity = _identity(target.path)
-        if identity in known:
-            raise AssistantError(f"{target.option} {target.path} is an input ({known[identity]}); it would be "
-                                 "overwritten. Write to another file.")
-        check_writable(target.path, target.option, target.streamed)
-        if identity in written:
-            _clash(written[identity], target)
-        written[identity] = target
+            _check_folder(target, reads, known)
+        elif not (target.streamed and str(target.path) in STREAMS):
+            identity = _check_file(target.path, target.option, known, target.streamed)
+            if identity in written:
+                _clash(written[identity], target)
+            written[identity] = target
     folders = [t for t in targets if t.names is not None]
     for file in (t for t in targets if t.names is None):
         for folder in folders:
@@ -93,17 +87,35 @@ def check(inputs: Iterable[Path], targets: Sequence[Target]) -> None:
                 _clash(file, folder)
 
 
+def _check_file(path: Path, option: str, known: dict[tuple, Path], streamed: bool = False) -> tuple:
+    """The file's identity; AssistantError if it is an input, a link, or not a regular file."""
+    identity = _identity(path)
+    if identity in known:
+        raise AssistantError(f"{option} {path} is an input ({known[identity]}); it would be overwritten. "
+                             "Write to another file.")
+    check_writable(path, option, streamed)
+    return identity
+
+
+def _check_folder(target: Target, reads: list[Path], known: dict[tuple, Path]) -> None:
+    """AssistantError if an input lies in the folder under a name that would be written there, or if
+    such a name is already there as a link (wherever it points), as an input, or not as a file."""
+    for source in reads:
+        if target.names.fullmatch(source.name) and same_file(source.parent, target.path):
+            raise AssistantError(f"{target.option} {target.path} holds the input {source.name}, which would be "
+                                 "overwritten. Write to another folder.")
+    try:
+        entries = list(target.path.iterdir()) if target.path.is_dir() else []
+    except OSError as exc:
+        raise AssistantError(f"Cannot read the folder {target.option} {target.path}: {exc.strerror or exc}.") from None
+    for entry in entries:
+        if target.names.fullmatch(entry.name):
+            _check_file(entry, target.option, known)
+
+
 def _clash(first: Target, second: Target) -> None:
     raise AssistantError(f"{first.option} {first.path} and {second.option} {second.path} would write the same "
                          "file, one over the other; give each its own name.")
-
-
-def check_file(output: Path, option: str, inputs: Iterable[Path]) -> None:
-    """AssistantError if `output` is one of the inputs."""
-    for source in inputs:
-        if same_file(output, source):
-            raise AssistantError(f"{option} {output} is an input ({source}); it would be overwritten. "
-                                 "Write to another file.")
 
 
 def check_writable(path: Path, option: str, streamed: bool = False) -> None:
@@ -129,22 +141,6 @@ def _kind(mode: int) -> str:
     kinds = {stat.S_ISDIR: "a folder", stat.S_ISFIFO: "a pipe", stat.S_ISSOCK: "a socket",
              stat.S_ISCHR: "a device", stat.S_ISBLK: "a device"}
     return next((name for test, name in kinds.items() if test(mode)), "not a file")
-
-
-def check_folder(folder: Path, option: str, inputs: Iterable[Path], names: re.Pattern[str]) -> None:
-    """AssistantError if an input lies in `folder` under a name that would be written there, or if
-    a name that would be written there is already a link (wherever it points) or not a file."""
-    reads = list(inputs)
-    for source in reads:
-        if names.fullmatch(source.name) and same_file(source.parent, folder):
-            raise AssistantError(f"{option} {folder} holds the input {source.name}, which would be overwritten. "
-                                 "Write to another folder.")
-    if not folder.is_dir():
-        return
-    for entry in folder.iterdir():
-        if names.fullmatch(entry.name):
-            check_file(entry, option, reads)
-            check_writable(entry, option)
 
 
 def replace(path: Path, data: bytes) -> None:
