@@ -7,7 +7,11 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import signal
 import stat
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,8 +24,8 @@ from assistant.core import Frame
 from assistant.frame_report import FrameReport
 from assistant.profile import Profile
 
-from ..conftest import IMAGES, MODEL, run_cli
-from .common import VOC, WALKING, copy, digest, one_error, tmpfs
+from ..conftest import IMAGES, MODEL, ROOT, run_cli
+from .common import CAR_VIDEO, VOC, WALKING, copy, digest, one_error, tmpfs
 
 DOG = IMAGES / "darknet_dog.jpg"
 PROFILE = "name: active\nobjects: [person, dog]\n"
@@ -180,11 +184,31 @@ def test_a_wav_name_linked_anywhere_is_refused(tmp_path: Path) -> None:
 def test_a_second_writer_of_a_transcript_is_refused(tmp_path: Path) -> None:
     transcript = tmp_path / "said.jsonl"
     transcript.write_text('{"text": "from the first run"}\n')
-    with transcript.open("a") as first:  # the first run holds the lock it takes
+    with transcript.open("a") as first:  # another program holds the lock a run takes
         fcntl.flock(first, fcntl.LOCK_EX | fcntl.LOCK_NB)
         result = run_cli(*run_args("--speech", "none", "--transcript", str(transcript)))
     one_error(result, "is being written by another run")
     assert transcript.read_text() == '{"text": "from the first run"}\n'
+
+
+def test_two_runs_on_one_transcript_the_second_is_refused_and_the_first_is_whole(tmp_path: Path) -> None:
+    transcript = tmp_path / "said.jsonl"
+    command = [sys.executable, "-m", "assistant", "run", "--source", str(CAR_VIDEO), "--realtime", "--max-fps", "2",
+               "--profile", "street", "--speech", "print", "--transcript", str(transcript)]
+    first = subprocess.Popen(command, cwd=ROOT, env=dict(os.environ), text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not transcript.exists() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        one_error(run_cli(*command[3:]), "is being written by another run")
+    finally:
+        first.send_signal(signal.SIGTERM)
+        out, err = first.communicate(timeout=60)
+    assert first.returncode == 0, err
+    text = transcript.read_text()
+    assert text == "" or text.endswith("\n")
+    assert [json.loads(line)["text"] for line in text.splitlines()] == out.splitlines()[: len(text.splitlines())]
 
 
 def _no_temporaries(folder: Path) -> None:
