@@ -15,7 +15,6 @@ import itertools
 import math
 import wave
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -119,11 +118,13 @@ def read_wav(data: bytes) -> tuple[np.ndarray, int]:
     return samples.reshape(-1, channels).mean(axis=1), rate
 
 
-def write_wav(path: Path, stereo: np.ndarray, rate: int) -> None:
-    """16-bit stereo PCM."""
+def wav_bytes(stereo: np.ndarray, rate: int) -> bytes:
+    """A WAV file of 16-bit stereo PCM, whole, in memory (written with outputs.replace)."""
     pcm = (np.clip(stereo, -1, 1) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as writer:
+    data = io.BytesIO()
+    with wave.open(data, "wb") as writer:
         writer.setnchannels(2)
         writer.setsampwidth(2)
         writer.setframerate(rate)
         writer.writeframes(pcm.tobytes())
+    return data.getvalue()

@@ -10,14 +10,12 @@ UNCALIBRATED for every class, and a profile's `min_score` still overrides either
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ModelError
-from . import models
+from . import models, outputs
+from .errors import AssistantError, ModelError
 
 UNCALIBRATED = 0.5  # the threshold of every class of a model with no calibration
 FORMAT = "assistant-calibration/1"
@@ -107,24 +105,18 @@ def for_model(model_path: Path) -> Calibration | None:
 
 
 def write(calibration: Calibration, model_path: Path, out: Path | None = None) -> Path:
-    """Write atomically to `out`, else beside the model, else (a read-only model folder) the user cache."""
+    """Write with outputs.replace (atomic, keeping the replaced file's mode) to `out`, else beside the
+    model, else (a read-only model folder) the user cache."""
     name = model_path.stem + SUFFIX
     targets = [out] if out is not None else [model_path.parent / name, calibration_dir() / name]
     text = json.dumps(calibration.to_json(), indent=1) + "\n"
     failure = "no place to write"
     for target in targets:
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-        except OSError as exc:
-            failure = exc.strerror or str(exc)
-            continue
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
-                file.write(text)
-            os.replace(temporary, target)
+            outputs.replace(target, text.encode("utf-8"))
             return target
         except OSError as exc:
             failure = exc.strerror or str(exc)
-            Path(temporary).unlink(missing_ok=True)
+        except AssistantError as exc:  # a link or a folder holds the name
+            failure = str(exc).rstrip(".")
     raise CalibrationError(f"Cannot write the calibration ({failure}); pass --out with a file you can write.")

@@ -23,6 +23,7 @@ from .profile import (
     Profile,
     ProfileProblems,
     load_profile,
+    profile_files,
     profile_path,
     shipped_profiles,
 )
@@ -96,7 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = voice_settings(profile)
     require_voice(_speech_spec(args, profile), settings)
     speech_notes: list[str] = []  # said once the run's inputs have all been checked
-    backend = make_backend(_speech_spec(args, profile), settings, speech_notes.append)
+    backend = make_backend(_speech_spec(args, profile), settings, speech_notes.append, warn=_warn)
     watcher = ProfileWatcher(profile_path(args.profile), labels, calibration=profile.calibration)
     stop = threading.Event()
     received: list[int] = []
@@ -136,21 +137,28 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _check_run_outputs(args: argparse.Namespace, profile: Profile, model_path: Path) -> None:
-    """Refuse any output of `run` that would overwrite its source, profile or model."""
+    """Refuse any output of `run` that would replace one of its inputs or another of its outputs."""
     source = args.source or "0"
-    reads = [profile_path(args.profile), model_path]
+    reads = _model_inputs(args.profile, model_path)
     if not source.isdigit() and "://" not in source:
         from .imaging import images_in
 
         reads += images_in(Path(source).expanduser())
-    for option, path in (("--transcript", args.transcript), ("--record", args.record)):
-        if path:
-            outputs.check_file(Path(path), option, reads)
+    targets = [outputs.Target(option, Path(path), streamed=option == "--transcript")
+               for option, path in (("--transcript", args.transcript), ("--record", args.record)) if path]
     if args.snapshots:
-        outputs.check_folder(Path(args.snapshots), "--snapshots", reads, outputs.SNAPSHOT_NAMES)
+        targets.append(outputs.Target("--snapshots", Path(args.snapshots), outputs.SNAPSHOT_NAMES))
     speech = _speech_spec(args, profile)
     if speech.startswith("wav:"):
-        outputs.check_folder(Path(speech[4:]).expanduser(), "--speech wav:", reads, outputs.WAV_NAMES)
+        targets.append(outputs.Target("--speech wav:", Path(speech[4:]).expanduser(), outputs.WAV_NAMES))
+    outputs.check(reads, targets)
+
+
+def _model_inputs(profile_spec: str | None, model_path: Path) -> list[Path]:
+    """The files a command reads besides its media: the profile and every file it extends, the model
+    and its calibration."""
+    found = calibration.find(model_path)
+    return [*profile_files(profile_spec), model_path, *([found] if found else [])]
 
 
 def _note(message: str) -> None:
@@ -199,6 +207,7 @@ def _viewer(args: argparse.Namespace, commands: queue.SimpleQueue):
         boxes=not args.heatmap_only,
         half_life_s=args.half_life,
         commands=commands,
+        warn=_warn,
     )
 
 
@@ -216,9 +225,9 @@ def cmd_describe(args: argparse.Namespace) -> int:
         raise AssistantError(f"With several images, --debug-out must be a folder, not {debug_out}.")
     candidates = min(args.candidates, args.threshold or 1.0) if debug_out else None
     if debug_out is not None:
-        reads = [profile_path(args.profile), model_path, *images]
-        for image in images:
-            outputs.check_file(_still_view_path(image, debug_out, several), "--debug-out", reads)
+        outputs.check([*_model_inputs(args.profile, model_path), *images],
+                      [outputs.Target(f"--debug-out (for {image})", _still_view_path(image, debug_out, several))
+                       for image in images])
     with detector_for(model_path, profile, video=False, candidates=candidates) as detector:
         for image in images:
             try:
@@ -277,9 +286,9 @@ def _read_set(voc: str | None = None, coco: str | None = None, images: str | Non
     return dataset
 
 
-def _dataset_files(args: argparse.Namespace, dataset) -> list[Path]:
+def _dataset_files(dataset, coco: str | None = None, voc: str | None = None) -> list[Path]:
     """The files a labelled set is read from: its annotations and its images."""
-    labels = [Path(args.coco)] if args.coco else list((Path(args.voc) / "Annotations").glob("*.xml"))
+    labels = [Path(coco)] if coco else list((Path(voc) / "Annotations").glob("*.xml"))
     return [*labels, *(image.path for image in dataset.images)]
 
 
@@ -323,9 +332,8 @@ def cmd_dataset_plot(args: argparse.Namespace) -> int:
     model_path = models.resolve(args.model)
     out = Path(args.out)
     images = [f.image for f in find_images_with_classes(dataset, classes)]
-    reads = [model_path, *_dataset_files(args, dataset)]
-    for image in images:
-        outputs.check_file(out / f"{image.path.stem}.png", "--out", reads)
+    outputs.check([model_path, *_dataset_files(dataset, args.coco, args.voc)],
+                  [outputs.Target(f"--out (for {image.path})", out / f"{image.path.stem}.png") for image in images])
     with Detector(model_path, video=False, score_threshold=args.threshold, max_results=100, labels=classes) as detector:
         for image in _progress(images, "plotting"):
             frame = Frame(read_image(image.path), 0, 0, still=True, name=str(image.path))
@@ -343,8 +351,8 @@ def cmd_dataset_eval(args: argparse.Namespace) -> int:
     dataset = _dataset(args)
     profile, model_path, _ = _load(args.profile, args.model)
     if args.report:
-        reads = [model_path, profile_path(args.profile), *_dataset_files(args, dataset)]
-        outputs.check_folder(Path(args.report), "--report", reads, outputs.REPORT_NAMES)
+        outputs.check([*_model_inputs(args.profile, model_path), *_dataset_files(dataset, args.coco, args.voc)],
+                      [outputs.Target("--report", Path(args.report), outputs.REPORT_NAMES)])
     with Detector(model_path, video=False, score_threshold=args.min_score,
                   max_results=EVAL_MAX_RESULTS) as detector:
         predicted = evaluation.predict(dataset, detector.detect, lambda items: _progress(items, "evaluating"))
@@ -370,11 +378,13 @@ def cmd_dataset_calibrate(args: argparse.Namespace) -> int:
         raise AssistantError("Give at least one labelled set: --voc DIR, or --coco ANN.json with --images DIR.")
     model_path = models.resolve(args.model)
     labels = models.labels(model_path)
-    datasets = [_read_set(voc=v) for v in args.voc or []]
-    datasets += [_read_set(coco=a, images=i) for a, i in zip(args.coco or [], args.images or [])]
+    sets = [(_read_set(voc=v), None, v) for v in args.voc or []]
+    sets += [(_read_set(coco=a, images=i), a, None) for a, i in zip(args.coco or [], args.images or [])]
+    datasets = [dataset for dataset, _, _ in sets]
     out = Path(args.out) if args.out else None
     if out is not None:
-        outputs.check_file(out, "--out", [model_path])
+        outputs.check([model_path, *[f for dataset, coco, voc in sets for f in _dataset_files(dataset, coco, voc)]],
+                      [outputs.Target("--out", out)])
     records: dict[str, list] = {}
     with Detector(model_path, video=False, score_threshold=calibrate.GRID[0], max_results=EVAL_MAX_RESULTS) as detector:
         for dataset in datasets:

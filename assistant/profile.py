@@ -415,6 +415,11 @@ def _with_parents(path: Path, spec: str | None, seen: tuple[Path, ...] = ()) -> 
     return _merge(inherited, data), [(path, node), *chain]
 
 
+def profile_files(spec: str | None) -> list[Path]:
+    """The profile's file and every file it extends, child first (for commands to protect as inputs)."""
+    return [path for path, _ in _with_parents(profile_path(spec), spec)[1]]
+
+
 def load_profile(spec: str | None = None, known_labels: Iterable[str] | None = None,
                  note: Callable[[str], None] = lambda message: None, calibration: Calibration | None = None) -> Profile:
     """Load, merge (`extends`) and validate a profile by shipped name or path.

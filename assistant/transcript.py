@@ -1,6 +1,7 @@
 """The JSONL record of what was said, when, and which boxes caused it; written line by line.
 
-Every line in the file is whole. When a write fails (a full disk, `/dev/full`), the file is cut
+The file is locked while a run writes it (a second run is refused), never opened through a
+link, and every line in it is whole. When a write fails (a full disk, `/dev/full`), the file is cut
 back to the end of the last whole line, the transcript stops, and `warn` hears why, once;
 speech goes on, and the run ends normally (exit 0).
 """
@@ -14,8 +15,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from . import outputs
 from .core import ROUTINE, side_of_direction
-from .errors import AssistantError
 from .speech import Spoken
 
 
@@ -24,11 +25,7 @@ class Transcript:
 
     def __init__(self, path: Path, warn: Callable[[str], None] = lambda message: None):
         self.path, self.warn = path, warn
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        except OSError as exc:
-            raise AssistantError(f"Cannot write the transcript {path}: {exc.strerror or exc}.") from None
+        self._fd: int | None = outputs.open_appending(path, "--transcript")
         self._whole = 0  # bytes up to the end of the last whole line
         self._lock = threading.Lock()
 

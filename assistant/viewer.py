@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import os
 import queue
+import shutil
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from . import outputs
 from .controls import Command, command_for
 from .core import Detection
 from .debug_view import Annotation, Heatmap, Hud, frame_heat, render
@@ -30,6 +32,7 @@ SPOKEN_GLOW_MS = 2000  # a box stays "spoken" green this long after its sentence
 MAX_BOXES = 40  # the most confident candidates drawn; the heatmap uses them all
 RATE_FRAMES = 15  # frames whose timestamps set a recording's frame rate
 FALLBACK_FPS = 10.0  # for a recording of a single frame
+RECORD_RESERVE_BYTES = 4 << 20  # free space a recording stops at, to finish its file whole
 MAX_FILTERED_LABELS = 8  # the rest of the filtered boxes are drawn without a label, to keep the view readable
 
 
@@ -101,15 +104,23 @@ def truth_and_prediction_view(rgb: np.ndarray, truths: Sequence, predictions: Se
     return render(rgb, annotations, None, None)
 
 
-def write_png(path: Path, bgr: np.ndarray) -> None:
-    """Write a PNG, creating its folder; AssistantError with one sentence if that fails."""
+def png_bytes(path: Path, bgr: np.ndarray) -> bytes:
+    """An image encoded as PNG; AssistantError with one sentence if OpenCV cannot."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ok = cv2.imwrite(str(path), bgr)
-    except (OSError, cv2.error) as exc:
-        raise AssistantError(f"Cannot write {path}: {exc}.") from None
+        ok, encoded = cv2.imencode(".png", bgr)
+    except cv2.error as exc:
+        raise AssistantError(f"Cannot draw {path}: {exc}.") from None
     if not ok:
-        raise AssistantError(f"Cannot write {path}; use a .png name in a writable folder.")
+        raise AssistantError(f"Cannot draw {path} as a PNG.")
+    return encoded.tobytes()
+
+
+def write_png(path: Path, bgr: np.ndarray) -> None:
+    """Write a PNG safely (see outputs.replace), creating its folder; AssistantError with one sentence if that fails."""
+    try:
+        outputs.replace(path, png_bytes(path, bgr))
+    except OSError as exc:
+        raise AssistantError(f"Cannot write {path}: {exc.strerror or exc}.") from None
 
 
 class Viewer:
@@ -130,6 +141,7 @@ class Viewer:
         boxes: bool = True,
         half_life_s: float = 1.0,
         commands: queue.SimpleQueue[Command] | None = None,
+        warn: Callable[[str], None] = lambda message: None,
     ):
         if not window and record is None and snapshots is None:
             raise AssistantError(
@@ -142,6 +154,9 @@ class Viewer:
         self.commands = commands
         self._heat = Heatmap(half_life_s)
         self._writer: cv2.VideoWriter | None = None
+        self._recording: Path | None = None  # the temporary file the writer fills, renamed at close
+        self._record_out = outputs.Output(f"The recording {record}", warn)
+        self._snapshots_out = outputs.Output(f"The snapshots in {snapshots or Path.cwd()}", warn)
         self._pending: list[tuple[np.ndarray, int]] = []  # the first views, to learn the frame rate
         self._spoken_at: dict[int, int] = {}
         self._last_wall: float | None = None
@@ -174,11 +189,12 @@ class Viewer:
                   report.profile.name, report.age_ms, report.dropped, report.max_fps)
         view = render(frame.image, annotations, heat, hud, boxes=self.boxes)
         self._last_view = view
-        if self.record is not None:
+        if self.record is not None and not self._record_out.stopped:
             self._write_video(view, frame.timestamp_ms)
         self._shown += 1  # counted here, not from frame.index: a live source skips the frames it drops
         if self.snapshots is not None and (self._shown - 1) % self.snapshot_every == 0:
-            write_png(self.snapshots / f"frame_{frame.index:06d}.png", view)
+            path = self.snapshots / f"frame_{frame.index:06d}.png"
+            self._snapshots_out.replace(path, png_bytes(path, view))
         if self.window:
             cv2.imshow(WINDOW, view)
             self._keys(cv2.waitKey(1))
@@ -193,19 +209,57 @@ class Viewer:
             return
         self._writer.write(view)
         self.frames_written += 1
+        self._check_room()
 
     def _open_writer(self) -> None:
         (first, t0), t1 = self._pending[0], self._pending[-1][1]
         fps = (len(self._pending) - 1) * 1000 / (t1 - t0) if t1 > t0 else FALLBACK_FPS
         h, w = first.shape[:2]
-        self.record.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = cv2.VideoWriter(str(self.record), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+        try:
+            self._recording = outputs.temporary_beside(self.record)
+        except OSError as exc:
+            self._drop_recording(exc.strerror or str(exc))
+            return
+        self._writer = cv2.VideoWriter(str(self._recording), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
         if not self._writer.isOpened():
+            self._recording.unlink(missing_ok=True)
             raise AssistantError(f"Cannot record to {self.record}; use a .mp4 name in a writable folder.")
         pending, self._pending = self._pending, []
         for view, _ in pending:
             self._writer.write(view)
         self.frames_written += len(pending)
+        self._check_room()
+
+    def _check_room(self) -> None:
+        """Stop recording while the disk still has room to finish the file: the video writer does
+        not report a full disk, it leaves a file that will not play."""
+        if shutil.disk_usage(self._recording.parent).free < RECORD_RESERVE_BYTES:
+            self._drop_recording(f"less than {RECORD_RESERVE_BYTES >> 20} MB left on its disk")
+
+    def _drop_recording(self, reason: str) -> None:
+        """Stop recording with one warning and remove the unfinished file."""
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+        if self._recording is not None:
+            self._recording.unlink(missing_ok=True)
+        self._pending = []
+        self._record_out.stop(reason)
+
+    def _finish_recording(self) -> None:
+        """Close the recording and rename it into place if it plays to its last frame, else drop it."""
+        self._writer.release()
+        self._writer = None
+        video = cv2.VideoCapture(str(self._recording))
+        frames = int(video.get(cv2.CAP_PROP_FRAME_COUNT)) if video.isOpened() else 0
+        video.release()
+        if frames < self.frames_written:
+            self._drop_recording("the finished file would not play; is the disk full?")
+            return
+        try:
+            outputs.settle(self._recording, self.record)
+        except (OSError, AssistantError) as exc:
+            self._drop_recording(exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc))
 
     def _keys(self, key: int) -> None:
         if key == -1:
@@ -219,7 +273,8 @@ class Viewer:
             self.boxes = not self.boxes
         elif char in "sS" and self._last_view is not None:
             self._shots += 1
-            write_png((self.snapshots or Path.cwd()) / f"snapshot_{self._shots:03d}.png", self._last_view)
+            path = (self.snapshots or Path.cwd()) / f"snapshot_{self._shots:03d}.png"
+            self._snapshots_out.replace(path, png_bytes(path, self._last_view))
         elif (command := command_for(char)) is not None and self.commands is not None:
             self.commands.put(command)
 
@@ -227,6 +282,6 @@ class Viewer:
         if self._writer is None and self._pending:
             self._open_writer()  # a run shorter than RATE_FRAMES
         if self._writer is not None:
-            self._writer.release()
+            self._finish_recording()
         if self.window:
             cv2.destroyWindow(WINDOW)

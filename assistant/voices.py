@@ -25,7 +25,7 @@ from typing import Protocol
 
 import numpy as np
 
-from . import audio, language
+from . import audio, language, outputs
 from .core import Utterance
 from .errors import AssistantError
 
@@ -239,29 +239,31 @@ class WavBackend(_Rendered):
     """Writes the stereo, panned audio that would have been played, one WAV per utterance, then
     waits its length as a sound card would. `stop` ends the wait early, like cutting off playback."""
 
-    def __init__(self, directory: Path, settings: VoiceSettings):
+    def __init__(self, directory: Path, settings: VoiceSettings, output: outputs.Output | None = None):
         super().__init__(settings, EspeakSynthesizer(settings))
         self.directory = directory
+        self.output = output or outputs.Output(f"Writing WAV files in {directory}")
 
     def open(self) -> None:
         if shutil.which("espeak-ng") is None:
             raise BackendUnavailable("espeak-ng is not installed, so no WAV files can be written")
         self.directory.mkdir(parents=True, exist_ok=True)
 
-    def speak(self, utterance: Utterance, number: int) -> Path:
+    def speak(self, utterance: Utterance, number: int) -> Path | None:
+        """The WAV written, or None once a full disk has stopped them (the wait goes on, as speech would)."""
         path = self.directory / f"utterance_{number:05d}.wav"
         stereo, rate = self.render(utterance)
         if len(stereo) == 0:
             raise RuntimeError(f"espeak-ng exited 0 but wrote an empty WAV for {utterance.text!r}")
-        audio.write_wav(path, stereo, rate)
+        written = self.output.replace(path, audio.wav_bytes(stereo, rate))
         self._stopped.wait(len(stereo) / rate)
-        return path
+        return path if written else None
 
     def close(self) -> None:
         pass
 
     def fresh(self) -> Backend:
-        return WavBackend(self.directory, self.settings)
+        return WavBackend(self.directory, self.settings, self.output)
 
 
 class SoundBackend(_Rendered):
@@ -526,12 +528,14 @@ def writable_folder(path: Path) -> Path:
     return path
 
 
-def make_backend(spec: str, settings: VoiceSettings, note: Callable[[str], None] = lambda message: None) -> Backend:
+def make_backend(spec: str, settings: VoiceSettings, note: Callable[[str], None] = lambda message: None,
+                 warn: Callable[[str], None] = lambda message: None) -> Backend:
     """A backend from --speech: auto | sound | espeak | pyttsx3 | print | wav:DIR | none.
 
     `auto` plays panned speech through PortAudio (`sound`) where it finds an output device; else
     an engine that plays its own audio: espeak-ng on Linux when it is installed (it can be cut
-    off for a hazard), pyttsx3 elsewhere. `note` hears once which path is in use.
+    off for a hazard), pyttsx3 elsewhere. `note` hears once which path is in use; `warn` hears
+    once if the WAV files of `wav:DIR` stop (a full disk).
     """
     if spec == "auto":
         try:
@@ -555,5 +559,6 @@ def make_backend(spec: str, settings: VoiceSettings, note: Callable[[str], None]
     if spec == "none":
         return NullBackend()
     if spec.startswith("wav:") and len(spec) > 4:
-        return WavBackend(writable_folder(Path(spec[4:]).expanduser()), settings)
+        folder = writable_folder(Path(spec[4:]).expanduser())
+        return WavBackend(folder, settings, outputs.Output(f"Writing WAV files in {folder}", warn))
     raise AssistantError(f"Unknown speech output {spec!r}; use {SPEECH_CHOICES}.")

@@ -3,11 +3,14 @@ plus the ground truth and predictions in COCO form so anyone can re-run pycocoto
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 
+from .. import outputs
+from ..errors import AssistantError
 from .evaluation import LARGE_FRACTION, OVERLAP_IOU, RECALL_SCORE, SIZES
 
 RECALL_POINTS = np.linspace(0, 1, 101)  # COCOeval's recall thresholds
@@ -91,8 +94,7 @@ def plots(evaluator, categories: dict[str, int], out: Path) -> list[Path]:
         ax.grid(alpha=0.3)
         fig.tight_layout()
         path = out / f"pr_{names[cat_id].replace(' ', '_')}.png"
-        fig.savefig(path)
-        plt.close(fig)
+        _save(fig, path)
         written.append(path)
     stats = evaluator.stats
     fig, ax = plt.subplots(figsize=(4, 3.2), dpi=100)
@@ -103,18 +105,30 @@ def plots(evaluator, categories: dict[str, int], out: Path) -> list[Path]:
         ax.text(i, v + 0.02, f"{v:.2f}", ha="center")
     fig.tight_layout()
     path = out / "ap_by_size.png"
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, path)
     written.append(path)
     return written
 
 
+def _save(fig, path: Path) -> None:
+    """A matplotlib figure written as a PNG with outputs.replace."""
+    import matplotlib.pyplot as plt
+
+    data = io.BytesIO()
+    fig.savefig(data, format="png")
+    plt.close(fig)
+    outputs.replace(path, data.getvalue())
+
+
 def write(out: Path, metrics: dict, evaluator, categories: dict[str, int], ground_truth: dict,
           detections: list[dict], title: str) -> None:
-    """Everything into `out`: metrics.json, report.md, the PNGs, ground_truth.json and predictions.json."""
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-    (out / "report.md").write_text(markdown(metrics, title), encoding="utf-8")
-    (out / "ground_truth.json").write_text(json.dumps(ground_truth), encoding="utf-8")
-    (out / "predictions.json").write_text(json.dumps(detections), encoding="utf-8")
-    plots(evaluator, categories, out)
+    """Everything into `out`: metrics.json, report.md, the PNGs, ground_truth.json and predictions.json,
+    each with outputs.replace; AssistantError in one sentence if one cannot be written."""
+    texts = {"metrics.json": json.dumps(metrics, indent=2) + "\n", "report.md": markdown(metrics, title),
+             "ground_truth.json": json.dumps(ground_truth), "predictions.json": json.dumps(detections)}
+    try:
+        for name, text in texts.items():
+            outputs.replace(out / name, text.encode("utf-8"))
+        plots(evaluator, categories, out)
+    except OSError as exc:
+        raise AssistantError(f"Cannot write the report in {out}: {exc.strerror or exc}.") from None
