@@ -235,7 +235,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(result.to_json()), flush=True)
             else:
-                print(f"{image}: {result.utterance.text or '(nothing to say)'}")
+                print(shown(f"{image}: {result.utterance.text or '(nothing to say)'}"))
                 for s in result.utterance.objects:
                     print(f"  {s.detection.label} {s.detection.score:.2f} {s.position.direction} "
                           f"({s.position.clock} o'clock) {distance_label(s.position) or 'distance unknown'}")
