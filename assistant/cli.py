@@ -27,6 +27,7 @@ from .profile import (
     profile_path,
     shipped_profiles,
 )
+from .shown import shown
 from .signals import EXIT_INTERRUPTED, EXIT_OK, stop_signals
 from .speech import Speaker
 from .voices import SPEECH_CHOICES, make_backend, require_voice
@@ -39,13 +40,13 @@ EXIT_FAILURE, EXIT_BAD_INPUT = 1, 2
 
 def _report(exc: BaseException, verbose: bool, prefix: str = "") -> None:
     """One sentence on stderr; the traceback too with --verbose."""
-    print(f"error: {prefix}{exc}", file=sys.stderr, flush=True)
+    print(f"error: {shown(prefix + str(exc), lines=isinstance(exc, ProfileProblems))}", file=sys.stderr, flush=True)
     if verbose:
         traceback.print_exception(exc)
 
 
 def _warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr, flush=True)
+    print(f"warning: {shown(message)}", file=sys.stderr, flush=True)
 
 
 def _load(profile_spec: str | None, model_spec: str | None) -> tuple[Profile, Path, tuple[str, ...]]:
@@ -132,7 +133,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             speaker.close(drain=not stop.is_set())
             if transcript:
                 transcript.close()
-    print(_summary(stats, speaker, _speech_spec(args, profile)), file=sys.stderr)
+    _note(_summary(stats, speaker, _speech_spec(args, profile)))
     return EXIT_INTERRUPTED if signal.SIGINT in received else EXIT_OK
 
 
@@ -162,7 +163,7 @@ def _model_inputs(profile_spec: str | None, model_path: Path) -> list[Path]:
 
 
 def _note(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    print(shown(message), file=sys.stderr, flush=True)
 
 
 def _count(n: int, noun: str) -> str:
@@ -243,7 +244,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(result.to_json()), flush=True)
             else:
-                print(f"{image}: {result.utterance.text or '(nothing to say)'}")
+                print(shown(f"{image}: {result.utterance.text or '(nothing to say)'}"))
                 for s in result.utterance.objects:
                     print(f"  {s.detection.label} {s.detection.score:.2f} {s.position.direction} "
                           f"({s.position.clock} o'clock) {distance_label(s.position) or 'distance unknown'}")
@@ -441,13 +442,13 @@ def cmd_profiles_check(args: argparse.Namespace) -> int:
     failed = 0
     for spec in args.files:
         try:
-            profile = load_profile(spec, labels, note=lambda message: print(f"note: {message}"))
+            profile = load_profile(spec, labels, note=lambda message: print(f"note: {shown(message)}"))
         except ProfileProblems as exc:
             _require_detector(model_path)
             failed += 1
-            print(exc, file=sys.stderr)
+            print(shown(str(exc), lines=True), file=sys.stderr)
             continue
-        print(f"{spec}: ok ({profile.name}, {len(profile.objects)} classes)")
+        print(shown(f"{spec}: ok ({profile.name}, {len(profile.objects)} classes)"))
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from .core import Detection
+from .shown import shown
 
 HEAT_SCALE = 4  # the heatmap is kept at a quarter of the frame size; boxes are coarser than that
 COLORMAP = cv2.COLORMAP_TURBO
@@ -235,10 +236,10 @@ SPELLED = str.maketrans({"ß": "ss", "œ": "oe", "Œ": "Oe", "æ": "ae", "Æ": "
 
 def drawable(text: str | None) -> str:
     """Text OpenCV's Hershey fonts can draw (they have ASCII only): accents dropped, so "à votre
-    gauche" is not drawn as "? votre gauche"."""
+    gauche" is not drawn as "? votre gauche"; credentials and control characters as `shown` shows them."""
     if not text:
         return ""
-    spelled = text.translate(SPELLED)
+    spelled = shown(text).translate(SPELLED)
     return unicodedata.normalize("NFKD", spelled).encode("ascii", "ignore").decode()
 
 

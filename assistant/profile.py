@@ -7,16 +7,25 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 from . import language
 from .calibration import UNCALIBRATED, Calibration
 from .core import Detection
 from .duplicates import is_duplicate, suppress
 from .errors import ProfileError
+from .shown import excerpt, is_control, mention, shown
 
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
 MAX_PROFILE_BYTES = 256 * 1024
@@ -31,6 +40,20 @@ def class_for(name: str, first: str = language.ENGLISH) -> str:
     """The model class a profile name means: itself, or the class a word in any language stands for
     ("fridge", "TV", "taza", "Tasse"); where languages disagree, `first` (the profile's language) wins."""
     return language.vocabulary(first).get(name.casefold(), name)
+
+
+def _plain(text: str) -> str:
+    """Words to say and show: no control character (a NUL, a newline, an escape code), not blank."""
+    if any(is_control(char) for char in text):
+        raise ValueError("must be plain words, without control characters such as a newline, NUL or escape code")
+    if not text.strip():
+        raise ValueError("must not be blank")
+    return text
+
+
+def words(max_length: int) -> Any:
+    """Plain words of 1 to `max_length` characters: a name that is said or shown."""
+    return Annotated[str, Field(min_length=1, max_length=max_length), AfterValidator(_plain)]
 
 
 class _Strict(BaseModel):
@@ -62,7 +85,7 @@ class ObjectRule(_Strict):
 
     min_score: float | None = Field(
         None, ge=0, le=1, description="override the model's calibrated threshold for this class (rarely needed)")
-    spoken_name: str | None = Field(None, min_length=1, max_length=40)
+    spoken_name: words(40) | None = None
     priority: int | None = Field(None, ge=0, le=10)
     cooldown_s: float | None = Field(None, ge=0, le=3600)
     hazard: bool | None = None
@@ -97,7 +120,7 @@ class Rule:
 class Profile(_Strict):
     """What to announce, how sure to be, and how to speak."""
 
-    name: str = Field(min_length=1, max_length=80)
+    name: words(80)
     description: str = ""
     extends: str | None = None
     language: str = Field(language.ENGLISH, description="what the assistant speaks: en, es, fr, de or pt")
@@ -251,9 +274,9 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else str(self.file)
         if not self.path:
-            return f"{where}: {self.message}"
-        shown = "" if self.value is _NO_VALUE else f" = {self.value!r}"
-        return f"{where}: {self.path}{shown}: {self.message}"
+            return shown(f"{where}: {self.message}")
+        value = "" if self.value is _NO_VALUE else f" = {excerpt(self.value)}"
+        return shown(f"{where}: {self.path}{value}: {self.message}")
 
 
 class ProfileProblems(ProfileError):
@@ -301,7 +324,7 @@ def _read(path: Path, spec: str | None) -> tuple[Any, yaml.Node | None]:
 
     if not path.exists():
         shipped = ", ".join(p.stem for p in shipped_profiles())
-        raise fail(f"no such profile {spec or path!s}; shipped profiles are: {shipped}.")
+        raise fail(f"no such profile {mention(spec or path)}; shipped profiles are: {shipped}.")
     if not path.is_file():
         raise fail("is not a file.")
     try:
@@ -341,7 +364,14 @@ def _read(path: Path, spec: str | None) -> tuple[Any, yaml.Node | None]:
             loader.dispose()
     if not isinstance(data, dict):
         raise fail("must be a YAML mapping with at least 'name' and 'objects'.")
+    if not any(_like_a_setting(key) for key in data):  # /etc/shadow: its lines must not be quoted back
+        raise fail("is not a profile: none of its keys is a profile setting such as 'name' or 'objects'.")
     return data, node
+
+
+def _like_a_setting(key: object) -> bool:
+    """A profile's own key, or one close enough to be a typo of it."""
+    return isinstance(key, str) and bool(difflib.get_close_matches(key, list(Profile.model_fields), n=1))
 
 
 def _line_of(node: yaml.Node | None, loc: Iterable[object]) -> tuple[int | None, bool]:
@@ -483,7 +513,7 @@ FRIENDLY = {
     "model_type": "must be a mapping of settings (key: value lines)",
     "too_short": "must not be empty",
     "string_too_short": "must not be empty",
-    "string_too_long": "is too long",
+    "string_too_long": "must be at most {max_length} characters",
     "value_error": "{error}",
 }
 
@@ -491,7 +521,7 @@ FRIENDLY = {
 def _problem(error: dict, chain: Chain) -> Problem:
     loc = tuple(error["loc"])
     file, line = _locate(loc, chain)
-    path = " -> ".join(str(part) for part in loc)
+    path = " -> ".join(mention(part) for part in loc)
     if error["type"] == "extra_forbidden":
         owner = _model_at(loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), list(owner.model_fields), n=1) if owner else []
@@ -525,4 +555,5 @@ def _unknown_labels(labels: list, known: set[str], chain: Chain, first: str) -> 
             close = difflib.get_close_matches(label.casefold(), words, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else "; 'assistant profiles list' shows examples."
             file, line = _locate(("objects", label), chain)
-            yield Problem(file, line, f"objects -> {label}", _NO_VALUE, f"{label!r} is not a class this model knows{hint}")
+            yield Problem(file, line, f"objects -> {mention(label)}", _NO_VALUE,
+                          f"{excerpt(label)} is not a class this model knows{hint}")

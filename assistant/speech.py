@@ -2,8 +2,10 @@
 
 `Speaker.say()` only queues; which sentence comes next, and which are dropped or cut off, is the
 pure policy of `speech_queue`. Here is the thread that voices them: a watchdog stops an utterance
-that runs far past its length, a failing backend is restarted, and after repeated failures the
-worker prints instead, saying so once.
+that runs far past its length, and a failing backend is restarted. A sentence that fails
+`max_failures` times in a row is printed instead, once with a warning, and speech goes on: one
+bad sentence never switches speech off. Only when `max_failures` different sentences in a row
+have failed like that is the engine broken, and the worker prints from then on, saying so once.
 """
 
 from __future__ import annotations
@@ -17,8 +19,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .core import Utterance
+from .shown import excerpt
 from .speech_queue import Pending, SpeechQueue
-from .voices import MAX_RATE_WPM, MIN_RATE_WPM, Backend, OutputClosed, PrintBackend, VoiceSettings
+from .voices import (
+    MAX_RATE_WPM,
+    MIN_RATE_WPM,
+    Backend,
+    OutputClosed,
+    PrintBackend,
+    VoiceSettings,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +48,8 @@ class Speaker:
     """A single worker thread that voices queued utterances, most urgent first, dropping stale ones.
 
     `on_spoken(Spoken)` is called on the worker thread after each utterance is voiced;
-    `warn(sentence)` is called once if the worker has to fall back to printing.
+    `warn(sentence)` hears once of a sentence the engine cannot say, and once if the worker
+    has to fall back to printing.
     """
 
     def __init__(
@@ -76,7 +87,10 @@ class Speaker:
         self._cut = False
         self._configured: VoiceSettings | None = None
         self._generation = 0
-        self._failures = 0
+        self._failures = 0  # failed attempts in a row
+        self._failed_sentences: set[str] = set()  # sentences given up since the engine last spoke
+        self._unsayable_texts: set[str] = set()  # sentences this engine cannot say: printed instead
+        self._restart_due = False
         self._thread = self._start_worker()
 
     @property
@@ -188,6 +202,8 @@ class Speaker:
         """Speak one item under the watchdog; a failure restarts the backend and retries while fresh."""
         self._number += 1
         self.last_spoken = item.utterance.text  # what the listener is hearing now, or heard last
+        if self._restart_due and not self.printing:
+            self._restart()
         started = time.monotonic()
         finished = threading.Event()
         limit_s = self.watchdog_s + 2 * settings.seconds_for(item.utterance.text)
@@ -199,7 +215,10 @@ class Speaker:
             if self._configured != settings:
                 self._configured = settings
                 self.backend.configure(settings)
-            wav = self.backend.speak(item.utterance, self._number)
+            if item.utterance.text in self._unsayable_texts:  # given up before: not tried again
+                PrintBackend().speak(item.utterance, self._number)
+            else:
+                wav = self.backend.speak(item.utterance, self._number)
         except OutputClosed:
             closed = True
         except Exception as exc:
@@ -217,14 +236,13 @@ class Speaker:
         if failure is None and time.monotonic() - started >= limit_s:
             failure = f"Speech took over {limit_s:.0f} s and was stopped"
         if failure is not None:
-            self._recover(failure)
-            if not self.printing:
-                self._requeue(item)
+            if self._retry(item, failure):
                 return
             if not self._print(item.utterance):
                 return
-        else:
+        elif not self.printing and item.utterance.text not in self._unsayable_texts:
             self._failures = 0
+            self._failed_sentences.clear()
         self.spoken += 1
         if self.on_spoken is not None:
             record = Spoken(item.utterance, wav, item.queued_s, started, time.monotonic(), item.interrupted, cut)
@@ -238,7 +256,7 @@ class Speaker:
         """The last resort. If even printing fails, the phrase is dropped and counted: there is
         nowhere left to say it."""
         try:
-            self.backend.speak(utterance, self._number)
+            PrintBackend().speak(utterance, self._number)
             return True
         except OutputClosed:
             self._output_closed()
@@ -259,12 +277,42 @@ class Speaker:
             self._queue.requeue(item)
             self._wake.notify()
 
-    def _recover(self, reason: str) -> None:
-        """Restart the backend after a failure; after `max_failures` in a row, print instead."""
+    def _retry(self, item: Pending, reason: str) -> bool:
+        """After a failed attempt: True if the phrase was put back to try on a fresh engine; else it
+        is given up, and the caller prints it."""
         self._failures += 1
-        if self._failures >= self.max_failures:
-            self._fall_back(f"{reason}, {self._failures} times in a row")
+        self._restart_due = True
+        if self._may_retry() and not self.printing:
+            self._requeue(item)
+            return True
+        if not self.printing:
+            self._give_up(item.utterance.text, reason)
+        return False
+
+    def _may_retry(self) -> bool:
+        """Whether a phrase that just failed is tried again: up to `max_failures` times, but only
+        once while the engine has not spoken since it last gave a sentence up."""
+        return self._failures < (1 if self._failed_sentences else self.max_failures)
+
+    def _give_up(self, text: str, reason: str) -> None:
+        """A sentence failed `max_failures` times: this engine cannot say it, and it is printed from
+        now on; when `max_failures` different sentences fail in a row, the engine is broken."""
+        if self._failures > 1:
+            reason = f"{reason}, {self._failures} times in a row"
+        self._failures = 0
+        self._failed_sentences.add(text)
+        if len(self._failed_sentences) >= self.max_failures:
+            n = len(self._failed_sentences)
+            self._fall_back(reason + (f", on {n} different sentences" if n > 1 else ""))
             return
+        if not self._unsayable_texts:
+            self.warn(f"{reason} on one sentence ({excerpt(text)}); speech goes on, and that sentence is "
+                      "printed instead.")
+        self._unsayable_texts.add(text)
+
+    def _restart(self) -> None:
+        """A fresh engine in place of one that failed."""
+        self._restart_due = False
         self.restarts += 1
         with contextlib.suppress(Exception):  # a broken engine may fail to close too; it is replaced anyway
             self.backend.close()
@@ -284,12 +332,10 @@ class Speaker:
             self._current = None
             self._configured = None
             self._failures += 1
-            if self._failures < self.max_failures:
-                self.backend = self.backend.fresh()
+            if not self._may_retry():
+                self._give_up(item.utterance.text, "Speech stopped responding")
+            if not self.printing:
+                self.backend = self.backend.fresh()  # the stuck one is abandoned, not closed
                 self.restarts += 1
-            else:
-                self.backend, self.printing = PrintBackend(), True
-        if self.printing:
-            self.warn("Speech stopped responding; printing what would be said instead.")
-        self._requeue(item)
+        self._requeue(item)  # tried again, or printed when given up
         self._thread = self._start_worker()

@@ -28,6 +28,7 @@ import numpy as np
 from . import audio, language, outputs
 from .core import Utterance
 from .errors import AssistantError
+from .shown import shown
 
 SPEECH_CHOICES = "auto, sound, espeak, pyttsx3, print, wav:DIR or none"
 MIN_RATE_WPM, MAX_RATE_WPM = 80, 450
@@ -132,7 +133,7 @@ class PrintBackend(NullBackend):
     def speak(self, utterance: Utterance, number: int) -> None:
         if not PrintBackend.closed:
             try:
-                print(utterance.text, file=sys.stdout, flush=True)
+                print(shown(utterance.text), file=sys.stdout, flush=True)
                 return
             except BrokenPipeError:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
