@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from .errors import SourceError
+from .imaging import opencv_path
 
 OPEN_TIMEOUT_MS = 10_000  # a stream that has not answered by then is unreachable
 READ_TIMEOUT_MS = 5_000  # a stream silent this long is reopened
@@ -108,7 +109,7 @@ def open_device(index: int) -> cv2.VideoCapture:
 
 
 def open_file(path: str, description: str) -> cv2.VideoCapture:
-    capture = cv2.VideoCapture(path)
+    capture = cv2.VideoCapture(opencv_path(path))
     if capture.isOpened():
         return capture
     capture.release()

@@ -21,6 +21,7 @@ from .core import Detection
 from .debug_view import Annotation, Heatmap, Hud, frame_heat, render
 from .errors import AssistantError
 from .frame_report import FrameReport
+from .imaging import opencv_path
 from .position import locate
 from .profile import Profile, speakable
 from .wording import distance_label
@@ -105,9 +106,12 @@ def write_png(path: Path, bgr: np.ndarray) -> None:
     """Write a PNG, creating its folder; AssistantError with one sentence if that fails."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        ok = cv2.imwrite(str(path), bgr)
+        # Encoded here and written by Python: cv2.imwrite crashes on a file name that is not UTF-8.
+        ok, png = cv2.imencode(path.suffix, bgr)
+        if ok:
+            path.write_bytes(png.tobytes())
     except (OSError, cv2.error) as exc:
-        raise AssistantError(f"Cannot write {path}: {exc}.") from None
+        raise AssistantError(f"Cannot write {path}: {exc.strerror if isinstance(exc, OSError) else exc}.") from None
     if not ok:
         raise AssistantError(f"Cannot write {path}; use a .png name in a writable folder.")
 
@@ -199,7 +203,7 @@ class Viewer:
         fps = (len(self._pending) - 1) * 1000 / (t1 - t0) if t1 > t0 else FALLBACK_FPS
         h, w = first.shape[:2]
         self.record.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = cv2.VideoWriter(str(self.record), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+        self._writer = cv2.VideoWriter(opencv_path(self.record), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
         if not self._writer.isOpened():
             raise AssistantError(f"Cannot record to {self.record}; use a .mp4 name in a writable folder.")
         pending, self._pending = self._pending, []

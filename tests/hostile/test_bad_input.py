@@ -1,0 +1,106 @@
+"""One bad input never ends or hangs a run: a file name OpenCV would crash on, an image bomb, a
+closed standard stream, a bad number or an empty source each get one sentence (or are passed over),
+and the run goes on or ends with exit 2. Tables by class of fault: the next round adds rows."""
+
+from __future__ import annotations
+
+import io
+import os
+import resource
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+
+from ..conftest import IMAGES, ROOT, run_cli
+from .common import WALKING, copy, one_error
+
+DOG = IMAGES / "darknet_dog.jpg"
+NOT_UTF8 = os.fsdecode(b"b\xff")  # a name made on another system: bytes that are not UTF-8
+
+
+def jpeg_claiming(width: int, height: int, path: Path) -> Path:
+    """A JPEG of a few hundred bytes whose header claims `width` x `height` pixels."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, "JPEG")
+    data = bytearray(buffer.getvalue())
+    struct.pack_into(">HH", data, data.index(b"\xff\xc0") + 5, height, width)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def png_of(width: int, height: int, path: Path) -> Path:
+    """A real black grey-level PNG of `width` x `height`, written a row at a time (a few hundred kB)."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    packer = zlib.compressobj(9)
+    row = bytes(width + 1)
+    pixels = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", pixels) + chunk(b"IEND", b""))
+    return path
+
+
+def described(result: subprocess.CompletedProcess) -> list[str]:
+    """The images `describe` printed a sentence for, in order."""
+    return [line.split(": ")[0] for line in result.stdout.splitlines() if not line.startswith(" ")]
+
+
+# A name OpenCV would crash on (SIGSEGV) is read by Python, or refused in one sentence; the folder goes on.
+
+def test_a_name_that_is_not_utf8_is_described_with_the_rest_of_its_folder(tmp_path: Path) -> None:
+    for name in ("a", NOT_UTF8, "c"):
+        copy(DOG, tmp_path / f"{name}.jpg")
+    result = run_cli("describe", str(tmp_path), "--debug-out", str(tmp_path / "views"))
+    assert result.returncode == 0, result.stderr
+    assert described(result) == [f"{tmp_path}/a.jpg", f"{tmp_path}/b\\udcff.jpg", f"{tmp_path}/c.jpg"]
+    assert sorted(os.listdir(os.fsencode(tmp_path / "views"))) == [b"a.png", b"b\xff.png", b"c.png"]
+
+
+@pytest.mark.parametrize("make_args", [
+    lambda t: ["run", "--source", str(copy(WALKING, t / f"{NOT_UTF8}.gif")), "--speech", "none"],
+    lambda t: ["run", "--source", str(WALKING), "--speech", "none", "--max-frames", "3",
+               "--record", str(t / f"{NOT_UTF8}.mp4")],
+])
+def test_a_video_name_that_is_not_utf8_gets_one_sentence(tmp_path: Path, make_args) -> None:
+    one_error(run_cli(*make_args(tmp_path)), "OpenCV cannot open a file whose name is not valid UTF-8; rename it")
+
+
+# Image bombs: the size is read from the header before anything is decoded.
+
+@pytest.mark.parametrize(("make", "extra"), [
+    (lambda t: jpeg_claiming(30000, 30000, t / "bomb.jpg"), []),  # decoded at 1/8 by libjpeg: 3750 x 3750
+    (lambda t: jpeg_claiming(30000, 30000, t / "bomb.jpg"), ["--debug-out", "{t}/view.png"]),
+])
+def test_a_huge_jpeg_header_is_decoded_reduced(tmp_path: Path, make, extra: list[str]) -> None:
+    image = make(tmp_path)
+    result = run_cli("describe", str(image), *[arg.format(t=tmp_path) for arg in extra], timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 1_500_000  # kB; it took 5.35 GB, then crashed
+
+
+@pytest.mark.parametrize(("make", "fragment"), [
+    (lambda t: png_of(20000, 20000, t / "bomb.png"), "is 20000x20000 pixels, more than the 40 megapixels"),
+    (lambda t: png_of(8000, 5001, t / "bomb.png"), "is 8000x5001 pixels, more than the 40 megapixels"),
+    (lambda t: jpeg_claiming(65000, 65000, t / "bomb.jpg"), "is 65000x65000 pixels, more than the 2560 megapixels"),
+])
+def test_an_image_too_large_to_decode_gets_one_sentence(tmp_path: Path, make, fragment: str) -> None:
+    image = make(tmp_path)
+    one_error(run_cli("describe", str(image), "--debug-out", str(tmp_path / "view.png"), timeout=60), fragment)
+    one_error(run_cli("run", "--source", str(image), "--speech", "none", timeout=60), fragment)
+
+
+def test_an_image_bomb_in_a_folder_is_passed_over(tmp_path: Path) -> None:
+    copy(DOG, tmp_path / "a.jpg")
+    png_of(20000, 20000, tmp_path / "b.png")
+    copy(DOG, tmp_path / "c.jpg")
+    result = run_cli("describe", str(tmp_path), timeout=60)
+    assert result.returncode == 2 and described(result) == [f"{tmp_path}/a.jpg", f"{tmp_path}/c.jpg"]
+    assert result.stderr.count("error: ") == 1 and "20000x20000 pixels" in result.stderr
