@@ -104,3 +104,27 @@ def test_an_image_bomb_in_a_folder_is_passed_over(tmp_path: Path) -> None:
     result = run_cli("describe", str(tmp_path), timeout=60)
     assert result.returncode == 2 and described(result) == [f"{tmp_path}/a.jpg", f"{tmp_path}/c.jpg"]
     assert result.stderr.count("error: ") == 1 and "20000x20000 pixels" in result.stderr
+
+
+# Closed standard streams: Python leaves them None; they become /dev/null.
+
+def closed(stream: int, *args: str) -> subprocess.CompletedProcess:
+    """`python -m assistant ARGS` with standard stream `stream` closed, as `2>&-` does."""
+    return subprocess.run(["sh", "-c", f'exec "$@" {stream}>&-', "sh", sys.executable, "-m", "assistant", *args],
+                          check=False, stdout=subprocess.PIPE if stream != 1 else None,
+                          stderr=subprocess.PIPE if stream != 2 else None, text=True, cwd=ROOT, env=dict(os.environ),
+                          timeout=120)
+
+
+@pytest.mark.parametrize(("stream", "args", "code"), [
+    (2, ["describe", str(DOG)], 0),
+    (2, ["describe", "/nonexistent.jpg"], 2),
+    (2, ["run", "--source", str(WALKING), "--speech", "print", "--max-frames", "3"], 0),
+    (1, ["describe", str(DOG)], 0),
+    (0, ["describe", str(DOG)], 0),
+])
+def test_a_closed_standard_stream_ends_nothing(stream: int, args: list[str], code: int) -> None:
+    result = closed(stream, *args)
+    assert result.returncode == code, (result.stdout, result.stderr)
+    if stream == 2 and code == 0:
+        assert result.stdout.startswith(str(DOG) if args[0] == "describe" else "")
