@@ -72,8 +72,12 @@ def looks_cut_off(path: Path) -> bool:
     return False
 
 
-def images_in(path: Path) -> list[Path]:
-    """An image argument: the path itself, or every image in a folder in name order (SourceError if none)."""
+def images_in(spec: str | Path) -> list[Path]:
+    """An image argument: the path itself, or every image in a folder in name order (SourceError if none).
+    An empty argument is refused: as a Path it would be the current folder."""
+    if spec == "":
+        raise SourceError("An empty image argument names no file; give an image or a folder.")
+    path = Path(spec)
     if not path.is_dir():
         return [path]
     found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)

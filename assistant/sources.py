@@ -204,6 +204,8 @@ def open_source(
     soon as `stop` is set. `note` hears "Connecting to ..." for streams; `warn` hears of images skipped.
     """
     spec = "0" if spec is None else spec
+    if not spec:  # as a path it would be the current folder
+        raise SourceError("--source is empty; give a camera index, a video, an image, a directory or a stream URL.")
     stop = stop or threading.Event()
     if spec.isascii() and spec.isdigit():  # "²" is a digit to Python, but no camera index
         index = int(spec)

@@ -128,3 +128,20 @@ def test_a_closed_standard_stream_ends_nothing(stream: int, args: list[str], cod
     assert result.returncode == code, (result.stdout, result.stderr)
     if stream == 2 and code == 0:
         assert result.stdout.startswith(str(DOG) if args[0] == "describe" else "")
+
+
+# Numbers and empty arguments: one sentence, exit 2, before anything starts.
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["run", "--source", "", "--speech", "none"], "--source is empty"),
+    (["describe", ""], "An empty image argument names no file"),
+    (["describe", str(DOG), ""], "An empty image argument names no file"),
+    (["run", "--source", str(WALKING), "--half-life", "nan"], "--half-life must be more than 0 seconds, not nan"),
+    (["run", "--source", str(WALKING), "--half-life", "-1"], "--half-life must be more than 0 seconds, not -1"),
+    (["run", "--source", str(WALKING), "--give-up-s", "nan"], "--give-up-s must be more than 0 seconds, not nan"),
+    (["run", "--source", str(WALKING), "--give-up-s", "inf"], "--give-up-s must be more than 0 seconds, not inf"),
+    (["run", "--source", str(WALKING), "--give-up-s", "0"], "--give-up-s must be more than 0 seconds, not 0"),
+    (["run", "--source", str(WALKING), "--max-fps", "nan"], "--max-fps must be more than 0 and at most 120, not nan"),
+])
+def test_an_odd_argument_gets_one_sentence(args: list[str], fragment: str) -> None:
+    one_error(run_cli(*args), fragment)
