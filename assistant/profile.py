@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictInt,
+    ValidationError,
+    field_validator,
+)
 
 from . import language
 from .calibration import UNCALIBRATED, Calibration
@@ -63,7 +71,7 @@ class ObjectRule(_Strict):
     min_score: float | None = Field(
         None, ge=0, le=1, description="override the model's calibrated threshold for this class (rarely needed)")
     spoken_name: str | None = Field(None, min_length=1, max_length=40)
-    priority: int | None = Field(None, ge=0, le=10)
+    priority: StrictInt | None = Field(None, ge=0, le=10)  # strict: YAML's `true` is not a priority of 1
     cooldown_s: float | None = Field(None, ge=0, le=3600)
     hazard: bool | None = None
     announce_gone: bool | None = None
@@ -73,7 +81,7 @@ class ObjectRule(_Strict):
 class Defaults(_Strict):
     min_score: float | None = Field(
         None, ge=0, le=1, description="override the model's calibrated thresholds for every class (rarely needed)")
-    priority: int = Field(1, ge=0, le=10)
+    priority: StrictInt = Field(1, ge=0, le=10)
     cooldown_s: float = Field(10.0, ge=0, le=3600)
     hazard: bool = False
     announce_gone: bool = False

@@ -145,3 +145,37 @@ def test_a_closed_standard_stream_ends_nothing(stream: int, args: list[str], cod
 ])
 def test_an_odd_argument_gets_one_sentence(args: list[str], fragment: str) -> None:
     one_error(run_cli(*args), fragment)
+
+
+# Files read as structures: nesting or types no reader expects are one sentence, not a crash.
+
+NESTED = "[" * 100_000 + "]" * 100_000
+
+
+def test_a_deeply_nested_coco_file_gets_one_sentence(tmp_path: Path) -> None:
+    (tmp_path / "ann.json").write_text(NESTED)
+    one_error(run_cli("dataset", "find", "--coco", str(tmp_path / "ann.json"), "--images", str(tmp_path),
+                      "--classes", "dog"), "is nested too deeply to be a COCO file")
+
+
+def test_a_deeply_nested_calibration_gets_one_sentence(tmp_path: Path) -> None:
+    from ..conftest import MODEL
+
+    model = copy(MODEL, tmp_path / MODEL.name)
+    copy(MODEL.with_suffix(".labels.txt"), tmp_path / MODEL.with_suffix(".labels.txt").name)
+    (tmp_path / f"{MODEL.stem}.calibration.json").write_text(NESTED)
+    one_error(run_cli("describe", str(DOG), "--model", str(model)), "is corrupt; delete it or make it again")
+
+
+@pytest.mark.parametrize(("body", "fragment"), [
+    ("objects:\n  dog: {priority: true}\n", "priority"),
+    ("defaults: {priority: true}\nobjects: [dog]\n", "priority"),
+    ("objects:\n  dog: {priority: 2.5}\n", "priority"),
+])
+def test_a_profile_number_of_the_wrong_type_is_refused(tmp_path: Path, body: str, fragment: str) -> None:
+    from assistant.errors import ProfileError
+    from assistant.profile import load_profile
+
+    (tmp_path / "p.yaml").write_text("name: p\n" + body)
+    with pytest.raises(ProfileError, match=fragment):
+        load_profile(str(tmp_path / "p.yaml"))
