@@ -97,7 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     require_voice(_speech_spec(args, profile), settings)
     speech_notes: list[str] = []  # said once the run's inputs have all been checked
     backend = make_backend(_speech_spec(args, profile), settings, speech_notes.append)
-    watcher = ProfileWatcher(profile_path(args.profile), labels, calibration=profile.calibration)
+    watcher = ProfileWatcher(profile_path(args.profile), labels, calibration=profile.calibration, warn=_warn)
     stop = threading.Event()
     received: list[int] = []
 

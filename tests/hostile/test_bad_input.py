@@ -179,3 +179,42 @@ def test_a_profile_number_of_the_wrong_type_is_refused(tmp_path: Path, body: str
     (tmp_path / "p.yaml").write_text("name: p\n" + body)
     with pytest.raises(ProfileError, match=fragment):
         load_profile(str(tmp_path / "p.yaml"))
+
+
+# A profile deleted while running: said once; the settings in use are kept.
+
+def test_a_deleted_profile_is_told_once_and_its_settings_kept(tmp_path: Path) -> None:
+    from assistant.reload import ProfileWatcher
+
+    path = tmp_path / "p.yaml"
+    path.write_text("name: p\nobjects: [dog]\n")
+    told: list[str] = []
+    watcher = ProfileWatcher(path, interval_s=0, warn=told.append, grace_s=0)
+    path.unlink()
+    assert [watcher.poll(), watcher.poll()] == [None, None]
+    assert told == [f"The profile {path} was deleted; the settings it gave are kept until it is back."]
+    path.write_text("name: p\nobjects: [cat]\n")
+    assert list(watcher.poll().objects) == ["cat"] and len(told) == 1
+    path.unlink()
+    watcher.poll()
+    assert len(told) == 2  # gone again: told again
+
+
+def test_a_profile_deleted_mid_run_is_warned_about_once(tmp_path: Path) -> None:
+    from ..conftest import VIDEOS
+
+    profile = tmp_path / "live.yaml"
+    profile.write_text("name: live\nobjects: [car]\n")
+    transcript = tmp_path / "t.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "run", "--source", str(VIDEOS / "car-detection.mp4"), "--realtime",
+         "--max-frames", "125", "--speech", "none", "--profile", str(profile), "--transcript", str(transcript)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    deadline = time.monotonic() + 120
+    while not transcript.exists():  # opened once the profile has been loaded
+        assert time.monotonic() < deadline and process.poll() is None, "the run never got there"
+        time.sleep(0.05)
+    profile.unlink()
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    assert stderr.count(f"warning: The profile {profile} was deleted; the settings it gave are kept") == 1, stderr
