@@ -128,14 +128,19 @@ class Capture:
     the device is released and reopened with backoff, for ever. Paced (`pace_fps` set): a file is
     played at that rate from the moment `play()` is called (the loop is ready), each frame handed
     over when its time comes, and `frames` closes at the end.
-    A failure to open the first time is kept in `error`, and `opened` is set either way.
+    A failure to open the first time is kept in `error`, and `opened` is set either way; with
+    `retry_first` (a USB camera that enumerates after the service starts) it is kept in `missing`
+    instead, and opening is retried as for a lost device.
     `arrived` is how many frames it has read so far, and when it read the newest.
     """
 
-    def __init__(self, opener: Opener, description: str, *, pace_fps: float | None = None):
+    def __init__(self, opener: Opener, description: str, *, pace_fps: float | None = None,
+                 retry_first: bool = False):
         self.frames: NewestFrame[Captured] = NewestFrame()
         self.opened = threading.Event()
         self.error: SourceError | None = None
+        self.missing: SourceError | None = None
+        self._retry_first = retry_first
         self.description = description
         self.arrived: tuple[int, float | None] = (0, None)
         self._opener = opener
@@ -161,9 +166,11 @@ class Capture:
         try:
             capture = self._opener()
         except SourceError as exc:
-            self.error = exc
-            self.frames.close()
-            return
+            if not self._retry_first:
+                self.error = exc
+                self.frames.close()
+                return
+            self.missing, capture = exc, None  # _stream reopens it with backoff, as a lost device
         finally:
             self.opened.set()
         try:

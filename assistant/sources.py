@@ -201,17 +201,23 @@ def open_source(
 
     Cameras and streams are read by a capture thread that keeps the newest frame; so is a video
     with `realtime`, at its own frame rate. Opening waits for the first answer, but returns as
-    soon as `stop` is set. `note` hears "Connecting to ..." for streams; `warn` hears of images skipped.
+    soon as `stop` is set. `note` hears "Connecting to ..." for streams; `warn` hears of images skipped, and
+    of a camera not there yet: it is waited for as a lost one, so a service started before its USB camera
+    enumerates does not fail (and restart for ever).
     """
     spec = "0" if spec is None else spec
     if not spec:  # as a path it would be the current folder
         raise SourceError("--source is empty; give a camera index, a video, an image, a directory or a stream URL.")
+    waiting = ""  # what to say if the device is not there yet
     stop = stop or threading.Event()
     if spec.isascii() and spec.isdigit():  # "²" is a digit to Python, but no camera index
         index = int(spec)
         if index > MAX_CAMERA_INDEX:
             raise SourceError(f"No camera found at index {spec}; camera numbers are small (0, 1, 2, ...).")
-        source = NewestFrameSource(Capture(lambda: open_device(index), f"camera {spec}"), live=True)
+        device = Capture(lambda: open_device(index), f"camera {spec}", retry_first=True)
+        source = NewestFrameSource(device, live=True)
+        waiting = (f"No camera found at index {spec} yet; waiting for it as for a lost camera "
+                   "(--give-up-s limits the wait).")
     elif "://" in spec:
         note(f"Connecting to {spec}")
         description = f"stream {spec}"
@@ -234,4 +240,6 @@ def open_source(
     except SourceError:
         source.close()
         raise
+    if waiting and source.capture.missing is not None:
+        warn(waiting)
     return source

@@ -218,3 +218,35 @@ def test_a_profile_deleted_mid_run_is_warned_about_once(tmp_path: Path) -> None:
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 0, stderr
     assert stderr.count(f"warning: The profile {profile} was deleted; the settings it gave are kept") == 1, stderr
+
+
+# A camera missing at start (a USB camera that enumerates late) is a lost camera: said, and waited for.
+
+def test_a_camera_missing_at_start_is_waited_for_under_give_up() -> None:
+    result = run_cli("run", "--source", "7", "--speech", "print", "--give-up-s", "3", timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout.splitlines() == ["Camera lost"]
+    assert result.stderr.splitlines() == [
+        "warning: No camera found at index 7 yet; waiting for it as for a lost camera (--give-up-s limits the wait).",
+        "error: camera 7 gave no frames for 3 s; giving up (--give-up-s)."]
+
+
+def test_a_camera_that_appears_late_is_opened_when_it_comes() -> None:
+    from assistant.capture import Capture, open_device, open_file
+    from assistant.errors import SourceError
+
+    from .common import CAR_VIDEO
+
+    attempts: list[float] = []
+
+    def enumerates_late() -> object:  # no device at the first try; the next finds one (a real video)
+        attempts.append(time.monotonic())
+        return open_device(7) if len(attempts) == 1 else open_file(str(CAR_VIDEO), "camera 7")
+
+    capture = Capture(enumerates_late, "camera 7", retry_first=True)
+    try:
+        assert capture.opened.wait(2)
+        assert capture.error is None and isinstance(capture.missing, SourceError)
+        assert capture.frames.take(10) is not None and len(attempts) == 2
+    finally:
+        capture.stop()
