@@ -130,17 +130,21 @@ class Capture:
     over when its time comes, and `frames` closes at the end.
     A failure to open the first time is kept in `error`, and `opened` is set either way; with
     `retry_first` (a USB camera that enumerates after the service starts) it is kept in `missing`
-    instead, and opening is retried as for a lost device.
+    instead, and opening is retried as for a lost device. With `hand_over_files` (a URL), what
+    opens as a finite file (its container lists its frames) is not read: it is left in `file`, for
+    the caller to read in order as a file, and the thread ends.
     `arrived` is how many frames it has read so far, and when it read the newest.
     """
 
     def __init__(self, opener: Opener, description: str, *, pace_fps: float | None = None,
-                 retry_first: bool = False):
+                 retry_first: bool = False, hand_over_files: bool = False):
         self.frames: NewestFrame[Captured] = NewestFrame()
         self.opened = threading.Event()
         self.error: SourceError | None = None
         self.missing: SourceError | None = None
+        self.file: cv2.VideoCapture | None = None
         self._retry_first = retry_first
+        self._hand_over_files = hand_over_files
         self.description = description
         self.arrived: tuple[int, float | None] = (0, None)
         self._opener = opener
@@ -165,6 +169,9 @@ class Capture:
     def _run(self) -> None:
         try:
             capture = self._opener()
+            if self._hand_over_files and capture.get(cv2.CAP_PROP_FRAME_COUNT) > 0:
+                self.file = capture
+                return
         except SourceError as exc:
             if not self._retry_first:
                 self.error = exc

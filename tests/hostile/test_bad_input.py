@@ -4,20 +4,25 @@ and the run goes on or ends with exit 2. Tables by class of fault: the next roun
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import io
 import os
 import resource
 import struct
 import subprocess
 import sys
+import threading
 import time
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ..conftest import IMAGES, ROOT, run_cli
-from .common import WALKING, copy, one_error
+from .common import CAR_VIDEO, WALKING, copy, one_error
 
 DOG = IMAGES / "darknet_dog.jpg"
 NOT_UTF8 = os.fsdecode(b"b\xff")  # a name made on another system: bytes that are not UTF-8
@@ -235,8 +240,6 @@ def test_a_camera_that_appears_late_is_opened_when_it_comes() -> None:
     from assistant.capture import Capture, open_device, open_file
     from assistant.errors import SourceError
 
-    from .common import CAR_VIDEO
-
     attempts: list[float] = []
 
     def enumerates_late() -> object:  # no device at the first try; the next finds one (a real video)
@@ -250,3 +253,41 @@ def test_a_camera_that_appears_late_is_opened_when_it_comes() -> None:
         assert capture.frames.take(10) is not None and len(attempts) == 2
     finally:
         capture.stop()
+
+
+# A URL of a finite file is a file: read once, in order, every frame; a photo is described at once.
+
+@contextlib.contextmanager
+def http_server(folder: Path) -> Iterator[str]:
+    """A loopback HTTP server of `folder`'s files, on a free port: its base URL."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as httpd:
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{httpd.server_address[1]}"
+        finally:
+            httpd.shutdown()
+
+
+def test_a_url_of_a_photo_is_described_once(tmp_path: Path) -> None:
+    copy(DOG, tmp_path / "dog.jpg")
+    with http_server(tmp_path) as base:
+        result = run_cli("run", "--source", f"{base}/dog.jpg", "--speech", "print", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 1 and "bicycle" in result.stdout  # it was said again and again
+    assert result.stderr.splitlines()[-1].startswith("1 frame in ")
+
+
+def test_a_url_of_a_video_file_is_read_once_in_order(tmp_path: Path) -> None:
+    """377 frames at 12.5 fps, sampled at 1 fps of its own time: 31 frames, then the end (it was read
+    again and again, with thousands of frames dropped)."""
+    transcript = tmp_path / "t.jsonl"
+    with http_server(CAR_VIDEO.parent) as base:
+        result = run_cli("run", "--source", f"{base}/{CAR_VIDEO.name}", "--speech", "none", "--max-fps", "1",
+                         "--transcript", str(transcript), timeout=120)
+    assert result.returncode == 0, result.stderr
+    summary = result.stderr.splitlines()[-1]
+    assert summary.startswith("31 frames in ") and summary.endswith(", 0 frames dropped, 346 frames left out by the cap."), summary
+    assert "Camera lost" not in transcript.read_text()
