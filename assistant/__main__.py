@@ -10,6 +10,7 @@ from .signals import EXIT_INTERRUPTED, EXIT_OK, Stopped, stop_at_once
 
 
 def entry() -> int:
+    standard_streams()
     stop_at_once()  # before the slow imports: a service stopped while loading still exits cleanly
     try:
         from .cli import main
@@ -20,6 +21,26 @@ def entry() -> int:
     except Stopped:
         code = EXIT_OK
     return leave(code)
+
+
+def standard_streams() -> None:
+    """Make stdin, stdout and stderr usable whatever the caller left: one closed (`2>&-`, a bare
+    service) becomes /dev/null, for Python leaves its stream None and the next file opened would take
+    its descriptor, where native code (OpenCV, TFLite) would then write its logs. And a character the
+    terminal cannot encode (a file name that is not UTF-8) is printed escaped instead of ending the run."""
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            opened = os.open(os.devnull, os.O_RDWR)  # the lowest free descriptor: `fd` itself
+            if opened != fd:
+                os.dup2(opened, fd)
+                os.close(opened)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, mode, closefd=False))  # noqa: SIM115 - it lives as long as the process
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError):  # not a TextIOWrapper: nothing to reconfigure
+            stream.reconfigure(errors="backslashreplace")
 
 
 def leave(code: int) -> int:

@@ -70,7 +70,8 @@ def load(path: Path, model_path: Path) -> Calibration:
         calibration = Calibration(str(model["sha256"]), tuple(str(x) for x in model["labels"]),
                                   float(data["default"]), {str(k): float(v) for k, v in data["thresholds"].items()},
                                   dict(data.get("report") or {}))
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+    # RecursionError: JSON nested thousands deep, which Python's parser walks by recursion
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         raise CalibrationError(f"Calibration file {path} is corrupt; delete it or make it again with "
                                "'assistant dataset calibrate'.") from None
     scores = [calibration.default, *calibration.thresholds.values()]

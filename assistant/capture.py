@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from .errors import SourceError
+from .imaging import opencv_path
 
 OPEN_TIMEOUT_MS = 10_000  # a stream that has not answered by then is unreachable
 READ_TIMEOUT_MS = 5_000  # a stream silent this long is reopened
@@ -108,7 +109,7 @@ def open_device(index: int) -> cv2.VideoCapture:
 
 
 def open_file(path: str, description: str) -> cv2.VideoCapture:
-    capture = cv2.VideoCapture(path)
+    capture = cv2.VideoCapture(opencv_path(path))
     if capture.isOpened():
         return capture
     capture.release()
@@ -127,14 +128,23 @@ class Capture:
     the device is released and reopened with backoff, for ever. Paced (`pace_fps` set): a file is
     played at that rate from the moment `play()` is called (the loop is ready), each frame handed
     over when its time comes, and `frames` closes at the end.
-    A failure to open the first time is kept in `error`, and `opened` is set either way.
+    A failure to open the first time is kept in `error`, and `opened` is set either way; with
+    `retry_first` (a USB camera that enumerates after the service starts) it is kept in `missing`
+    instead, and opening is retried as for a lost device. With `hand_over_files` (a URL), what
+    opens as a finite file (its container lists its frames) is not read: it is left in `file`, for
+    the caller to read in order as a file, and the thread ends.
     `arrived` is how many frames it has read so far, and when it read the newest.
     """
 
-    def __init__(self, opener: Opener, description: str, *, pace_fps: float | None = None):
+    def __init__(self, opener: Opener, description: str, *, pace_fps: float | None = None,
+                 retry_first: bool = False, hand_over_files: bool = False):
         self.frames: NewestFrame[Captured] = NewestFrame()
         self.opened = threading.Event()
         self.error: SourceError | None = None
+        self.missing: SourceError | None = None
+        self.file: cv2.VideoCapture | None = None
+        self._retry_first = retry_first
+        self._hand_over_files = hand_over_files
         self.description = description
         self.arrived: tuple[int, float | None] = (0, None)
         self._opener = opener
@@ -159,10 +169,15 @@ class Capture:
     def _run(self) -> None:
         try:
             capture = self._opener()
+            if self._hand_over_files and capture.get(cv2.CAP_PROP_FRAME_COUNT) > 0:
+                self.file = capture
+                return
         except SourceError as exc:
-            self.error = exc
-            self.frames.close()
-            return
+            if not self._retry_first:
+                self.error = exc
+                self.frames.close()
+                return
+            self.missing, capture = exc, None  # _stream reopens it with backoff, as a lost device
         finally:
             self.opened.set()
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import queue
 import signal
@@ -87,19 +88,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .sources import open_source
     from .transcript import Transcript
 
-    if args.give_up_s is not None and args.give_up_s <= 0:
-        raise AssistantError("--give-up-s must be more than 0 seconds.")
+    _check_number("--give-up-s", args.give_up_s, unit=" seconds")
+    _check_number("--half-life", args.half_life, unit=" seconds")
+    _check_number("--max-fps", args.max_fps, most=MAX_FPS)
     if args.max_frames is not None and args.max_frames < 1:
         raise AssistantError(f"--max-frames must be 1 or more, not {args.max_frames}.")
-    if args.max_fps is not None and not 0 < args.max_fps <= MAX_FPS:
-        raise AssistantError(f"--max-fps must be more than 0 and at most {MAX_FPS}, not {args.max_fps:g}.")
     profile, model_path, labels = _load(args.profile, args.model)
     _check_run_outputs(args, profile, model_path)
     settings = voice_settings(profile)
     require_voice(_speech_spec(args, profile), settings)
     speech_notes: list[str] = []  # said once the run's inputs have all been checked
     backend = make_backend(_speech_spec(args, profile), settings, speech_notes.append, warn=_warn)
-    watcher = ProfileWatcher(profile_path(args.profile), labels, calibration=profile.calibration)
+    watcher = ProfileWatcher(profile_path(args.profile), labels, calibration=profile.calibration, warn=_warn)
     stop = threading.Event()
     received: list[int] = []
 
@@ -135,6 +135,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                 transcript.close()
     _note(_summary(stats, speaker, _speech_spec(args, profile)))
     return EXIT_INTERRUPTED if signal.SIGINT in received else EXIT_OK
+
+
+def _check_number(option: str, value: float | None, most: float = math.inf, unit: str = "") -> None:
+    """AssistantError unless `value` (None: not given) is a finite number more than 0 and at most `most`."""
+    if value is not None and not (math.isfinite(value) and 0 < value <= most):
+        below = f" and at most {most:g}" if math.isfinite(most) else ""
+        raise AssistantError(f"{option} must be more than 0{below}{unit}, not {value:g}.")
 
 
 def _check_run_outputs(args: argparse.Namespace, profile: Profile, model_path: Path) -> None:
@@ -219,7 +226,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
 
     profile, model_path, _ = _load(args.profile, args.model)
     failed = 0
-    images = [image for spec in args.images for image in images_in(Path(spec))]
+    images = [image for spec in args.images for image in images_in(spec)]
     several = len(images) > 1
     debug_out = Path(args.debug_out) if args.debug_out else None
     if debug_out is not None and several and debug_out.suffix.lower() == ".png":

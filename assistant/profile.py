@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    StrictInt,
     ValidationError,
     field_validator,
 )
@@ -86,7 +87,7 @@ class ObjectRule(_Strict):
     min_score: float | None = Field(
         None, ge=0, le=1, description="override the model's calibrated threshold for this class (rarely needed)")
     spoken_name: words(40) | None = None
-    priority: int | None = Field(None, ge=0, le=10)
+    priority: StrictInt | None = Field(None, ge=0, le=10)  # strict: YAML's `true` is not a priority of 1
     cooldown_s: float | None = Field(None, ge=0, le=3600)
     hazard: bool | None = None
     announce_gone: bool | None = None
@@ -96,7 +97,7 @@ class ObjectRule(_Strict):
 class Defaults(_Strict):
     min_score: float | None = Field(
         None, ge=0, le=1, description="override the model's calibrated thresholds for every class (rarely needed)")
-    priority: int = Field(1, ge=0, le=10)
+    priority: StrictInt = Field(1, ge=0, le=10)
     cooldown_s: float = Field(10.0, ge=0, le=3600)
     hazard: bool = False
     announce_gone: bool = False

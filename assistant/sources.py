@@ -84,12 +84,16 @@ class VideoFile(Source):
 
     in_order = True
 
-    def __init__(self, path: Path, warn: Callable[[str], None] = lambda message: None):
-        self.description = f"video {path}"
+    def __init__(self, path: Path | str, warn: Callable[[str], None] = lambda message: None, *,
+                 opened: cv2.VideoCapture | None = None, description: str = ""):
+        """`path`, or a file at a URL already `opened` and described as `description`. A file of one
+        frame (a photo at a URL) is a still: described at once."""
+        self.description = description or f"video {path}"
         self.warn = warn
-        self.capture = open_file(str(path), self.description)
+        self.capture = opened if opened is not None else open_file(str(path), self.description)
         self.fps = file_fps(self.capture)
         self.listed = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)  # what the container says it holds
+        self.still = self.listed == 1
 
     def __iter__(self) -> Iterator[Frame | None]:
         index, due_ms = 0, 0.0
@@ -108,8 +112,8 @@ class VideoFile(Source):
                 if self.max_fps is not None:
                     period_ms = 1000 / self.max_fps
                     due_ms = (math.floor((media_ms + SAMPLE_SLACK_MS) / period_ms) + 1) * period_ms
-                yield Frame(to_rgb(image), timestamp_ms=round(media_ms), index=index, name=self.description,
-                            captured_s=time.monotonic())
+                yield Frame(to_rgb(image), timestamp_ms=round(media_ms), index=index, still=self.still,
+                            name=self.description, captured_s=time.monotonic())
             else:
                 self.capped += 1
             index += 1
@@ -201,19 +205,28 @@ def open_source(
 
     Cameras and streams are read by a capture thread that keeps the newest frame; so is a video
     with `realtime`, at its own frame rate. Opening waits for the first answer, but returns as
-    soon as `stop` is set. `note` hears "Connecting to ..." for streams; `warn` hears of images skipped.
+    soon as `stop` is set. `note` hears "Connecting to ..." for streams; `warn` hears of images skipped, and
+    of a camera not there yet: it is waited for as a lost one, so a service started before its USB camera
+    enumerates does not fail (and restart for ever).
     """
     spec = "0" if spec is None else spec
+    if not spec:  # as a path it would be the current folder
+        raise SourceError("--source is empty; give a camera index, a video, an image, a directory or a stream URL.")
+    waiting = ""  # what to say if the device is not there yet
     stop = stop or threading.Event()
     if spec.isascii() and spec.isdigit():  # "²" is a digit to Python, but no camera index
         index = int(spec)
         if index > MAX_CAMERA_INDEX:
             raise SourceError(f"No camera found at index {spec}; camera numbers are small (0, 1, 2, ...).")
-        source = NewestFrameSource(Capture(lambda: open_device(index), f"camera {spec}"), live=True)
+        device = Capture(lambda: open_device(index), f"camera {spec}", retry_first=True)
+        source = NewestFrameSource(device, live=True)
+        waiting = (f"No camera found at index {spec} yet; waiting for it as for a lost camera "
+                   "(--give-up-s limits the wait).")
     elif "://" in spec:
         note(f"Connecting to {spec}")
         description = f"stream {spec}"
-        source = NewestFrameSource(Capture(lambda: open_url(spec, description), description), live=True)
+        stream = Capture(lambda: open_url(spec, description), description, hand_over_files=True)
+        source = NewestFrameSource(stream, live=True)
     else:
         path = Path(spec).expanduser()
         if not path.exists():
@@ -232,4 +245,8 @@ def open_source(
     except SourceError:
         source.close()
         raise
+    if waiting and source.capture.missing is not None:
+        warn(waiting)
+    if isinstance(source, NewestFrameSource) and source.capture.file is not None:  # a finite file at a URL
+        return VideoFile(spec, warn, opened=source.capture.file, description=source.description)
     return source

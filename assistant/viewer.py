@@ -23,6 +23,7 @@ from .core import Detection
 from .debug_view import Annotation, Heatmap, Hud, frame_heat, render
 from .errors import AssistantError
 from .frame_report import FrameReport
+from .imaging import opencv_path
 from .position import locate
 from .profile import Profile, speakable
 from .wording import distance_label
@@ -220,7 +221,7 @@ class Viewer:
         except OSError as exc:
             self._drop_recording(exc.strerror or str(exc))
             return
-        self._writer = cv2.VideoWriter(str(self._recording), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+        self._writer = cv2.VideoWriter(opencv_path(self._recording), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
         if not self._writer.isOpened():
             self._recording.unlink(missing_ok=True)
             raise AssistantError(f"Cannot record to {self.record}; use a .mp4 name in a writable folder.")

@@ -169,7 +169,6 @@ def _corrupt_image(tmp: Path) -> Path:
 
 
 @pytest.mark.parametrize(("make_args", "fragment"), [
-    (lambda t: ["run", "--source", "7", "--speech", "none"], "No camera found at index 7"),
     (lambda t: ["run", "--source", str(t / "missing.mp4")], "does not exist"),
     (lambda t: ["run", "--source", str(_corrupt_video(t)), "--speech", "none"], "broken.mp4"),
     (lambda t: ["run", "--source", str(_corrupt_image(t)), "--speech", "none"], "Cannot read"),

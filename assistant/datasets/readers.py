@@ -105,6 +105,8 @@ def read_coco(annotations: Path, images_dir: Path) -> Dataset:
         raise DatasetError(f"{annotations} does not exist.") from None
     except json.JSONDecodeError as exc:
         raise DatasetError(f"{annotations}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}).") from None
+    except RecursionError:  # Python's parser walks nesting by recursion
+        raise DatasetError(f"{annotations} is nested too deeply to be a COCO file.") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"Cannot read {annotations}: {exc}.") from None
     if not images_dir.is_dir():
