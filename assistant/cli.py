@@ -95,7 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _check_run_outputs(args, profile, model_path)
     settings = voice_settings(profile)
     require_voice(_speech_spec(args, profile), settings)
-    speech_notes: list[str] = []  # said once the run's inputs have all been checked
+    speech_notes = [calibration.in_use(profile.calibration, model_path)]  # said once the inputs are checked
     backend = make_backend(_speech_spec(args, profile), settings, speech_notes.append)
     watcher = ProfileWatcher(profile_path(args.profile), labels, calibration=profile.calibration)
     stop = threading.Event()
@@ -219,6 +219,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
         reads = [profile_path(args.profile), model_path, *images]
         for image in images:
             outputs.check_file(_still_view_path(image, debug_out, several), "--debug-out", reads)
+    _note(calibration.in_use(profile.calibration, model_path))
     with detector_for(model_path, profile, video=False, candidates=candidates) as detector:
         for image in images:
             try:
@@ -475,8 +476,7 @@ def _calibration_state(model_path: Path) -> str:
         found = calibration.load(path, model_path)
     except calibration.CalibrationError as exc:
         return f"calibration refused: {exc}"
-    moved = ", ".join(f"{c} {t}" for c, t in sorted(found.thresholds.items())) or "no class moved from it"
-    return f"calibrated ({path}): {found.default} for every class; {moved}"
+    return f"calibrated ({path}): {found.summary()}"
 
 
 def cmd_models_fetch(args: argparse.Namespace) -> int:
