@@ -219,11 +219,13 @@ def cmd_describe(args: argparse.Namespace) -> int:
         reads = [profile_path(args.profile), model_path, *images]
         for image in images:
             outputs.check_file(_still_view_path(image, debug_out, several), "--debug-out", reads)
-    _note(calibration.in_use(profile.calibration, model_path))
+    unsaid = [calibration.in_use(profile.calibration, model_path)]  # said once an image is described
     with detector_for(model_path, profile, video=False, candidates=candidates) as detector:
         for image in images:
             try:
                 result = describe_image(image, detector, profile)
+                while unsaid:
+                    _note(unsaid.pop())
                 if looks_cut_off(image):
                     _warn(f"{image} looks cut off (the file ends early); described as far as it goes.")
                 if debug_out is not None:
