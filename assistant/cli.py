@@ -378,12 +378,13 @@ def cmd_dataset_calibrate(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None:
         outputs.check_file(out, "--out", [model_path])
+    calibrate.check_sets(datasets, labels, args.folds)
     records: dict[str, list] = {}
     with Detector(model_path, video=False, score_threshold=calibrate.GRID[0], max_results=EVAL_MAX_RESULTS) as detector:
         for dataset in datasets:
             predicted = evaluation.predict(dataset, detector.detect, lambda items: _progress(items, dataset.name))
             name = dataset.name if dataset.name not in records else f"{dataset.name}-{len(records)}"
-            records[name] = calibrate.judge(predicted, dataset.categories, f"{name}:")
+            records[name] = calibrate.judge(predicted, dataset.categories, f"{name}:", labels)
     selection, report = calibrate.calibrate(records, args.folds, args.min_images)
     result = calibration.Calibration(models.sha256_of(model_path), labels, selection.default,
                                      selection.thresholds, report)
@@ -394,6 +395,7 @@ def cmd_dataset_calibrate(args: argparse.Namespace) -> int:
     cv = report["cross_validated"]
     moved = ", ".join(f"{c} {t}" for c, t in sorted(selection.thresholds.items())) or "none had the evidence"
     print(f"Every class: {selection.default}. Classes moved: {moved}.")
+    print(report["kept_plain"] or calibrate.evidence_line(selection))
     for number, fold in enumerate(report["folds"], 1):
         print(f"Fold {number} ({fold['images']} images, chosen without them: {fold['default']}"
               f"{', ' + ', '.join(f'{c} {t}' for c, t in fold['moved'].items()) if fold['moved'] else ''}): precision "

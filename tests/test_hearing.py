@@ -58,7 +58,7 @@ class TestSuppression:
 def record(key: str, label: str, score: float, right: bool, large: bool = True) -> calibrate.Record:
     verdict = calibrate.Verdict(label, score, right, not right, right and large)
     return calibrate.Record(key, (verdict,), frozenset([label] if right else []),
-                            Counter({label: 1} if right and large else {}))
+                            Counter({label: 1} if right and large else {}), Counter({label: 1} if right else {}))
 
 
 def table() -> list[calibrate.Record]:
