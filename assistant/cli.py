@@ -97,7 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _check_run_outputs(args, profile, model_path)
     settings = voice_settings(profile)
     require_voice(_speech_spec(args, profile), settings)
-    speech_notes: list[str] = []  # said once the run's inputs have all been checked
+    speech_notes = [calibration.in_use(profile.calibration, model_path)]  # said once the inputs are checked
     backend = make_backend(_speech_spec(args, profile), settings, speech_notes.append, warn=_warn)
     watcher = ProfileWatcher(profile_path(args.profile), labels, calibration=profile.calibration, warn=_warn)
     stop = threading.Event()
@@ -236,10 +236,13 @@ def cmd_describe(args: argparse.Namespace) -> int:
         outputs.check([*_model_inputs(args.profile, model_path), *images],
                       [outputs.Target(f"--debug-out (for {image})", _still_view_path(image, debug_out, several))
                        for image in images])
+    unsaid = [calibration.in_use(profile.calibration, model_path)]  # said once an image is described
     with detector_for(model_path, profile, video=False, candidates=candidates) as detector:
         for image in images:
             try:
                 result = describe_image(image, detector, profile)
+                while unsaid:
+                    _note(unsaid.pop())
                 if looks_cut_off(image):
                     _warn(f"{image} looks cut off (the file ends early); described as far as it goes.")
                 if debug_out is not None:
@@ -393,12 +396,13 @@ def cmd_dataset_calibrate(args: argparse.Namespace) -> int:
     if out is not None:
         outputs.check([model_path, *[f for dataset, coco, voc in sets for f in _dataset_files(dataset, coco, voc)]],
                       [outputs.Target("--out", out)])
+    calibrate.check_sets(datasets, labels, args.folds)
     records: dict[str, list] = {}
     with Detector(model_path, video=False, score_threshold=calibrate.GRID[0], max_results=EVAL_MAX_RESULTS) as detector:
         for dataset in datasets:
             predicted = evaluation.predict(dataset, detector.detect, lambda items: _progress(items, dataset.name))
             name = dataset.name if dataset.name not in records else f"{dataset.name}-{len(records)}"
-            records[name] = calibrate.judge(predicted, dataset.categories, f"{name}:")
+            records[name] = calibrate.judge(predicted, dataset.categories, f"{name}:", labels)
     selection, report = calibrate.calibrate(records, args.folds, args.min_images)
     result = calibration.Calibration(models.sha256_of(model_path), labels, selection.default,
                                      selection.thresholds, report)
@@ -409,6 +413,7 @@ def cmd_dataset_calibrate(args: argparse.Namespace) -> int:
     cv = report["cross_validated"]
     moved = ", ".join(f"{c} {t}" for c, t in sorted(selection.thresholds.items())) or "none had the evidence"
     print(f"Every class: {selection.default}. Classes moved: {moved}.")
+    print(report["kept_plain"] or calibrate.evidence_line(selection))
     for number, fold in enumerate(report["folds"], 1):
         print(f"Fold {number} ({fold['images']} images, chosen without them: {fold['default']}"
               f"{', ' + ', '.join(f'{c} {t}' for c, t in fold['moved'].items()) if fold['moved'] else ''}): precision "
@@ -493,8 +498,7 @@ def _calibration_state(model_path: Path) -> str:
         found = calibration.load(path, model_path)
     except calibration.CalibrationError as exc:
         return f"calibration refused: {exc}"
-    moved = ", ".join(f"{c} {t}" for c, t in sorted(found.thresholds.items())) or "no class moved from it"
-    return f"calibrated ({path}): {found.default} for every class; {moved}"
+    return f"calibrated ({path}): {found.summary()}"
 
 
 def cmd_models_fetch(args: argparse.Namespace) -> int:

@@ -58,7 +58,7 @@ class TestSuppression:
 def record(key: str, label: str, score: float, right: bool, large: bool = True) -> calibrate.Record:
     verdict = calibrate.Verdict(label, score, right, not right, right and large)
     return calibrate.Record(key, (verdict,), frozenset([label] if right else []),
-                            Counter({label: 1} if right and large else {}))
+                            Counter({label: 1} if right and large else {}), Counter({label: 1} if right else {}))
 
 
 def table() -> list[calibrate.Record]:
@@ -159,7 +159,7 @@ def test_a_calibration_goes_beside_the_model_else_to_the_user_cache(tmp_path: Pa
     ('{"format": "assistant-calibration/1", "model": {"sha256": "0", "labels": ["a", "b"]}, "default": 0.5, '
      '"thresholds": {}}', "was made for a model with other labels (class 0 is 'a' there but"),
     ("SAME_LABELS", "was made for another model (sha256 000000000000...)"),
-    ("OUT_OF_RANGE", "has a threshold outside 0 to 1"),
+    ("OUT_OF_RANGE", 'gives thresholds -> "dog" = 4, but a threshold must be a number more than 0'),
 ])
 def test_a_bad_calibration_is_one_sentence_and_exit_2(text: str, reason: str) -> None:
     labels = list(models.labels(MODEL))
