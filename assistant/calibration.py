@@ -53,7 +53,7 @@ def calibration_dir() -> Path:
 
 
 def candidates(model_path: Path) -> list[Path]:
-    """Where a model's calibration is looked for, in order: beside it, the user cache, the checkout's models/."""
+    """Where a model's calibration is looked for, in order: beside it, the user cache, the shipped models/."""
     name = model_path.stem + SUFFIX
     return [model_path.parent / name, calibration_dir() / name, models.PROJECT_MODEL_DIR / name]
 

@@ -10,11 +10,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import shipped
 from .errors import ModelError
 
-MANIFEST = Path(__file__).resolve().parent.parent / "models" / "manifest.json"
+MANIFEST = shipped.folder("models") / "manifest.json"
 MODEL_DIR_ENV = "ASSISTANT_MODEL_DIR"
-PROJECT_MODEL_DIR = MANIFEST.parent  # the checkout's models/: `make` links the shared models here
+PROJECT_MODEL_DIR = MANIFEST.parent  # the shipped calibrations; in a checkout, `make` links the shared models here too
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +55,9 @@ def cache_dir() -> Path:
 
 def search_dirs() -> list[Path]:
     """Where models are looked for, in order: $ASSISTANT_MODEL_DIR, the checkout's models/ folder
-    (where `make` links the shared models), then the user cache."""
+    (where `make` links the shared models; an installed package ships no weights), then the user cache."""
     dirs = [Path(p) for p in os.environ.get(MODEL_DIR_ENV, "").split(os.pathsep) if p]
-    return [*dirs, PROJECT_MODEL_DIR, cache_dir()]
+    return [*dirs, *([] if shipped.installed() else [PROJECT_MODEL_DIR]), cache_dir()]
 
 
 def sha256_of(path: Path) -> str:
@@ -139,7 +140,7 @@ def fetch(info: ModelInfo, progress: bool = True) -> Path:
     except Exception as exc:  # requests' connection errors and timeouts, OSError
         raise ModelError(
             f"Could not download model '{info.name}' (no internet?); on a connected machine fetch "
-            f"{info.url}, then put {info.filename} in {PROJECT_MODEL_DIR}, or in a folder named by "
+            f"{info.url}, then put {info.filename} in {cache_dir()}, or in a folder named by "
             f"${MODEL_DIR_ENV} (for example: export {MODEL_DIR_ENV}=/path/to/models)."
         ) from exc
     return Path(path)
