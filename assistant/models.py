@@ -42,7 +42,10 @@ class ModelStatus:
 
 def load_manifest() -> tuple[tuple[ModelInfo, ...], str]:
     """The known models, official ones first, and the default model's name."""
-    data = json.loads(MANIFEST.read_text())
+    try:
+        data = json.loads(MANIFEST.read_text())
+    except (OSError, ValueError) as exc:  # an install that left out its data, or a damaged file
+        raise ModelError(f"The list of known models {MANIFEST} is missing or damaged; reinstall the assistant.") from exc
     models = tuple(ModelInfo(**entry) for entry in data["models"])
     return tuple(sorted(models, key=lambda m: not m.official)), data["default"]
 
