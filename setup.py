@@ -1,12 +1,17 @@
-"""Builds the package as pyproject.toml says, and first compiles the gettext catalogs
-(assistant/locales/*/LC_MESSAGES/assistant.po -> .mo) with Babel, so an install ships them compiled."""
+"""Builds the package as pyproject.toml says, and
+- first compiles the gettext catalogs (assistant/locales/*/LC_MESSAGES/assistant.po -> .mo) with
+  Babel, so an install ships them compiled;
+- maps the checkout's top-level profiles/ and models/ into the package as assistant/_shipped/..., so an
+  installed wheel carries its profiles, model manifest and calibrations (assistant/shipped.py finds
+  them); model weights are not package data, so they never travel."""
 
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import find_namespace_packages, setup
 from setuptools.command.build_py import build_py
 
 LOCALES = Path(__file__).resolve().parent / "assistant" / "locales"
+SHIPPED = {"assistant._shipped.profiles": "profiles", "assistant._shipped.models": "models"}
 
 
 class BuildWithCatalogs(build_py):
@@ -24,4 +29,8 @@ class BuildWithCatalogs(build_py):
         super().run()
 
 
-setup(cmdclass={"build_py": BuildWithCatalogs})
+setup(
+    cmdclass={"build_py": BuildWithCatalogs},
+    packages=[*find_namespace_packages(include=["assistant", "assistant.*"]), *SHIPPED],
+    package_dir=SHIPPED,
+)

@@ -66,11 +66,11 @@ def places(model_path: Path) -> list[tuple[Path, str]]:
     """Where a model's calibration is looked for, in order, each with the words for where that is."""
     name = model_path.stem + SUFFIX
     return [(model_path.parent / name, "beside the model"), (calibration_dir() / name, "the user cache"),
-            (models.PROJECT_MODEL_DIR / name, "this checkout's models/")]
+            (models.PROJECT_MODEL_DIR / name, "the shipped models/")]
 
 
 def candidates(model_path: Path) -> list[Path]:
-    """Where a model's calibration is looked for, in order: beside it, the user cache, the checkout's models/."""
+    """Where a model's calibration is looked for, in order: beside it, the user cache, the shipped models/."""
     return [path for path, _ in places(model_path)]
 
 

@@ -22,6 +22,8 @@ from typing import Any
 import yaml
 from babel import Locale
 
+from . import shipped
+
 LOCALE_DIR = Path(__file__).resolve().parent / "locales"
 DOMAIN = "assistant"
 ENGLISH = "en"
@@ -146,14 +148,15 @@ def _yaml(path: Path) -> dict:
 
 def translations(code: str) -> gettext.NullTranslations:
     """The compiled catalog of a language; English, the templates' own language, needs none. A `.mo`
-    missing or older than its `.po` (a checkout being edited) is compiled in memory with Babel."""
+    missing, or in a checkout older than its `.po` (being edited), is compiled in memory with Babel;
+    an installed package's `.mo` is used as built (installing does not keep the files' times)."""
     folder = LOCALE_DIR / code / "LC_MESSAGES"
     po, mo = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
     if not po.exists():
         if code == ENGLISH:
             return gettext.NullTranslations()
         raise LanguageDataError(f"{po} is missing")
-    if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+    if mo.exists() and (shipped.installed() or mo.stat().st_mtime >= po.stat().st_mtime):
         with mo.open("rb") as file:
             return gettext.GNUTranslations(file)
     from babel.messages.mofile import write_mo

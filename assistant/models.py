@@ -10,11 +10,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import shipped
 from .errors import ModelError
 
-MANIFEST = Path(__file__).resolve().parent.parent / "models" / "manifest.json"
+MANIFEST = shipped.folder("models") / "manifest.json"
 MODEL_DIR_ENV = "ASSISTANT_MODEL_DIR"
-PROJECT_MODEL_DIR = MANIFEST.parent  # the checkout's models/: `make` links the shared models here
+PROJECT_MODEL_DIR = MANIFEST.parent  # the shipped calibrations; in a checkout, `make` links the shared models here too
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,10 @@ class ModelStatus:
 
 def load_manifest() -> tuple[tuple[ModelInfo, ...], str]:
     """The known models, official ones first, and the default model's name."""
-    data = json.loads(MANIFEST.read_text())
+    try:
+        data = json.loads(MANIFEST.read_text())
+    except (OSError, ValueError) as exc:  # an install that left out its data, or a damaged file
+        raise ModelError(f"The list of known models {MANIFEST} is missing or damaged; reinstall the assistant.") from exc
     models = tuple(ModelInfo(**entry) for entry in data["models"])
     return tuple(sorted(models, key=lambda m: not m.official)), data["default"]
 
@@ -54,9 +58,9 @@ def cache_dir() -> Path:
 
 def search_dirs() -> list[Path]:
     """Where models are looked for, in order: $ASSISTANT_MODEL_DIR, the checkout's models/ folder
-    (where `make` links the shared models), then the user cache."""
+    (where `make` links the shared models; an installed package ships no weights), then the user cache."""
     dirs = [Path(p) for p in os.environ.get(MODEL_DIR_ENV, "").split(os.pathsep) if p]
-    return [*dirs, PROJECT_MODEL_DIR, cache_dir()]
+    return [*dirs, *([] if shipped.installed() else [PROJECT_MODEL_DIR]), cache_dir()]
 
 
 def sha256_of(path: Path) -> str:
@@ -139,7 +143,7 @@ def fetch(info: ModelInfo, progress: bool = True) -> Path:
     except Exception as exc:  # requests' connection errors and timeouts, OSError
         raise ModelError(
             f"Could not download model '{info.name}' (no internet?); on a connected machine fetch "
-            f"{info.url}, then put {info.filename} in {PROJECT_MODEL_DIR}, or in a folder named by "
+            f"{info.url}, then put {info.filename} in {cache_dir()}, or in a folder named by "
             f"${MODEL_DIR_ENV} (for example: export {MODEL_DIR_ENV}=/path/to/models)."
         ) from exc
     return Path(path)

@@ -21,14 +21,14 @@ from pydantic import (
     field_validator,
 )
 
-from . import language
+from . import language, shipped
 from .calibration import UNCALIBRATED, Calibration
 from .core import Detection
 from .duplicates import is_duplicate, suppress
 from .errors import ProfileError
 from .shown import excerpt, is_control, mention, shown
 
-PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
+PROFILE_DIR = shipped.folder("profiles")
 MAX_PROFILE_BYTES = 256 * 1024
 MAX_DEPTH = 20  # nesting deeper than this is not a profile
 MAX_EXTENDS = 8

@@ -208,13 +208,13 @@ def beside(tmp: Path) -> tuple[list[str], str]:
 
 
 def in_checkout(tmp: Path) -> tuple[list[str], str]:
-    return [], f"Calibration from this checkout's models/ ({SHIPPED}): 0.5 for every class; no class moved from it."
+    return [], f"Calibration from the shipped models/ ({SHIPPED}): 0.5 for every class; no class moved from it."
 
 
 def nowhere(tmp: Path) -> tuple[list[str], str]:
     model = Path(shutil.copyfile(MODEL, tmp / "renamed.tflite"))
     return ["--model", str(model)], ("Not calibrated: every class is spoken at 0.5 (no renamed.calibration.json beside "
-                                     "the model, the user cache, this checkout's models/;")
+                                     "the model, the user cache, the shipped models/;")
 
 
 # Which calibration is in use, and where it came from, is said on stderr at the start.
