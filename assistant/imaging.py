@@ -15,6 +15,7 @@ import numpy as np
 from .errors import SourceError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm"})
+PHOTO_NAME_CHARS = 40  # a photo named in what is printed or recorded is shortened to this
 
 
 def to_rgb(image: np.ndarray) -> np.ndarray:
@@ -71,6 +72,17 @@ def images_in(path: Path) -> list[Path]:
     if not found:
         raise SourceError(f"Directory {path} has no images ({', '.join(sorted(IMAGE_SUFFIXES))}).")
     return found
+
+
+def photo_name(path: str | Path, max_chars: int = PHOTO_NAME_CHARS) -> str:
+    """A photo's file name as it can be shown anywhere: unprintable characters escaped, and a long
+    name shortened in the middle so its start and its end (the extension) stay."""
+    name = "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii")
+                   for c in Path(path).name)
+    if len(name) > max_chars:
+        keep = (max_chars - 3) // 2
+        name = f"{name[:keep]}...{name[-keep:]}"
+    return name
 
 
 def read_image(path: Path) -> np.ndarray:

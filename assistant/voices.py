@@ -121,7 +121,8 @@ class NullBackend:
 
 
 class PrintBackend(NullBackend):
-    """Prints each sentence on its own line: for terminals and screen readers.
+    """Prints each sentence on its own line, after the name of the photo it is about if any: for
+    terminals and screen readers.
 
     When the reader closes stdout, it points stdout at the null device (so nothing later fails
     on it either) and raises OutputClosed, now and for every sentence after.
@@ -132,7 +133,8 @@ class PrintBackend(NullBackend):
     def speak(self, utterance: Utterance, number: int) -> None:
         if not PrintBackend.closed:
             try:
-                print(utterance.text, file=sys.stdout, flush=True)
+                text = f"{utterance.photo}: {utterance.text}" if utterance.photo else utterance.text
+                print(text, file=sys.stdout, flush=True)
                 return
             except BrokenPipeError:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -1,0 +1,46 @@
+"""What a new user trips over, by class of fault: a folder of photos said in part or without saying
+which photo is which, speech that says two things about itself, wording a listener mishears,
+messages that mislead, and warnings nobody asked for."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ..conftest import IMAGES, run_cli
+
+# --- A folder of photos: each photo is its own moment, named, and said whatever the speech output ---
+
+HOSTILE_NAME = "bus\x1b[31m\nred.jpg"  # a control sequence and a newline in a file name
+PHOTOS = {"a_dog.jpg": "darknet_dog.jpg", "b_road.jpg": "empty_road.jpg", HOSTILE_NAME: "yolov5_bus.jpg"}
+SHOWN = {"a_dog.jpg": "a_dog.jpg", "b_road.jpg": "b_road.jpg", HOSTILE_NAME: "bus\\x1b[31m\\nred.jpg"}
+
+
+def photo_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name, source in PHOTOS.items():
+        (folder / name).symlink_to(IMAGES / source)
+    return folder
+
+
+@pytest.mark.parametrize("speech", ["print", "wav"])
+def test_every_photo_in_a_folder_is_said_and_named(tmp_path: Path, speech: str) -> None:
+    """`print` said every photo, a voice only the first two (the rest went stale while it spoke),
+    and nothing said which photo a sentence was about, or that a photo had nothing in it."""
+    spec = "print" if speech == "print" else f"wav:{tmp_path / 'wav'}"
+    result = run_cli("run", "--source", str(photo_folder(tmp_path)), "--speech", spec,
+                     "--transcript", str(tmp_path / "t.jsonl"))
+    assert result.returncode == 0, result.stderr
+    assert f"3 sentences {'printed' if speech == 'print' else 'spoken'}, 0 dropped as stale" in result.stderr
+    records = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()]
+    assert [r["photo"] for r in records] == list(SHOWN.values())
+    said = dict(zip(SHOWN.values(), (r["text"] for r in records)))
+    assert "bicycle" in said["a_dog.jpg"] and said["b_road.jpg"] == "Nothing here" and "bus" in said[SHOWN[HOSTILE_NAME]]
+    if speech == "print":
+        assert result.stdout.splitlines() == [f"{photo}: {text}" for photo, text in said.items()]
+        assert "\x1b" not in result.stdout
+    else:
+        assert len(list((tmp_path / "wav").glob("*.wav"))) == 3
