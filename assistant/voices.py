@@ -533,7 +533,8 @@ def make_backend(spec: str, settings: VoiceSettings, note: Callable[[str], None]
 
     `auto` plays panned speech through PortAudio (`sound`) where it finds an output device; else
     an engine that plays its own audio: espeak-ng on Linux when it is installed (it can be cut
-    off for a hazard), pyttsx3 elsewhere. `note` hears once which path is in use.
+    off for a hazard), pyttsx3 elsewhere. `note` hears once which path is in use; where nothing can
+    play at all, the speaker's own fallback to printing is the one sentence said.
     """
     if spec == "auto":
         try:
@@ -542,7 +543,8 @@ def make_backend(spec: str, settings: VoiceSettings, note: Callable[[str], None]
             device = output_device()
         except BackendUnavailable as exc:
             spec = "espeak" if sys.platform.startswith("linux") and shutil.which("espeak-ng") else "pyttsx3"
-            note(f"{str(exc).rstrip('.')}; speaking through {spec}, not in stereo, without earcons.")
+            if audio_output_available():  # else that engine cannot play either: the speaker says it prints instead
+                note(f"{str(exc).rstrip('.')}; speaking through {spec}, not in stereo, without earcons.")
         else:
             note("Speaking in stereo through PortAudio" + ("" if settings.spatial else " (spatial speech off)") + ".")
             return SoundBackend(settings, device)

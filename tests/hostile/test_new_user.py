@@ -44,3 +44,27 @@ def test_every_photo_in_a_folder_is_said_and_named(tmp_path: Path, speech: str) 
         assert "\x1b" not in result.stdout
     else:
         assert len(list((tmp_path / "wav").glob("*.wav"))) == 3
+
+
+# --- Speech: one true sentence about how it speaks ---
+
+NO_SOUND = "warning: No audio output device was found; printing what would be said instead."
+
+
+@pytest.fixture
+def no_sound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No sound card and no sound server, as on a fresh server or container."""
+    snd = Path("/dev/snd")
+    if snd.is_dir() and any(p.name.startswith("pcm") for p in snd.iterdir()):
+        pytest.skip("this machine has a sound card")
+    monkeypatch.delenv("PULSE_SERVER", raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+
+
+@pytest.mark.parametrize("speech", ["auto", "sound", "espeak"])
+def test_without_any_audio_output_speech_says_one_true_sentence(no_sound: None, speech: str) -> None:
+    """`auto` said "speaking through espeak, not in stereo" and then that it was printing instead."""
+    result = run_cli("run", "--source", str(IMAGES / "darknet_dog.jpg"), "--speech", speech)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[:-1] == [NO_SOUND] and "1 sentence printed" in result.stderr
+    assert "bicycle" in result.stdout
