@@ -205,6 +205,7 @@ def _viewer(args: argparse.Namespace, commands: queue.SimpleQueue):
 def cmd_describe(args: argparse.Namespace) -> int:
     from .imaging import images_in, looks_cut_off
     from .pipeline import describe_image, detector_for
+    from .profile import score_text
     from .wording import distance_label
 
     profile, model_path, _ = _load(args.profile, args.model)
@@ -236,7 +237,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
             else:
                 print(f"{image}: {result.utterance.text or '(nothing to say)'}")
                 for s in result.utterance.objects:
-                    print(f"  {s.detection.label} {s.detection.score:.2f} {s.position.direction} "
+                    print(f"  {s.detection.label} {score_text(s.detection.score)} {s.position.direction} "
                           f"({s.position.clock} o'clock) {distance_label(s.position) or 'distance unknown'}")
     return EXIT_BAD_INPUT if failed else EXIT_OK
 

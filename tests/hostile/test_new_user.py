@@ -7,7 +7,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from assistant.core import Box, Detection
+from assistant.profile import Profile
+from assistant.viewer import annotate
 
 from ..conftest import IMAGES, run_cli
 
@@ -68,3 +73,21 @@ def test_without_any_audio_output_speech_says_one_true_sentence(no_sound: None, 
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines()[:-1] == [NO_SOUND] and "1 sentence printed" in result.stderr
     assert "bicycle" in result.stdout
+
+
+# --- Messages that contradict themselves or mislead ---
+
+@pytest.mark.parametrize("score, min_score, label", [
+    (0.4987, 0.50, "person 0.49 <0.50"),  # was "person 0.50 <0.50": both rounded to two places
+    (0.5049, 0.505, "person 0.50 <0.51"),  # was "person 0.50 <0.51", true, but a threshold of 0.505 read 0.51 or 0.50
+    (float(np.float32(0.29)), 0.29, "person 0.28 <0.29"),  # a float32 score is a hair under the same number
+    (0.29, 0.29, None),  # at the threshold: spoken, and said as 0.29, not 0.28
+])
+def test_a_debug_label_never_reads_as_level_with_the_threshold_it_failed(score: float, min_score: float,
+                                                                         label: str | None) -> None:
+    profile = Profile(name="t", objects={"person": {"min_score": min_score}})
+    (annotation,) = annotate([Detection("person", score, Box(10, 10, 200, 400))], [None], profile, 640, 480)
+    if label is None:
+        assert annotation.status != "filtered" and annotation.text.startswith(f"person {score:.2f} ")
+    else:
+        assert (annotation.status, annotation.text) == ("filtered", label)
