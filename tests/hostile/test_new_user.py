@@ -5,6 +5,8 @@ messages that mislead, and warnings nobody asked for."""
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,8 @@ from assistant.core import Box, Detection
 from assistant.profile import Profile
 from assistant.viewer import annotate
 
-from ..conftest import IMAGES, run_cli
+from ..conftest import IMAGES, MODEL, run_cli
+from .common import one_error
 
 # --- A folder of photos: each photo is its own moment, named, and said whatever the speech output ---
 
@@ -79,7 +82,7 @@ def test_without_any_audio_output_speech_says_one_true_sentence(no_sound: None, 
 
 @pytest.mark.parametrize("score, min_score, label", [
     (0.4987, 0.50, "person 0.49 <0.50"),  # was "person 0.50 <0.50": both rounded to two places
-    (0.5049, 0.505, "person 0.50 <0.51"),  # was "person 0.50 <0.51", true, but a threshold of 0.505 read 0.51 or 0.50
+    (0.5049, 0.505, "person 0.50 <0.51"),  # a threshold between hundredths reads rounded up
     (float(np.float32(0.29)), 0.29, "person 0.28 <0.29"),  # a float32 score is a hair under the same number
     (0.29, 0.29, None),  # at the threshold: spoken, and said as 0.29, not 0.28
 ])
@@ -91,3 +94,46 @@ def test_a_debug_label_never_reads_as_level_with_the_threshold_it_failed(score: 
         assert annotation.status != "filtered" and annotation.text.startswith(f"person {score:.2f} ")
     else:
         assert (annotation.status, annotation.text) == ("filtered", label)
+
+
+def _fifo(tmp: Path) -> str:
+    os.mkfifo(tmp / "model.tflite")
+    return str(tmp / "model.tflite")
+
+
+def _empty_folder(tmp: Path) -> str:
+    (tmp / "models").mkdir()
+    return str(tmp / "models")
+
+
+# (what --model is given, what the one error says); each once said the model "does not exist"
+MODEL_PATHS: list[tuple[Callable[[Path], str], str]] = [
+    (lambda tmp: str(MODEL.parent), f"is a folder; give the model file in it, such as {MODEL}"),
+    (_empty_folder, "is a folder with no .tflite or .task file in it"),
+    (_fifo, "is a pipe, not a model file"),
+    (lambda tmp: "/dev/zero", "/dev/zero is a device, not a model file"),
+    (lambda tmp: str(tmp / "none.tflite"), "none.tflite does not exist"),  # still true where it is true
+]
+
+
+@pytest.mark.parametrize("model, said", MODEL_PATHS, ids=["folder", "empty-folder", "fifo", "device", "missing"])
+def test_a_model_path_that_is_not_a_file_says_what_it_is(tmp_path: Path, model: Callable[[Path], str],
+                                                         said: str) -> None:
+    one_error(run_cli("describe", str(IMAGES / "darknet_dog.jpg"), "--model", model(tmp_path), timeout=60), said)
+
+
+# (what $ASSISTANT_MODEL_DIR names, what the one error says); each was ignored without a word
+MODEL_DIRS: list[tuple[Callable[[Path], str], str]] = [
+    (lambda tmp: str(MODEL), "which is not a folder"),
+    (lambda tmp: str(tmp / "gone"), "which does not exist"),
+    (lambda tmp: f"{MODEL.parent}{os.pathsep}{tmp / 'gone'}", "gone, which does not exist"),
+]
+
+
+@pytest.mark.parametrize("model_dir, said", MODEL_DIRS, ids=["file", "missing", "second-missing"])
+def test_a_model_dir_that_is_not_a_folder_is_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  model_dir: Callable[[Path], str], said: str) -> None:
+    monkeypatch.setenv("ASSISTANT_MODEL_DIR", model_dir(tmp_path))
+    result = run_cli("describe", str(IMAGES / "darknet_dog.jpg"))
+    one_error(result, said)
+    assert "$ASSISTANT_MODEL_DIR names " in result.stderr
