@@ -17,7 +17,7 @@ from assistant.profile import Profile
 from assistant.viewer import annotate
 
 from ..conftest import IMAGES, MODEL, run_cli
-from .common import one_error
+from .common import one_error, tmpfs
 
 # --- A folder of photos: each photo is its own moment, named, and said whatever the speech output ---
 
@@ -137,3 +137,20 @@ def test_a_model_dir_that_is_not_a_folder_is_said(tmp_path: Path, monkeypatch: p
     result = run_cli("describe", str(IMAGES / "darknet_dog.jpg"))
     one_error(result, said)
     assert "$ASSISTANT_MODEL_DIR names " in result.stderr
+
+
+# --- Warnings nobody asked for ---
+
+@pytest.mark.parametrize("read_only", [True, False], ids=["read-only-home", "writable-home"])
+def test_a_home_matplotlib_cannot_write_to_gives_no_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            read_only: bool) -> None:
+    """MediaPipe imports Matplotlib, which printed three lines on every run with a read-only HOME."""
+    with tmpfs(tmp_path / "home", "1m", read_only=read_only) as home:
+        monkeypatch.setenv("HOME", str(home))
+        for name in ("MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+            monkeypatch.delenv(name, raising=False)
+        result = run_cli("describe", str(IMAGES / "darknet_dog.jpg"), timeout=60)
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        assert "bicycle" in result.stdout
+        made = (home / ".config" / "matplotlib").is_dir()
+    assert made != read_only  # a writable HOME is Matplotlib's own, as it always was
