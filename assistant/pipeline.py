@@ -257,10 +257,11 @@ class _Loop:
         return replace(utterance, photo=photo_name(frame.name)) if self.source.named else utterance
 
     def _say(self, utterance: Utterance) -> None:
-        if self.source.still:  # each photo is its own moment: said after the one before, never dropped as stale
-            self.speaker.wait_idle()
-        if self.media_voice:  # one sentence at a time, none dropped or cut by the wall clock
-            self.speaker.wait_idle()
+        # A file read in order, and a photo (its own moment), get one sentence at a time, none
+        # dropped as stale or cut by the wall clock; a stop (Ctrl-C) ends the wait.
+        if self.media_voice or self.source.still:
+            self.speaker.wait_idle(stop=self.options.stop)
+        if self.media_voice:
             start_ms = max(utterance.timestamp_ms, self.voice_free_ms)
             self.voice_free_ms = start_ms + round(self.speaker.seconds_for(utterance.text) * 1000)
         self.speaker.say(utterance)
