@@ -34,19 +34,30 @@ def photo_folder(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("speech", ["print", "wav"])
-def test_every_photo_in_a_folder_is_said_and_named(tmp_path: Path, speech: str) -> None:
+# (speech output, profile language, the words for the bicycle, for an empty photo, and for the bus)
+PHOTO_RUNS = [
+    ("print", "en", "bicycle", "Nothing here", "bus"),
+    ("wav", "en", "bicycle", "Nothing here", "bus"),
+    ("print", "fr", "vélo", "Rien ici", "bus"),
+]
+
+
+@pytest.mark.parametrize("speech, language, bicycle, nothing, bus", PHOTO_RUNS)
+def test_every_photo_in_a_folder_is_said_and_named(tmp_path: Path, speech: str, language: str, bicycle: str,
+                                                   nothing: str, bus: str) -> None:
     """`print` said every photo, a voice only the first two (the rest went stale while it spoke),
     and nothing said which photo a sentence was about, or that a photo had nothing in it."""
     spec = "print" if speech == "print" else f"wav:{tmp_path / 'wav'}"
-    result = run_cli("run", "--source", str(photo_folder(tmp_path)), "--speech", spec,
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(f"name: photos\nlanguage: {language}\nobjects: [person, bicycle, car, bus]\n")
+    result = run_cli("run", "--source", str(photo_folder(tmp_path)), "--speech", spec, "--profile", str(profile),
                      "--transcript", str(tmp_path / "t.jsonl"))
     assert result.returncode == 0, result.stderr
     assert f"3 sentences {'printed' if speech == 'print' else 'spoken'}, 0 dropped as stale" in result.stderr
     records = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()]
     assert [r["photo"] for r in records] == list(SHOWN.values())
     said = dict(zip(SHOWN.values(), (r["text"] for r in records)))
-    assert "bicycle" in said["a_dog.jpg"] and said["b_road.jpg"] == "Nothing here" and "bus" in said[SHOWN[HOSTILE_NAME]]
+    assert bicycle in said["a_dog.jpg"] and said["b_road.jpg"] == nothing and bus in said[SHOWN[HOSTILE_NAME]]
     if speech == "print":
         assert result.stdout.splitlines() == [f"{photo}: {text}" for photo, text in said.items()]
         assert "\x1b" not in result.stdout
