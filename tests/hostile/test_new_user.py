@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from assistant.core import Box, Detection
+from assistant.imaging import photo_name
 from assistant.profile import Profile
 from assistant.viewer import annotate
 
@@ -63,6 +64,16 @@ def test_every_photo_in_a_folder_is_said_and_named(tmp_path: Path, speech: str, 
         assert "\x1b" not in result.stdout
     else:
         assert len(list((tmp_path / "wav").glob("*.wav"))) == 3
+
+
+@pytest.mark.parametrize("path, shown", [
+    ("/photos/a_dog.jpg", "a_dog.jpg"),  # the file's name, not its folder
+    ("bus\x1b[31m\nred.jpg", "bus\\x1b[31m\\nred.jpg"),  # control characters escaped, never sent to a terminal
+    (os.fsdecode(b"caf\xe9.jpg"), "caf\\udce9.jpg"),  # a name that is not UTF-8
+    ("holiday " * 10 + "day 3.jpg", "holiday holiday ho... holiday day 3.jpg"),  # long: both ends kept
+])
+def test_a_photo_is_named_short_and_printable(path: str, shown: str) -> None:
+    assert photo_name(path) == shown and len(shown) <= 40 and shown.isprintable()
 
 
 # --- Speech: one true sentence about how it speaks ---
