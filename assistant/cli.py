@@ -204,7 +204,7 @@ def _viewer(args: argparse.Namespace, commands: queue.SimpleQueue):
 
 def cmd_describe(args: argparse.Namespace) -> int:
     from .imaging import images_in, looks_cut_off
-    from .pipeline import describe_image, detector_for
+    from .pipeline import NOTHING_HERE, describe_image, detector_for
     from .profile import score_text
     from .wording import distance_label
 
@@ -235,7 +235,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(result.to_json()), flush=True)
             else:
-                print(f"{image}: {result.utterance.text or '(nothing to say)'}")
+                print(f"{image}: {result.utterance.text or profile.lang.text(NOTHING_HERE)}")
                 for s in result.utterance.objects:
                     print(f"  {s.detection.label} {score_text(s.detection.score)} {s.position.direction} "
                           f"({s.position.clock} o'clock) {distance_label(s.position) or 'distance unknown'}")

@@ -66,6 +66,12 @@ def test_every_photo_in_a_folder_is_said_and_named(tmp_path: Path, speech: str, 
         assert len(list((tmp_path / "wav").glob("*.wav"))) == 3
 
 
+def test_describe_says_an_empty_photo_as_run_does() -> None:
+    """describe said "(nothing to say)", in English whatever the profile's language."""
+    result = run_cli("describe", str(IMAGES / "empty_road.jpg"))
+    assert result.returncode == 0 and result.stdout == f"{IMAGES / 'empty_road.jpg'}: Nothing here\n", result
+
+
 @pytest.mark.parametrize("path, shown", [
     ("/photos/a_dog.jpg", "a_dog.jpg"),  # the file's name, not its folder
     ("bus\x1b[31m\nred.jpg", "bus\\x1b[31m\\nred.jpg"),  # control characters escaped, never sent to a terminal
