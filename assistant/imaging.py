@@ -77,7 +77,7 @@ def images_in(path: Path) -> list[Path]:
 def photo_name(path: str | Path, max_chars: int = PHOTO_NAME_CHARS) -> str:
     """A photo's file name as it can be shown anywhere: unprintable characters escaped, and a long
     name shortened in the middle so its start and its end (the extension) stay."""
-    name = "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii")
+    name = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
                    for c in Path(path).name)
     if len(name) > max_chars:
         keep = (max_chars - 3) // 2
