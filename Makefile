@@ -20,7 +20,7 @@ export ASSISTANT_SHARED ?= $(SHARED)
 
 STAMP := $(VENV)/.installed
 
-.PHONY: run test system-deps test-deps bench clean
+.PHONY: run test system-deps test-deps bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,7 @@ run: system-deps $(STAMP)
 test: system-deps test-deps $(STAMP)
 	$(VENV)/bin/python -m pytest -q
 
+# Every benchmark but the soak, a few minutes each; the soak runs for 20 minutes on its own: `make soak`.
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/pipeline.py
 	$(VENV)/bin/python benchmarks/profile.py
@@ -63,6 +64,8 @@ bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/hearing.py
 	$(VENV)/bin/python benchmarks/latency.py
 	$(VENV)/bin/python benchmarks/cover.py
+
+soak: $(STAMP)
 	$(VENV)/bin/python benchmarks/soak.py
 
 clean:

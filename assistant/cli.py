@@ -221,7 +221,8 @@ def _viewer(args: argparse.Namespace, commands: queue.SimpleQueue):
 
 def cmd_describe(args: argparse.Namespace) -> int:
     from .imaging import images_in, looks_cut_off
-    from .pipeline import describe_image, detector_for
+    from .pipeline import NOTHING_HERE, describe_image, detector_for
+    from .profile import score_text
     from .wording import distance_label
 
     profile, model_path, _ = _load(args.profile, args.model)
@@ -254,9 +255,9 @@ def cmd_describe(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(result.to_json()), flush=True)
             else:
-                print(shown(f"{image}: {result.utterance.text or '(nothing to say)'}"))
+                print(shown(f"{image}: {result.utterance.text or profile.lang.text(NOTHING_HERE)}"))
                 for s in result.utterance.objects:
-                    print(f"  {s.detection.label} {s.detection.score:.2f} {s.position.direction} "
+                    print(f"  {s.detection.label} {score_text(s.detection.score)} {s.position.direction} "
                           f"({s.position.clock} o'clock) {distance_label(s.position) or 'distance unknown'}")
     return EXIT_BAD_INPUT if failed else EXIT_OK
 

@@ -156,7 +156,8 @@ class Utterance:
     or status. `priority` orders the speech queue; `interrupt` lets it cut off a less urgent
     sentence that is being spoken. `age_ms` is how old the frame was when this was decided
     (None when no frame is behind it, as for "Camera lost"). `language` is the code of the
-    language the text is in.
+    language the text is in. `photo` names the photo it is about, when a folder of photos is
+    described (short and printable; see `sources.photo_name`).
     """
 
     text: str
@@ -168,3 +169,4 @@ class Utterance:
     interrupt: bool = False
     age_ms: float | None = None
     language: str = "en"
+    photo: str = ""

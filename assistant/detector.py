@@ -2,12 +2,44 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import sys
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+
+def _writable_folder(path: Path) -> bool:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(path, os.W_OK)
+
+
+def _matplotlib_home() -> None:
+    """MediaPipe imports Matplotlib, which warns in three lines on every run when it cannot write
+    its config or cache folder (a read-only HOME). Then, and only then, give it a temporary folder
+    of its own, as Matplotlib would, but quietly; with MPLCONFIGDIR set or a writable HOME, nothing changes."""
+    if os.environ.get("MPLCONFIGDIR"):
+        return
+    home = Path.home()
+    if sys.platform.startswith(("linux", "freebsd")):
+        folders = [Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "matplotlib",
+                   Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "matplotlib"]
+    else:
+        folders = [home / ".matplotlib"]
+    if not all(_writable_folder(folder) for folder in folders):
+        temporary = tempfile.mkdtemp(prefix="assistant-matplotlib-")
+        atexit.register(shutil.rmtree, temporary, ignore_errors=True)
+        os.environ["MPLCONFIGDIR"] = temporary
+
+
 os.environ.setdefault("GLOG_minloglevel", "2")  # fewer MediaPipe C++ log lines
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_matplotlib_home()
 
 import mediapipe as mp  # noqa: E402
 from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402

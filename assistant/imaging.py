@@ -24,6 +24,7 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".
 MAX_PIXELS = 40_000_000
 JPEG_REDUCED = ((1, cv2.IMREAD_COLOR), (2, cv2.IMREAD_REDUCED_COLOR_2), (4, cv2.IMREAD_REDUCED_COLOR_4),
                 (8, cv2.IMREAD_REDUCED_COLOR_8))
+PHOTO_NAME_CHARS = 40  # a photo named in what is printed or recorded is shortened to this
 
 
 def to_rgb(image: np.ndarray) -> np.ndarray:
@@ -95,6 +96,17 @@ def opencv_path(path: Path | str) -> str:
         raise SourceError(f"Cannot use {text!r}: OpenCV cannot open a file whose name is not valid UTF-8; "
                           "rename it.") from None
     return text
+
+
+def photo_name(path: str | Path, max_chars: int = PHOTO_NAME_CHARS) -> str:
+    """A photo's file name as it can be shown anywhere: unprintable characters escaped, and a long
+    name shortened in the middle so its start and its end (the extension) stay."""
+    name = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in Path(path).name)
+    if len(name) > max_chars:
+        keep = (max_chars - 3) // 2
+        name = f"{name[:keep]}...{name[-keep:]}"
+    return name
 
 
 def read_image(path: Path) -> np.ndarray:

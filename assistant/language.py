@@ -42,6 +42,7 @@ class Noun:
     gender: str
     vowel: bool | None = None
     words: tuple[str, ...] = ()  # other names a caregiver may write for the class
+    brief: str | None = None  # one of it in brief verbosity, where the bare noun is misheard ('une personne')
 
     def form(self, category: str) -> str:
         return self.forms.get(category) or self.forms["other"]
@@ -184,7 +185,7 @@ def load(code: str) -> Language:
             raise LanguageDataError(f"{folder / 'nouns.yaml'}: {label!r} needs 'other' and a gender of {genders}")
         forms = {k: str(v) for k, v in entry.items() if k in ("zero", "one", "two", "few", "many", "other")}
         nouns[str(label)] = Noun(forms, entry.get("gender", genders[0]), entry.get("vowel"),
-                                 tuple(str(w) for w in entry.get("words") or ()))
+                                 tuple(str(w) for w in entry.get("words") or ()), entry.get("brief"))
     return Language(
         code=code,
         voice=str(about.get("voice", code)),

@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 import os
+import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from .errors import ModelError
 MANIFEST = shipped.folder("models") / "manifest.json"
 MODEL_DIR_ENV = "ASSISTANT_MODEL_DIR"
 PROJECT_MODEL_DIR = MANIFEST.parent  # the shipped calibrations; in a checkout, `make` links the shared models here too
+MODEL_SUFFIXES = (".tflite", ".task")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +60,15 @@ def cache_dir() -> Path:
 
 def search_dirs() -> list[Path]:
     """Where models are looked for, in order: $ASSISTANT_MODEL_DIR, the checkout's models/ folder
-    (where `make` links the shared models; an installed package ships no weights), then the user cache."""
-    dirs = [Path(p) for p in os.environ.get(MODEL_DIR_ENV, "").split(os.pathsep) if p]
+    (where `make` links the shared models; an installed package ships no weights), then the user cache.
+    ModelError if $ASSISTANT_MODEL_DIR names something that is not a folder: looking elsewhere instead
+    could load another model."""
+    dirs = [Path(p).expanduser() for p in os.environ.get(MODEL_DIR_ENV, "").split(os.pathsep) if p]
+    for directory in dirs:
+        if not directory.is_dir():
+            what = "does not exist" if not directory.exists() else "is not a folder"
+            raise ModelError(f"${MODEL_DIR_ENV} names {directory}, which {what}; point it at the folder that holds "
+                             "the models, or unset it.")
     return [*dirs, *([] if shipped.installed() else [PROJECT_MODEL_DIR]), cache_dir()]
 
 
@@ -159,7 +168,28 @@ def info_by_name(name: str) -> ModelInfo:
 
 
 def _looks_like_path(spec: str) -> bool:
-    return os.sep in spec or "/" in spec or spec.endswith((".tflite", ".task")) or Path(spec).exists()
+    return os.sep in spec or "/" in spec or spec.endswith(MODEL_SUFFIXES) or Path(spec).exists()
+
+
+def model_file(spec: str) -> Path:
+    """The file a model path names; ModelError in one sentence if it is missing or not a regular
+    file (a folder, a pipe, a device): never opened to find out, as a pipe would block."""
+    path = Path(spec).expanduser()
+    if path.is_file():
+        return path
+    if path.is_dir():
+        try:
+            inside = sorted(p for p in path.iterdir() if p.suffix in MODEL_SUFFIXES and p.is_file())
+        except OSError:  # unreadable: say what it is all the same
+            inside = []
+        if inside:
+            raise ModelError(f"Model {spec} is a folder; give the model file in it, such as {inside[0]}.")
+        raise ModelError(f"Model {spec} is a folder with no .tflite or .task file in it; give the model file itself.")
+    if path.exists():
+        mode = path.stat().st_mode
+        kind = "a pipe" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a file"
+        raise ModelError(f"Model {spec} is {kind}, not a model file; give a .tflite or .task file.")
+    raise ModelError(f"Model file {spec} does not exist; check the path or run 'assistant models list'.")
 
 
 def resolve(spec: str | None = None, download: bool = True) -> Path:
@@ -171,9 +201,7 @@ def resolve(spec: str | None = None, download: bool = True) -> Path:
     """
     models, default = load_manifest()
     if spec and _looks_like_path(spec):
-        path = Path(spec).expanduser()
-        if not path.is_file():
-            raise ModelError(f"Model file {spec} does not exist; check the path or run 'assistant models list'.")
+        path = model_file(spec)
         for info in models:
             if info.filename == path.name:
                 verify(path, info)

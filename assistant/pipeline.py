@@ -18,7 +18,7 @@ from .core import HAZARD, REQUESTED, Detection, Frame, Track, Utterance
 from .detector import Detector
 from .errors import ProfileError, SourceError
 from .frame_report import FrameReport
-from .imaging import read_image
+from .imaging import photo_name, read_image
 from .narration import Narrator
 from .profile import Profile, speakable, weak_boxes
 from .reload import ProfileWatcher
@@ -34,6 +34,7 @@ CANDIDATE_MAX_RESULTS = 100
 PROFILE_ERROR_SENTENCE = "Profile has an error, keeping the previous settings"
 CAMERA_LOST, CAMERA_BACK = "Camera lost", "Camera back"
 COVERED, UNCOVERED, UNCOVERED_PAUSED = "Paused, camera covered", "Resumed", "Camera uncovered, still paused"
+NOTHING_HERE = "Nothing here"  # a photo with nothing the profile cares about
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,8 +229,7 @@ class _Loop:
             detections = stages.detector.detect(frame)
             detect_ms = (time.perf_counter() - detect_start) * 1000
             if frame.still:
-                utterance = describe_scene(detections, frame, stages.profile)
-                utterance = utterance if utterance.text else None
+                utterance = self._photo(detections, frame)
             else:
                 accepted = speakable(detections, stages.profile, frame.height)
                 weak = weak_boxes(detections, stages.profile, frame.height, accepted)
@@ -247,9 +247,21 @@ class _Loop:
                                               self.tracks, utterance, detect_ms, stages.profile, age_ms,
                                               self.source.dropped, self.source.max_fps))
 
+    def _photo(self, detections: tuple[Detection, ...], frame: Frame) -> Utterance:
+        """What a photo shows, or that it shows nothing the profile cares about; named by its file
+        when it is one of a folder's."""
+        profile = self.stages.profile
+        utterance = describe_scene(detections, frame, profile)
+        if not utterance.text:
+            utterance = replace(utterance, text=profile.lang.text(NOTHING_HERE), kind="status")
+        return replace(utterance, photo=photo_name(frame.name)) if self.source.named else utterance
+
     def _say(self, utterance: Utterance) -> None:
-        if self.media_voice:  # one sentence at a time, none dropped or cut by the wall clock
-            self.speaker.wait_idle()
+        # A file read in order, and a photo (its own moment), get one sentence at a time, none
+        # dropped as stale or cut by the wall clock; a stop (Ctrl-C) ends the wait.
+        if self.media_voice or self.source.still:
+            self.speaker.wait_idle(stop=self.options.stop)
+        if self.media_voice:
             start_ms = max(utterance.timestamp_ms, self.voice_free_ms)
             self.voice_free_ms = start_ms + round(self.speaker.seconds_for(utterance.text) * 1000)
         self.speaker.say(utterance)

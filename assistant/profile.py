@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -219,7 +220,7 @@ class Profile(_Strict):
             return "not in profile"
         rule = self.rule(detection.label)
         if detection.score < rule.min_score:
-            return f"<{rule.min_score:.2f}"
+            return f"<{score_text(rule.min_score, threshold=True)}"
         if detection.box.height < rule.min_size * frame_height:
             return "too small"
         return None
@@ -232,6 +233,14 @@ class Profile(_Strict):
     def weak_floor(self) -> float:
         """The lowest score of a weak box: what a tracking detector must report down to."""
         return max(0.01, self.lowest_min_score - WEAK_MARGIN)
+
+
+def score_text(score: float, *, threshold: bool = False) -> str:
+    """A score in two decimals that never contradicts the rule it is read against: a detection's
+    score rounded down, a threshold rounded up, so a box under its threshold never reads as level
+    with it ('0.49 <0.50', not '0.50 <0.50'). The nudge absorbs float error ('0.29' stays 0.29)."""
+    hundredths = math.ceil(score * 100 - 1e-9) if threshold else math.floor(score * 100 + 1e-9)
+    return f"{hundredths / 100:.2f}"
 
 
 def speakable(detections: Iterable[Detection], profile: Profile, frame_height: int) -> list[Detection]:

@@ -35,6 +35,7 @@ class Source:
     capped = 0  # frames left out to keep under the cap
     skipped = 0  # unreadable images passed over
     arrived: tuple[int, float | None] = (0, None)  # a live source: frames read so far, and when the newest
+    named = False  # a folder of photos: what is said about each frame names its file
 
     def __iter__(self) -> Iterator[Frame | None]:
         raise NotImplementedError
@@ -58,6 +59,7 @@ class ImageSource(Source):
     def __init__(self, path: Path, warn: Callable[[str], None] = lambda message: None):
         self.warn = warn
         self.paths = images_in(path)
+        self.named = path.is_dir()
         if not path.is_dir():
             read_image(path)  # fail now, before the model loads, if the only image is unreadable
 

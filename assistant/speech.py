@@ -127,10 +127,10 @@ class Speaker:
         with self._wake:
             return self.settings.seconds_for(text)
 
-    def wait_idle(self, timeout_s: float = 60.0) -> None:
-        """Block until nothing is being said or waiting to be said (or `timeout_s` passes)."""
+    def wait_idle(self, timeout_s: float = 60.0, stop: threading.Event | None = None) -> None:
+        """Block until nothing is being said or waiting to be said (or `timeout_s` passes, or `stop` is set)."""
         deadline = time.monotonic() + timeout_s
-        while (self.busy or self.queued) and time.monotonic() < deadline:
+        while (self.busy or self.queued) and time.monotonic() < deadline and not (stop and stop.is_set()):
             time.sleep(0.005)
 
     def adjust(self, settings: VoiceSettings | None = None, max_age_s: float | None = None,

@@ -33,7 +33,7 @@ class Transcript:
         """One line: frame time and index, why it was said, its priority, whether it cut
         another phrase off (`interrupted`) or was cut off itself (`cut`), the frame's age when
         it was decided, how long it waited in the queue and how long it took to say, its text,
-        its language and WAV, and the boxes behind it."""
+        its language and WAV, the photo it is about, and the boxes behind it."""
         utterance = spoken.utterance
         record = {
             "t_ms": utterance.timestamp_ms,
@@ -48,6 +48,7 @@ class Transcript:
             "text": utterance.text,
             "language": utterance.language,
             "wav": str(spoken.wav) if spoken.wav else None,
+            "photo": utterance.photo or None,
             "objects": [s.to_json() for s in utterance.objects],
         }
         line = (json.dumps(record) + "\n").encode()

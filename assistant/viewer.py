@@ -25,7 +25,7 @@ from .errors import AssistantError
 from .frame_report import FrameReport
 from .imaging import opencv_path
 from .position import locate
-from .profile import Profile, speakable
+from .profile import Profile, score_text, speakable
 from .wording import distance_label
 
 WINDOW = "assistant debug view"
@@ -69,12 +69,12 @@ def annotate(
         reason = profile.rejection(d, height) or (None if d in kept else "duplicate")
         if reason is not None:
             filtered += 1
-            text = f"{d.label} {d.score:.2f} {reason}" if filtered <= MAX_FILTERED_LABELS else ""
+            text = f"{d.label} {score_text(d.score)} {reason}" if filtered <= MAX_FILTERED_LABELS else ""
             out.append(Annotation(d, "filtered", text))
             continue
         position = locate(d.label, d.box, width, height, profile.camera.hfov_deg)
         ident = f"#{track_id} " if track_id is not None else ""
-        text = f"{d.label} {d.score:.2f} {ident}{position.direction} {distance_label(position)}".rstrip()
+        text = f"{d.label} {score_text(d.score)} {ident}{position.direction} {distance_label(position)}".rstrip()
         if profile.rule(d.label).hazard:
             status = "hazard"
         elif (track_id is not None and track_id in spoken) or d in said:
@@ -101,7 +101,7 @@ def truth_and_prediction_view(rgb: np.ndarray, truths: Sequence, predictions: Se
     ("person 0.87"), drawn like the debug view's boxes."""
     annotations = [Annotation(Detection(t.label, 1.0, t.box), "truth", f"GT {t.label}" + (" (difficult)" if t.ignore else ""))
                    for t in truths]
-    annotations += [Annotation(d, "predicted", f"{d.label} {d.score:.2f}") for d in predictions]
+    annotations += [Annotation(d, "predicted", f"{d.label} {score_text(d.score)}") for d in predictions]
     return render(rgb, annotations, None, None)
 
 

@@ -122,7 +122,8 @@ class NullBackend:
 
 
 class PrintBackend(NullBackend):
-    """Prints each sentence on its own line: for terminals and screen readers.
+    """Prints each sentence on its own line, after the name of the photo it is about if any: for
+    terminals and screen readers.
 
     When the reader closes stdout, it points stdout at the null device (so nothing later fails
     on it either) and raises OutputClosed, now and for every sentence after.
@@ -133,7 +134,8 @@ class PrintBackend(NullBackend):
     def speak(self, utterance: Utterance, number: int) -> None:
         if not PrintBackend.closed:
             try:
-                print(shown(utterance.text), file=sys.stdout, flush=True)
+                text = f"{utterance.photo}: {utterance.text}" if utterance.photo else utterance.text
+                print(shown(text), file=sys.stdout, flush=True)
                 return
             except BrokenPipeError:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -535,7 +537,8 @@ def make_backend(spec: str, settings: VoiceSettings, note: Callable[[str], None]
 
     `auto` plays panned speech through PortAudio (`sound`) where it finds an output device; else
     an engine that plays its own audio: espeak-ng on Linux when it is installed (it can be cut
-    off for a hazard), pyttsx3 elsewhere. `note` hears once which path is in use; `warn` hears
+    off for a hazard), pyttsx3 elsewhere. `note` hears once which path is in use (where nothing can
+    play at all, the speaker's own fallback to printing is the one sentence said); `warn` hears
     once if the WAV files of `wav:DIR` stop (a full disk).
     """
     if spec == "auto":
@@ -545,7 +548,8 @@ def make_backend(spec: str, settings: VoiceSettings, note: Callable[[str], None]
             device = output_device()
         except BackendUnavailable as exc:
             spec = "espeak" if sys.platform.startswith("linux") and shutil.which("espeak-ng") else "pyttsx3"
-            note(f"{str(exc).rstrip('.')}; speaking through {spec}, not in stereo, without earcons.")
+            if audio_output_available():  # else that engine cannot play either: the speaker says it prints instead
+                note(f"{str(exc).rstrip('.')}; speaking through {spec}, not in stereo, without earcons.")
         else:
             note("Speaking in stereo through PortAudio" + ("" if settings.spatial else " (spatial speech off)") + ".")
             return SoundBackend(settings, device)

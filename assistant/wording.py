@@ -36,11 +36,12 @@ def noun_of(label: str, profile: Profile) -> Noun:
 
 
 def counted(label: str, count: int, profile: Profile, article: bool = True) -> str:
-    """'a dog', 'an umbrella', 'two people', '12 cars', 'deux personnes'; 'dog' without the article."""
+    """'a dog', 'an umbrella', 'two people', '12 cars', 'deux personnes'; 'dog' without the article
+    (or the noun's own brief form, where the bare noun would be misheard: 'une personne', not 'personne')."""
     lang, noun = profile.lang, noun_of(label, profile)
     word = noun.form(lang.category(count))
     if count == 1:
-        return lang.text("a {noun}", noun.gender, noun=word, grammar=noun) if article else word
+        return lang.text("a {noun}", noun.gender, noun=word, grammar=noun) if article else noun.brief or word
     return lang.text("{number} {noun}", number=lang.number(count, noun.gender), noun=word)
 
 

@@ -47,6 +47,7 @@ def test_explicit_path_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_user_cache_is_searched_after_the_env_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "empty").mkdir()
     monkeypatch.setenv("ASSISTANT_MODEL_DIR", str(tmp_path / "empty"))
     cached = models.cache_dir() / MODEL.name
     cached.parent.mkdir(parents=True)
@@ -89,6 +90,7 @@ def manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     handler.log_message = lambda *a: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    (tmp_path / "models").mkdir()  # an empty model folder; a missing one is an error
     monkeypatch.setenv("ASSISTANT_MODEL_DIR", str(tmp_path / "models"))
 
     def make(files: dict[str, bytes], claimed: dict[str, bytes] | None = None, official: str = "a") -> Path:
@@ -127,7 +129,6 @@ def test_checksum_mismatch_on_download_leaves_no_file(manifest) -> None:
 def test_official_model_preferred_when_several_present(manifest, tmp_path: Path) -> None:
     manifest({"b": b"B" * 10, "a": b"A" * 10}, official="a")
     directory = tmp_path / "models"
-    directory.mkdir()
     (directory / "a.tflite").write_bytes(b"A" * 10)
     (directory / "b.tflite").write_bytes(b"B" * 10)
     assert models.resolve().name == "a.tflite"
