@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -19,6 +19,7 @@ from pydantic import (
     PrivateAttr,
     StrictInt,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -53,6 +54,12 @@ def _plain(text: str) -> str:
     return text
 
 
+def _wants_a_number(annotation: Any) -> bool:
+    """Whether a field's type is a number (int or float, alone or with None), with no room for a bool."""
+    kinds = set(get_args(annotation)) - {type(None)} or {annotation}
+    return bool(kinds) and kinds <= {int, float}
+
+
 def words(max_length: int) -> Any:
     """Plain words of 1 to `max_length` characters: a name that is said or shown."""
     return Annotated[str, Field(min_length=1, max_length=max_length), AfterValidator(_plain)]
@@ -60,6 +67,14 @@ def words(max_length: int) -> Any:
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_yes_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """YAML's `true` is not the number 1: a number field refuses yes/no (`volume: true`)."""
+        if isinstance(value, bool) and info.field_name and _wants_a_number(cls.model_fields[info.field_name].annotation):
+            raise ValueError("must be a number, not true or false")
+        return value
 
 
 class Voice(_Strict):

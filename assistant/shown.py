@@ -14,13 +14,18 @@ import unicodedata
 EXCERPT_CHARS = 40
 # scheme://user:password@host -> scheme://***@host; the userinfo ends at the authority's last '@'
 _CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s?#]*@")
+# ?password=...&token=... -> ?password=***&token=***: a secret passed as a query parameter
+_SECRET_PARAMETERS = re.compile(
+    r"(?i)([?&;](?:[a-z0-9_.-]*[_.-])?(?:pass|passwd|password|pwd|secret|token|apikey|key|auth|authorization|sig"
+    r"|signature|credentials?|session|sessionid|sid)=)[^&;#\s]*")
 # bidirectional overrides and isolates reorder what a terminal shows ("Trojan source")
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def redact_url(text: str) -> str:
-    """`text` with the user name and password of every URL in it replaced by ***."""
-    return _CREDENTIALS.sub(r"\1***@", text)
+    """`text` with the user name and password of every URL in it replaced by ***, and the values of
+    query parameters named like secrets (password, token, key, auth, signature...)."""
+    return _SECRET_PARAMETERS.sub(r"\1***", _CREDENTIALS.sub(r"\1***@", text))
 
 
 def is_control(char: str) -> bool:

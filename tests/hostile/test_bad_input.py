@@ -176,6 +176,10 @@ def test_a_deeply_nested_calibration_gets_one_sentence(tmp_path: Path) -> None:
     ("objects:\n  dog: {priority: true}\n", "priority"),
     ("defaults: {priority: true}\nobjects: [dog]\n", "priority"),
     ("objects:\n  dog: {priority: 2.5}\n", "priority"),
+    # every number, not only priority: YAML's yes/no is not 1 or 0
+    ("objects:\n  dog: {min_score: true}\n", "min_score = True: must be a number, not true or false"),
+    ("voice: {volume: yes}\nobjects: [dog]\n", "volume = True: must be a number, not true or false"),
+    ("defaults: {cooldown_s: false}\nobjects: [dog]\n", "cooldown_s = False: must be a number"),
 ])
 def test_a_profile_number_of_the_wrong_type_is_refused(tmp_path: Path, body: str, fragment: str) -> None:
     from assistant.errors import ProfileError
