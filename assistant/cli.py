@@ -514,6 +514,13 @@ def cmd_models_fetch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _named(text: str) -> str:
+    """An argparse type: a file, folder or name, never empty (an empty path means the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; give a file, a folder or a name")
+    return text
+
+
 def _unit(text: str) -> float:
     """An argparse type: a number from 0 to 1."""
     try:
@@ -531,9 +538,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="show the full traceback on errors")
     with_model = argparse.ArgumentParser(add_help=False)
-    with_model.add_argument("--model", metavar="NAME|PATH",
+    with_model.add_argument("--model", type=_named, metavar="NAME|PATH",
                             help="a model name from 'assistant models list' or a .tflite file (default: the best present)")
-    with_model.add_argument("--profile", metavar="NAME|PATH", help="a shipped profile name or a YAML file (default: default)")
+    with_model.add_argument("--profile", type=_named, metavar="NAME|PATH", help="a shipped profile name or a YAML file (default: default)")
 
     parser = argparse.ArgumentParser(prog="assistant",
                                      description="Tells you, in short spoken sentences, what the camera sees and where.")
@@ -545,7 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--source", metavar="SRC",
                      help="camera index (default 0), video file, image file or directory, or stream URL")
     run.add_argument("--speech", metavar="OUT", help=f"{SPEECH_CHOICES} (default: the profile's voice engine)")
-    run.add_argument("--transcript", metavar="FILE.jsonl", help="write each utterance as a JSON line")
+    run.add_argument("--transcript", type=_named, metavar="FILE.jsonl", help="write each utterance as a JSON line")
     run.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
     run.add_argument("--realtime", action="store_true",
                      help="play a video file like a live camera: at its own frame rate, dropping the frames "
@@ -558,8 +565,8 @@ def build_parser() -> argparse.ArgumentParser:
     view = run.add_argument_group("debug view", "boxes coloured by what became of them, a confidence heatmap "
                                   "and figures. " + VIEW_KEY_HELP)
     view.add_argument("--debug", action="store_true", help="show the debug view in a window (needs a display)")
-    view.add_argument("--record", metavar="FILE.mp4", help="write the debug view to a video file (no display needed)")
-    view.add_argument("--snapshots", metavar="DIR", help="save the debug view as PNGs every --snapshot-every frames")
+    view.add_argument("--record", type=_named, metavar="FILE.mp4", help="write the debug view to a video file (no display needed)")
+    view.add_argument("--snapshots", type=_named, metavar="DIR", help="save the debug view as PNGs every --snapshot-every frames")
     view.add_argument("--snapshot-every", type=int, default=30, metavar="N", help="frames between snapshots (30)")
     view.add_argument("--heatmap-only", action="store_true", help="the heatmap without boxes")
     view.add_argument("--candidates", type=_unit, default=0.1, metavar="SCORE",
@@ -574,7 +581,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "class, score, direction, clock face and distance. A folder means every image in it.")
     describe.add_argument("images", nargs="+", metavar="IMAGE|DIR")
     describe.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines)")
-    describe.add_argument("--debug-out", metavar="PATH",
+    describe.add_argument("--debug-out", type=_named, metavar="PATH",
                           help="draw the debug view: a .png file for one image, else a folder of PNGs")
     describe.add_argument("--threshold", type=_unit, metavar="SCORE",
                           help="with --debug-out, draw boxes scored at least this (default: each class's speaking "
@@ -588,24 +595,24 @@ def build_parser() -> argparse.ArgumentParser:
     listing = profile_actions.add_parser("list", parents=[common], help="shipped profiles and what each is for")
     listing.set_defaults(func=cmd_profiles_list)
     show = profile_actions.add_parser("show", parents=[common], help="print a profile after 'extends' is applied")
-    show.add_argument("name", metavar="NAME|PATH")
+    show.add_argument("name", type=_named, metavar="NAME|PATH")
     show.set_defaults(func=cmd_profiles_show)
     classes = profile_actions.add_parser("classes", parents=[common],
                                          help="the class names the model knows, with the other names accepted for them")
-    classes.add_argument("--model", metavar="NAME|PATH", help="this model's classes (default: the best present)")
+    classes.add_argument("--model", type=_named, metavar="NAME|PATH", help="this model's classes (default: the best present)")
     classes.add_argument("--language", default="en", metavar="CODE",
                          help="also list the words a profile may use for each class in this language (default: en)")
     classes.set_defaults(func=cmd_profiles_classes)
     check = profile_actions.add_parser("check", parents=[common], help="validate profile files; exit 0 if all are valid")
-    check.add_argument("files", nargs="+", metavar="FILE")
-    check.add_argument("--model", metavar="NAME|PATH", help="check class names against this model's labels")
+    check.add_argument("files", type=_named, nargs="+", metavar="FILE")
+    check.add_argument("--model", type=_named, metavar="NAME|PATH", help="check class names against this model's labels")
     check.set_defaults(func=cmd_profiles_check)
 
     labelled = argparse.ArgumentParser(add_help=False)
     where = labelled.add_mutually_exclusive_group(required=True)
-    where.add_argument("--coco", metavar="ANN.json", help="a COCO instances file (with --images)")
-    where.add_argument("--voc", metavar="DIR", help="a Pascal VOC folder holding Annotations/ and JPEGImages/")
-    labelled.add_argument("--images", metavar="DIR", help="the folder of the COCO file's images")
+    where.add_argument("--coco", type=_named, metavar="ANN.json", help="a COCO instances file (with --images)")
+    where.add_argument("--voc", type=_named, metavar="DIR", help="a Pascal VOC folder holding Annotations/ and JPEGImages/")
+    labelled.add_argument("--images", type=_named, metavar="DIR", help="the folder of the COCO file's images")
     data = commands.add_parser("dataset", help="find, draw and evaluate on labelled sets (COCO or Pascal VOC)")
     data_actions = data.add_subparsers(dest="action", required=True)
     find = data_actions.add_parser("find", parents=[common, labelled], help="images that show the given classes")
@@ -617,27 +624,27 @@ def build_parser() -> argparse.ArgumentParser:
                                    help="draw predicted and ground-truth boxes on the images with the classes")
     plot.add_argument("--classes", metavar="A,B", help="comma-separated COCO class names (default: all)")
     plot.add_argument("--threshold", type=_unit, default=0.5, metavar="SCORE", help="lowest predicted score (0.5)")
-    plot.add_argument("--out", required=True, metavar="DIR", help="folder for the PNGs")
-    plot.add_argument("--model", metavar="NAME|PATH", help="a model name or .tflite file")
+    plot.add_argument("--out", type=_named, required=True, metavar="DIR", help="folder for the PNGs")
+    plot.add_argument("--model", type=_named, metavar="NAME|PATH", help="a model name or .tflite file")
     plot.set_defaults(func=cmd_dataset_plot)
     evaluate = data_actions.add_parser("eval", parents=[common, labelled, with_model],
                                        help="COCO mAP, per class and size, overlap recall, and what would be said")
     evaluate.add_argument("--json", action="store_true", help="one JSON object with every figure")
     evaluate.add_argument("--min-score", type=_unit, default=EVAL_MIN_SCORE, metavar="SCORE",
                           help="lowest candidate score scored for mAP (0.05, as COCO evaluation expects)")
-    evaluate.add_argument("--report", metavar="OUT_DIR", help="write report.md, metrics.json and plots there")
+    evaluate.add_argument("--report", type=_named, metavar="OUT_DIR", help="write report.md, metrics.json and plots there")
     evaluate.set_defaults(func=cmd_dataset_eval)
 
     calibrate = data_actions.add_parser(
         "calibrate", parents=[common], help="measure a model's speaking thresholds on labelled sets and save them")
-    calibrate.add_argument("--model", metavar="NAME|PATH", help="the model to calibrate (default: the best present)")
-    calibrate.add_argument("--voc", action="append", metavar="DIR", help="a Pascal VOC folder (repeatable)")
-    calibrate.add_argument("--coco", action="append", metavar="ANN.json", help="a COCO instances file (repeatable)")
-    calibrate.add_argument("--images", action="append", metavar="DIR", help="the images of each --coco, in order")
+    calibrate.add_argument("--model", type=_named, metavar="NAME|PATH", help="the model to calibrate (default: the best present)")
+    calibrate.add_argument("--voc", type=_named, action="append", metavar="DIR", help="a Pascal VOC folder (repeatable)")
+    calibrate.add_argument("--coco", type=_named, action="append", metavar="ANN.json", help="a COCO instances file (repeatable)")
+    calibrate.add_argument("--images", type=_named, action="append", metavar="DIR", help="the images of each --coco, in order")
     calibrate.add_argument("--folds", type=int, default=5, choices=range(2, 21), metavar="K", help="folds by image (5)")
     calibrate.add_argument("--min-images", type=int, default=20, metavar="N",
                            help="images of evidence a class needs before it may leave the global threshold (20)")
-    calibrate.add_argument("--out", metavar="FILE", help="where to write (default: beside the model, else the user cache)")
+    calibrate.add_argument("--out", type=_named, metavar="FILE", help="where to write (default: beside the model, else the user cache)")
     calibrate.add_argument("--json", action="store_true", help="print the calibration as one JSON object")
     calibrate.set_defaults(func=cmd_dataset_calibrate)
 
@@ -646,7 +653,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing = model_actions.add_parser("list", parents=[common], help="show known models and whether each is present")
     listing.set_defaults(func=cmd_models_list)
     fetch = model_actions.add_parser("fetch", parents=[common], help="download and verify a model")
-    fetch.add_argument("name", nargs="?", help="model name (default: the default model)")
+    fetch.add_argument("name", type=_named, nargs="?", help="model name (default: the default model)")
     fetch.set_defaults(func=cmd_models_fetch)
     return parser
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import IMAGES, ROOT, run_cli
-from .common import CAR_VIDEO, WALKING, copy, one_error
+from .common import CAR_VIDEO, VOC, WALKING, copy, one_error
 
 DOG = IMAGES / "darknet_dog.jpg"
 NOT_UTF8 = os.fsdecode(b"b\xff")  # a name made on another system: bytes that are not UTF-8
@@ -150,6 +150,24 @@ def test_a_closed_standard_stream_ends_nothing(stream: int, args: list[str], cod
 ])
 def test_an_odd_argument_gets_one_sentence(args: list[str], fragment: str) -> None:
     one_error(run_cli(*args), fragment)
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["run", "--source", str(DOG), "--speech", "none", "--transcript", ""], "--transcript"),  # was: no transcript
+    (["run", "--source", str(DOG), "--speech", "none", "--record", ""], "--record"),
+    (["run", "--source", str(DOG), "--speech", "none", "--snapshots", ""], "--snapshots"),
+    (["run", "--source", str(DOG), "--speech", "none", "--profile", ""], "--profile"),  # was: the default profile
+    (["run", "--source", str(DOG), "--speech", "none", "--model", ""], "--model"),
+    (["describe", str(DOG), "--debug-out", ""], "--debug-out"),
+    (["profiles", "check", ""], "FILE"),
+    (["dataset", "calibrate", "--voc", "", "--out", "x.json"], "--voc"),
+    (["dataset", "eval", "--voc", str(VOC), "--report", ""], "--report"),
+])
+def test_an_empty_path_option_is_refused(args: list[str], option: str) -> None:
+    """An empty path is the current folder, or was taken as 'not given': either way not what was asked."""
+    result = run_cli(*args)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[-1].endswith(f"argument {option}: is empty; give a file, a folder or a name")
 
 
 # Files read as structures: nesting or types no reader expects are one sentence, not a crash.
