@@ -160,6 +160,10 @@ def _check_run_outputs(args: argparse.Namespace, profile: Profile, model_path: P
     if speech.startswith("wav:"):
         targets.append(outputs.Target("--speech wav:", Path(speech[4:]).expanduser(), outputs.WAV_NAMES))
     outputs.check(reads, targets)
+    if args.record:
+        from .imaging import opencv_path
+
+        opencv_path(args.record)  # refused now, not after the run has begun
 
 
 def _model_inputs(profile_spec: str | None, model_path: Path) -> list[Path]:

@@ -216,6 +216,7 @@ class Viewer:
         (first, t0), t1 = self._pending[0], self._pending[-1][1]
         fps = (len(self._pending) - 1) * 1000 / (t1 - t0) if t1 > t0 else FALLBACK_FPS
         h, w = first.shape[:2]
+        opencv_path(self.record)  # before a temporary file named after it exists
         try:
             self._recording = outputs.temporary_beside(self.record)
         except OSError as exc:
