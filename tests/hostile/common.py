@@ -20,6 +20,11 @@ CAR_VIDEO = VIDEOS / "car-detection.mp4"
 VOC = SHARED / "data" / "labeled" / "voc2012_subset100"
 
 
+def messages(stderr: str) -> list[str]:
+    """stderr's lines, but the note every run starts with on which calibration is in use."""
+    return [line for line in stderr.splitlines() if not line.startswith(("Calibration from ", "Not calibrated: "))]
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

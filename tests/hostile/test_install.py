@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import IMAGES, MODEL, ROOT
-from .common import one_error
+from .common import messages, one_error
 
 PROFILES = sorted(p.stem for p in (ROOT / "profiles").glob("*.yaml"))
 LANGUAGES = sorted(p.parent.parent.name for p in (ROOT / "assistant" / "locales").glob("*/LC_MESSAGES/*.po"))
@@ -112,7 +112,10 @@ COMMANDS = [
 def test_installed_commands_find_their_data(venv: Path, tmp_path: Path, args: list[str], says: list[str]) -> None:
     (tmp_path / "spanish.yaml").write_text("extends: default\nlanguage: es\n")  # a shipped parent, a shipped language
     result = assistant(venv, *(a.format(tmp=tmp_path) for a in args), cwd=tmp_path)
-    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.returncode == 0 and messages(result.stderr) == [], result.stderr
+    if args[0] == "describe":  # the installed calibration, named as such
+        assert "Calibration from the shipped models/ (" in result.stderr, result.stderr
+        assert "/assistant/_shipped/models/" in result.stderr, result.stderr
     for fragment in says:
         assert fragment in result.stdout, result.stdout
 
