@@ -203,8 +203,8 @@ def test_excerpt(value: object, expected: str) -> None:
 
 def _speak(backend, texts: list[str], settings: VoiceSettings | None = None) -> tuple[Speaker, list[str], list]:
     warnings, voiced = [], []
-    speaker = Speaker(backend, settings=settings or VoiceSettings(), warn=warnings.append, max_queue=len(texts), max_age_s=60,
-                      on_spoken=lambda record: voiced.append(record))
+    speaker = Speaker(backend, settings=settings or VoiceSettings(), warn=warnings.append, max_queue=len(texts),
+                      max_age_s=60, on_spoken=lambda record: voiced.append(record))
     speaker.wait_ready()
     for text in texts:
         speaker.say(Utterance(text, 0, 0, priority=ROUTINE))
