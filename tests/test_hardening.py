@@ -119,8 +119,8 @@ def test_odd_arguments_get_one_sentence_and_exit_2(args: list[str], fragment: st
 
 
 def test_a_closed_stdout_stops_quietly_and_counts_right(tmp_path: Path) -> None:
-    """A folder of photos: one to describe, four dark ones with nothing to say (a second's work, so
-    the reader has closed its end before the next sentence), then three more to describe."""
+    """A folder of photos, each its own sentence (the dark ones say "Nothing here"); the reader closes
+    its end after the first. The next sentence finds it closed, and the run stops there."""
     import cv2
     import numpy as np
 
@@ -139,8 +139,9 @@ def test_a_closed_stdout_stops_quietly_and_counts_right(tmp_path: Path) -> None:
     assert process.wait(120) == 0, stderr
     assert "bicycle" in first and "warning" not in stderr and "Traceback" not in stderr
     summary = stderr.strip().splitlines()[-1]
-    assert "1 sentence printed, 0 dropped as stale, 1 not printed (output closed)" in summary
-    assert summary.startswith("6 frames")  # it stopped, as standard tools do, not at the end of the folder
+    frames = int(summary.split()[0])  # 2, or 3 when the next photo was described while the closed end was found
+    assert 2 <= frames <= 3, summary  # it stopped, as standard tools do, not at the end of the folder (8)
+    assert f"1 sentence printed, 0 dropped as stale, {frames - 1} not printed (output closed)" in summary
 
 
 def test_a_folder_with_bad_images_describes_the_rest(tmp_path: Path) -> None:
