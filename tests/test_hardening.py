@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import IMAGES, MODEL, ROOT, run_cli
-from .hostile.common import CAR_VIDEO, WALKING, copy, digest, one_error, tmpfs
+from .hostile.common import CAR_VIDEO, WALKING, coco_set, copy, digest, one_error, tmpfs
 
 
 @pytest.mark.parametrize("make_args", [
@@ -162,15 +162,7 @@ def test_a_folder_with_bad_images_describes_the_rest(tmp_path: Path) -> None:
 
 
 def test_dataset_report_may_not_overwrite_its_images(tmp_path: Path) -> None:
-    images = tmp_path / "images"
-    images.mkdir()
-    copy(IMAGES / "darknet_dog.jpg", images / "dog.png")
-    annotations = tmp_path / "ann.json"
-    annotations.write_text(json.dumps({
-        "images": [{"id": 1, "file_name": "dog.png", "width": 768, "height": 576}],
-        "annotations": [{"id": 1, "image_id": 1, "category_id": 18, "bbox": [130, 220, 180, 320], "area": 57600,
-                         "iscrowd": 0}],
-        "categories": [{"id": 18, "name": "dog"}]}))
+    annotations, images = coco_set(tmp_path, "dog.png")
     before = digest(images / "dog.png")
     one_error(run_cli("dataset", "plot", "--coco", str(annotations), "--images", str(images), "--out", str(images)),
               "would be overwritten")

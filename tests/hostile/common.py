@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -13,11 +14,25 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import SHARED, VIDEOS
+from ..conftest import IMAGES, SHARED, VIDEOS
 
 WALKING = VIDEOS / "face-demographics-walking.gif"  # 35 frames; people walking towards the camera
 CAR_VIDEO = VIDEOS / "car-detection.mp4"
 VOC = SHARED / "data" / "labeled" / "voc2012_subset100"
+
+
+def coco_set(tmp_path: Path, name: str = "dog.jpg") -> tuple[Path, Path]:
+    """A one-image COCO set of the shared dog photo saved as `name`: its annotations file and image folder."""
+    images = tmp_path / "images"
+    images.mkdir()
+    copy(IMAGES / "darknet_dog.jpg", images / name)
+    annotations = tmp_path / "ann.json"
+    annotations.write_text(json.dumps({
+        "images": [{"id": 1, "file_name": name, "width": 768, "height": 576}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 18, "bbox": [130, 220, 180, 320], "area": 57600,
+                         "iscrowd": 0}],
+        "categories": [{"id": 18, "name": "dog"}]}))
+    return annotations, images
 
 
 def messages(stderr: str) -> list[str]:

@@ -25,24 +25,10 @@ from assistant.frame_report import FrameReport
 from assistant.profile import Profile
 
 from ..conftest import IMAGES, MODEL, ROOT, run_cli
-from .common import CAR_VIDEO, VOC, WALKING, copy, digest, one_error, tmpfs
+from .common import CAR_VIDEO, VOC, WALKING, coco_set, copy, digest, one_error, tmpfs
 
 DOG = IMAGES / "darknet_dog.jpg"
 PROFILE = "name: active\nobjects: [person, dog]\n"
-
-
-def coco_set(tmp_path: Path) -> tuple[Path, Path]:
-    """A one-image COCO set: its annotations file and its image folder."""
-    images = tmp_path / "images"
-    images.mkdir()
-    copy(DOG, images / "dog.jpg")
-    annotations = tmp_path / "ann.json"
-    annotations.write_text(json.dumps({
-        "images": [{"id": 1, "file_name": "dog.jpg", "width": 768, "height": 576}],
-        "annotations": [{"id": 1, "image_id": 1, "category_id": 18, "bbox": [130, 220, 180, 320], "area": 57600,
-                         "iscrowd": 0}],
-        "categories": [{"id": 18, "name": "dog"}]}))
-    return annotations, images
 
 
 def voc_set(tmp_path: Path) -> Path:
