@@ -158,8 +158,8 @@ Synthesize = Callable[[str], tuple[np.ndarray, int]]
 def render(utterance: Utterance, settings: VoiceSettings, synthesize: Synthesize) -> tuple[np.ndarray, int]:
     """The stereo audio of a sentence: an earcon where the settings ask, then each clause panned."""
     if settings.spatial:
-        parts = [(text, audio.pan_of(sighting, settings.hfov_deg, settings.pan_strength))
-                 for text, sighting in audio.clauses(utterance)]
+        parts = [(clause.text, audio.pan_of(clause.sighting, settings.hfov_deg, settings.pan_strength))
+                 for clause in audio.clauses(utterance)]
     else:
         parts = [(utterance.text, 0.0)]
     voiced, rate = [], 22050
