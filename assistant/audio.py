@@ -11,15 +11,13 @@ a newly seen object (off unless asked for).
 from __future__ import annotations
 
 import io
-import itertools
 import math
 import wave
 from collections.abc import Sequence
 
 import numpy as np
 
-from .core import Sighting, Utterance
-from .wording import group_of
+from .core import Clause, Sighting, Utterance
 
 MAX_PAN = 0.8  # of full left or right: at the cap the far ear is 16 dB down, never silent
 GAP_S = 0.06  # silence between clauses, so each one's place is heard on its own
@@ -47,20 +45,10 @@ def gains(pan: float) -> tuple[float, float]:
     return math.cos(angle), math.sin(angle)
 
 
-def clauses(utterance: Utterance) -> list[tuple[str, Sighting | None]]:
-    """The sentence's clauses, each with the object it names (the nearest of its group), or None.
-
-    A sentence is its clauses joined by "; ", in the order of its objects' groups
-    (`wording.group_of`, as `compose` made them). Where the two cannot be matched up, the whole sentence is one centred clause.
-    """
-    parts = utterance.text.split("; ")
-    if utterance.kind == "approach":
-        groups = [[s] for s in utterance.objects]
-    else:
-        groups = [list(members) for _, members in itertools.groupby(utterance.objects, key=group_of)]
-    if len(groups) != len(parts):
-        return [(utterance.text, None)]
-    return [(text, group[0]) for text, group in zip(parts, groups)]
+def clauses(utterance: Utterance) -> tuple[Clause, ...]:
+    """The clauses to place one by one, as wording made them; a sentence without any (a status, a
+    "gone") is one centred clause."""
+    return utterance.clauses or (Clause(utterance.text),)
 
 
 def tone(frequency_hz: float, seconds: float, level: float, rate: int) -> np.ndarray:

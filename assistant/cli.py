@@ -31,7 +31,8 @@ from .profile import (
 from .shown import shown
 from .signals import EXIT_INTERRUPTED, EXIT_OK, stop_signals
 from .speech import Speaker
-from .voices import SPEECH_CHOICES, make_backend, require_voice
+from .speech_engines import NONE, PRINT, SPEECH_CHOICES, speech_spec, wav_folder
+from .voices import make_backend, require_voice
 
 if TYPE_CHECKING:
     from .pipeline import RunStats
@@ -75,10 +76,8 @@ def _require_detector(model_path: Path) -> None:
 
 
 def _speech_spec(args: argparse.Namespace, profile: Profile) -> str:
-    """--speech, else the profile's voice engine (its `wav` engine writes to ./speech-wav)."""
-    if args.speech:
-        return args.speech
-    return "wav:speech-wav" if profile.voice.engine == "wav" else profile.voice.engine
+    """--speech, else what the profile's voice engine stands for."""
+    return args.speech or speech_spec(profile.voice.engine)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -146,9 +145,11 @@ def _check_number(option: str, value: float | None, most: float = math.inf, unit
 
 def _check_run_outputs(args: argparse.Namespace, profile: Profile, model_path: Path) -> None:
     """Refuse any output of `run` that would replace one of its inputs or another of its outputs."""
+    from .sources import is_camera_index
+
     source = args.source or "0"
     reads = _model_inputs(args.profile, model_path)
-    if not source.isdigit() and "://" not in source:
+    if not is_camera_index(source) and "://" not in source:
         from .imaging import images_in
 
         reads += images_in(Path(source).expanduser())
@@ -156,9 +157,9 @@ def _check_run_outputs(args: argparse.Namespace, profile: Profile, model_path: P
                for option, path in (("--transcript", args.transcript), ("--record", args.record)) if path]
     if args.snapshots:
         targets.append(outputs.Target("--snapshots", Path(args.snapshots), outputs.SNAPSHOT_NAMES))
-    speech = _speech_spec(args, profile)
-    if speech.startswith("wav:"):
-        targets.append(outputs.Target("--speech wav:", Path(speech[4:]).expanduser(), outputs.WAV_NAMES))
+    wav = wav_folder(_speech_spec(args, profile))
+    if wav is not None:
+        targets.append(outputs.Target("--speech wav:", wav, outputs.WAV_NAMES))
     outputs.check(reads, targets)
     if args.record:
         from .imaging import opencv_path
@@ -183,8 +184,8 @@ def _count(n: int, noun: str) -> str:
 
 def _summary(stats: RunStats, speaker: Speaker, speech: str) -> str:
     """The run's last line: frames, what became of the sentences, and how fresh the frames were."""
-    said = ("printed" if speech == "print" or speaker.printing
-            else "decided, none voiced (--speech none)" if speech == "none" else "spoken")
+    said = ("printed" if speech == PRINT or speaker.printing
+            else f"decided, none voiced (--speech {NONE})" if speech == NONE else "spoken")
     cap = f", capped at {stats.max_fps:g}" if stats.max_fps is not None else ""
     parts = [f"{_count(stats.frames, 'frame')} in {stats.seconds:.1f} s ({stats.fps:.1f} fps{cap})",
              f"{_count(speaker.spoken, 'sentence')} {said}", f"{speaker.dropped} dropped as stale"]
@@ -224,7 +225,7 @@ def _viewer(args: argparse.Namespace, commands: queue.SimpleQueue):
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
-    from .imaging import images_in, looks_cut_off
+    from .imaging import cut_off_warning, images_in
     from .pipeline import NOTHING_HERE, describe_image, detector_for
     from .profile import score_text
     from .wording import distance_label
@@ -248,8 +249,9 @@ def cmd_describe(args: argparse.Namespace) -> int:
                 result = describe_image(image, detector, profile)
                 while unsaid:
                     _note(unsaid.pop())
-                if looks_cut_off(image):
-                    _warn(f"{image} looks cut off (the file ends early); described as far as it goes.")
+                warning = cut_off_warning(image)
+                if warning:
+                    _warn(warning)
                 if debug_out is not None:
                     _draw_still(result, profile, args.threshold, debug_out, several=several)
             except AssistantError as exc:

@@ -149,6 +149,15 @@ ROUTINE, REQUESTED, HAZARD, URGENT = 0, 1, 2, 3
 
 
 @dataclass(frozen=True, slots=True)
+class Clause:
+    """One part of a sentence as wording said it, and the object it names (the nearest of its
+    group), which its sound is placed by; None for nothing in particular: centred."""
+
+    text: str
+    sighting: Sighting | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Utterance:
     """A sentence to speak, when it was decided (frame time), why, and the objects behind it.
 
@@ -157,7 +166,8 @@ class Utterance:
     sentence that is being spoken. `age_ms` is how old the frame was when this was decided
     (None when no frame is behind it, as for "Camera lost"). `language` is the code of the
     language the text is in. `photo` names the photo it is about, when a folder of photos is
-    described (short and printable; see `sources.photo_name`).
+    described (short and printable; see `sources.photo_name`). `clauses` are the parts `text` was
+    joined from, each with its object, as wording decided them; none: the text is one centred clause.
     """
 
     text: str
@@ -170,3 +180,4 @@ class Utterance:
     age_ms: float | None = None
     language: str = "en"
     photo: str = ""
+    clauses: tuple[Clause, ...] = ()

@@ -73,6 +73,11 @@ def looks_cut_off(path: Path) -> bool:
     return False
 
 
+def cut_off_warning(path: Path) -> str | None:
+    """The one warning for an image that looks cut off (`looks_cut_off`), or None."""
+    return f"{path} looks cut off (the file ends early); described as far as it goes." if looks_cut_off(path) else None
+
+
 def images_in(spec: str | Path) -> list[Path]:
     """An image argument: the path itself, or every image in a folder in name order (SourceError if none).
     An empty argument is refused: as a Path it would be the current folder."""

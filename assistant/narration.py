@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from .core import HAZARD, REQUESTED, ROUTINE, URGENT, Frame, Sighting, Track, Utterance
 from .position import place, side_of, time_to_contact_s
 from .profile import Profile
-from .wording import approach_words, compose, gone_words, importance
+from .wording import compose, gone_words, importance, warning
 
 BAND_EDGES_M = (1.0, 2.0, 4.0, 8.0)  # distance bands: under 1 m, 1-2, 2-4, 4-8, beyond 8 m
 BAND_MARGIN = 0.1  # an object must be 10% inside a nearer band before it counts as closer
@@ -136,10 +136,10 @@ class Narrator:
         """Compose, remember what was said where, and rank the sentence for the speech queue."""
         if kind == "approach":
             ranked = sorted(sightings, key=lambda s: importance(s, self.profile))[: self.profile.max_items_per_sentence]
-            text = "; ".join(approach_words(s, self.profile) for s in ranked)
-            objects = tuple(ranked)
+            said = warning(ranked, self.profile)
         else:
-            text, objects = compose(sightings, self.profile, limit)
+            said = compose(sightings, self.profile, limit)
+        objects = said.objects
         for s in objects:
             memory = self._memory[s.track_id]
             memory.spoken_ms = frame.timestamp_ms
@@ -156,8 +156,8 @@ class Narrator:
             priority = REQUESTED
         else:
             priority = HAZARD if hazard and kind != "repeat" else ROUTINE
-        return Utterance(text, frame.timestamp_ms, frame.index, objects, kind, priority, priority >= HAZARD,
-                         language=self.profile.language)
+        return Utterance(said.text, frame.timestamp_ms, frame.index, objects, kind, priority, priority >= HAZARD,
+                         language=self.profile.language, clauses=said.clauses)
 
     def _news(self, sighting: Sighting, now: int) -> str | None:
         """'new', 'change' or None for a visible object; an object like one just spoken is adopted quietly."""

@@ -29,6 +29,7 @@ from .core import Detection
 from .duplicates import is_duplicate, suppress
 from .errors import ProfileError
 from .shown import excerpt, is_control, mention, shown
+from .speech_engines import AUTO, ENGINES, MAX_RATE_WPM, MIN_RATE_WPM
 
 PROFILE_DIR = shipped.folder("profiles")
 MAX_PROFILE_BYTES = 256 * 1024
@@ -78,13 +79,13 @@ class _Strict(BaseModel):
 
 
 class Voice(_Strict):
-    engine: Literal["auto", "sound", "espeak", "pyttsx3", "print", "wav", "none"] = Field(
-        "auto", description="auto: stereo through PortAudio (sound) where there is an output device, else "
-                            "espeak-ng (Linux) or pyttsx3 playing their own audio"
+    engine: Literal[ENGINES] = Field(  # Literal[a tuple] is Literal of its names
+        AUTO, description="auto: stereo through PortAudio (sound) where there is an output device, else "
+                          "espeak-ng (Linux) or pyttsx3 playing their own audio"
     )
     voice: str | None = Field(None, description="a voice of its own (an espeak-ng voice such as en-us or es-419, "
                                                 "or a pyttsx3 voice id); by default, the profile language's voice")
-    rate: int = Field(175, ge=80, le=450, description="words per minute")
+    rate: int = Field(175, ge=MIN_RATE_WPM, le=MAX_RATE_WPM, description="words per minute")
     volume: float = Field(1.0, ge=0, le=1)
     spatial: bool = Field(True, description="pan each clause to its object's side (needs stereo headphones)")
     earcons: Literal["hazard", "all", "off"] = Field(

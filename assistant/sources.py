@@ -13,7 +13,7 @@ import cv2
 from .capture import Capture, open_device, open_file, open_url
 from .core import Frame
 from .errors import SourceError
-from .imaging import IMAGE_SUFFIXES, images_in, looks_cut_off, read_image, to_rgb
+from .imaging import IMAGE_SUFFIXES, cut_off_warning, images_in, read_image, to_rgb
 
 FALLBACK_FPS = 25.0  # for files whose container gives no frame rate
 IDLE_S = 0.1  # while no new frame comes, the loop still wakes this often
@@ -73,8 +73,9 @@ class ImageSource(Source):
                 self.warn(f"{exc} Skipped.")
                 self.skipped += 1
                 continue
-            if looks_cut_off(path):
-                self.warn(f"{path} looks cut off (the file ends early); described as far as it goes.")
+            warning = cut_off_warning(path)
+            if warning:
+                self.warn(warning)
             yield Frame(image, timestamp_ms=index, index=index, still=True, name=str(path),
                         captured_s=time.monotonic())
 
@@ -189,6 +190,12 @@ class NewestFrameSource(Source):
         self.capture.stop()
 
 
+def is_camera_index(spec: str) -> bool:
+    """Whether a --source names a camera by number: ASCII digits only ("²" is a digit to Python, but
+    no camera index; "-1" and " 1" are paths)."""
+    return spec.isascii() and spec.isdigit()
+
+
 def file_fps(capture: cv2.VideoCapture) -> float:
     """The container's frame rate, or FALLBACK_FPS when it gives none."""
     fps = capture.get(cv2.CAP_PROP_FPS)
@@ -216,7 +223,7 @@ def open_source(
         raise SourceError("--source is empty; give a camera index, a video, an image, a directory or a stream URL.")
     waiting = ""  # what to say if the device is not there yet
     stop = stop or threading.Event()
-    if spec.isascii() and spec.isdigit():  # "²" is a digit to Python, but no camera index
+    if is_camera_index(spec):
         index = int(spec)
         if index > MAX_CAMERA_INDEX:
             raise SourceError(f"No camera found at index {spec}; camera numbers are small (0, 1, 2, ...).")

@@ -20,15 +20,9 @@ from pathlib import Path
 
 from .core import Utterance
 from .shown import excerpt
+from .speech_engines import MAX_RATE_WPM, MIN_RATE_WPM
 from .speech_queue import Pending, SpeechQueue
-from .voices import (
-    MAX_RATE_WPM,
-    MIN_RATE_WPM,
-    Backend,
-    OutputClosed,
-    PrintBackend,
-    VoiceSettings,
-)
+from .voices import Backend, OutputClosed, PrintBackend, VoiceSettings
 
 
 @dataclass(frozen=True, slots=True)

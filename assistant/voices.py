@@ -29,9 +29,18 @@ from . import audio, language, outputs
 from .core import Utterance
 from .errors import AssistantError
 from .shown import shown
-
-SPEECH_CHOICES = "auto, sound, espeak, pyttsx3, print, wav:DIR or none"
-MIN_RATE_WPM, MAX_RATE_WPM = 80, 450
+from .speech_engines import (
+    AUTO,
+    ESPEAK,
+    NONE,
+    PRINT,
+    PYTTSX3,
+    SOUND,
+    SPEECH_CHOICES,
+    WAV,
+    WAV_PREFIX,
+    wav_folder,
+)
 
 
 class BackendUnavailable(Exception):
@@ -149,8 +158,8 @@ Synthesize = Callable[[str], tuple[np.ndarray, int]]
 def render(utterance: Utterance, settings: VoiceSettings, synthesize: Synthesize) -> tuple[np.ndarray, int]:
     """The stereo audio of a sentence: an earcon where the settings ask, then each clause panned."""
     if settings.spatial:
-        parts = [(text, audio.pan_of(sighting, settings.hfov_deg, settings.pan_strength))
-                 for text, sighting in audio.clauses(utterance)]
+        parts = [(clause.text, audio.pan_of(clause.sighting, settings.hfov_deg, settings.pan_strength))
+                 for clause in audio.clauses(utterance)]
     else:
         parts = [(utterance.text, 0.0)]
     voiced, rate = [], 22050
@@ -470,14 +479,14 @@ def require_voice(spec: str, settings: VoiceSettings) -> None:
     linux = sys.platform.startswith("linux")
     name = language.load(settings.language).locale.english_name
     whose = f"voice named {settings.voice!r}" if settings.voice else f"voice for {name} ({settings.language})"
-    if spec in ("espeak", "wav") or spec.startswith("wav:") or (spec in ("auto", "sound") and linux):
+    if spec in (ESPEAK, WAV) or spec.startswith(WAV_PREFIX) or (spec in (AUTO, SOUND) and linux):
         if shutil.which("espeak-ng") is None:
             return  # nothing to ask: the fallback, or the backend as it opens, says so
         result = subprocess.run(["espeak-ng", "-q", "-v", settings.voice_name, "."], capture_output=True, timeout=30)
         if result.returncode != 0:
             raise AssistantError(f"espeak-ng has no {whose}; install it (espeak-ng-data) or change the profile's "
                                  "language or voice.")
-    elif spec in ("pyttsx3", "auto", "sound"):
+    elif spec in (PYTTSX3, AUTO, SOUND):
         try:
             import pyttsx3
 
@@ -533,7 +542,7 @@ def writable_folder(path: Path) -> Path:
 
 def make_backend(spec: str, settings: VoiceSettings, note: Callable[[str], None] = lambda message: None,
                  warn: Callable[[str], None] = lambda message: None) -> Backend:
-    """A backend from --speech: auto | sound | espeak | pyttsx3 | print | wav:DIR | none.
+    """A backend from a --speech value: one of SPEECH_CHOICES (`speech_engines.py`).
 
     `auto` plays panned speech through PortAudio (`sound`) where it finds an output device; else
     an engine that plays its own audio: espeak-ng on Linux when it is installed (it can be cut
@@ -541,29 +550,30 @@ def make_backend(spec: str, settings: VoiceSettings, note: Callable[[str], None]
     play at all, the speaker's own fallback to printing is the one sentence said); `warn` hears
     once if the WAV files of `wav:DIR` stop (a full disk).
     """
-    if spec == "auto":
+    if spec == AUTO:
         try:
             if sys.platform.startswith("linux") and shutil.which("espeak-ng") is None:
                 raise BackendUnavailable("espeak-ng is not installed, so speech cannot be made into stereo audio")
             device = output_device()
         except BackendUnavailable as exc:
-            spec = "espeak" if sys.platform.startswith("linux") and shutil.which("espeak-ng") else "pyttsx3"
+            spec = ESPEAK if sys.platform.startswith("linux") and shutil.which("espeak-ng") else PYTTSX3
             if audio_output_available():  # else that engine cannot play either: the speaker says it prints instead
                 note(f"{str(exc).rstrip('.')}; speaking through {spec}, not in stereo, without earcons.")
         else:
             note("Speaking in stereo through PortAudio" + ("" if settings.spatial else " (spatial speech off)") + ".")
             return SoundBackend(settings, device)
-    if spec == "sound":
+    if spec == SOUND:
         return SoundBackend(settings)
-    if spec == "espeak":
+    if spec == ESPEAK:
         return EspeakBackend(settings)
-    if spec == "pyttsx3":
+    if spec == PYTTSX3:
         return Pyttsx3Backend(settings)
-    if spec == "print":
+    if spec == PRINT:
         return PrintBackend()
-    if spec == "none":
+    if spec == NONE:
         return NullBackend()
-    if spec.startswith("wav:") and len(spec) > 4:
-        folder = writable_folder(Path(spec[4:]).expanduser())
+    wanted = wav_folder(spec)
+    if wanted is not None:
+        folder = writable_folder(wanted)
         return WavBackend(folder, settings, outputs.Output(f"Writing WAV files in {folder}", warn))
     raise AssistantError(f"Unknown speech output {spec!r}; use {SPEECH_CHOICES}.")

@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-from .core import Detection, Frame, Position, Sighting, Utterance
+from .core import Clause, Detection, Frame, Position, Sighting, Utterance
 from .language import Noun, Number
 from .position import place
 from .profile import Profile, speakable
@@ -28,6 +29,20 @@ UNITS = {"feet": ("about {amount} foot", "about {amount} feet"), "steps": ("abou
          "metres": ("about {amount} metre", "about {amount} metres")}
 FEET_PER_METRE = 3.28084
 PROBABLY_BELOW = 0.6  # in detailed verbosity, a score under this is said as "probably"
+JOIN = "; "  # between the parts of a sentence
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """What to say: its clauses in order, each with the object it names, and every object it mentions."""
+
+    clauses: tuple[Clause, ...] = ()
+    objects: tuple[Sighting, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The clauses joined, as shown and spoken ('' when there are none)."""
+        return JOIN.join(clause.text for clause in self.clauses)
 
 
 def noun_of(label: str, profile: Profile) -> Noun:
@@ -140,13 +155,11 @@ def group_of(sighting: Sighting) -> tuple[str, str]:
     return sighting.detection.label, sighting.position.side
 
 
-def compose(
-    sightings: Sequence[Sighting], profile: Profile, limit: int | None = None
-) -> tuple[str, tuple[Sighting, ...]]:
-    """One sentence grouping like objects on the same side, most important first.
+def compose(sightings: Sequence[Sighting], profile: Profile, limit: int | None = None) -> Sentence:
+    """One sentence grouping like objects on the same side, most important first: a clause a group.
 
     Groups are (label, side: left, ahead or right), ordered by hazard, then priority, then nearness, at most
-    `limit` (default `max_items_per_sentence`) of them. Returns the text and the sightings it mentions.
+    `limit` (default `max_items_per_sentence`) of them. Each clause names its group's nearest object.
     """
     groups: dict[tuple[str, str], list[Sighting]] = {}
     for sighting in sightings:
@@ -155,8 +168,10 @@ def compose(
         (sorted(members, key=nearness) for members in groups.values()),
         key=lambda members: importance(members[0], profile),
     )[: limit or profile.max_items_per_sentence]
-    text = "; ".join(phrase(members, profile) for members in ordered)
-    return sentence(text), tuple(s for members in ordered for s in members)
+    phrases = [phrase(members, profile) for members in ordered]
+    clauses = tuple(Clause(sentence(text) if i == 0 else text, members[0])  # the sentence's first word capitalized
+                    for i, (text, members) in enumerate(zip(phrases, ordered)))
+    return Sentence(clauses, tuple(s for members in ordered for s in members))
 
 
 def approach_words(sighting: Sighting, profile: Profile) -> str:
@@ -164,6 +179,11 @@ def approach_words(sighting: Sighting, profile: Profile) -> str:
     lang, noun = profile.lang, noun_of(sighting.detection.label, profile)
     return sentence(lang.text("{noun} approaching {where}", noun.gender, noun=noun.form(lang.category(1)),
                               where=where_words(sighting, profile), grammar=noun))
+
+
+def warning(sightings: Sequence[Sighting], profile: Profile) -> Sentence:
+    """Approach warnings for hazards closing in, in the order given: a clause each."""
+    return Sentence(tuple(Clause(approach_words(s, profile), s) for s in sightings), tuple(sightings))
 
 
 def gone_words(labels: Sequence[str], profile: Profile) -> str:
@@ -174,7 +194,7 @@ def gone_words(labels: Sequence[str], profile: Profile) -> str:
         parts.append(lang.text("the {noun} has gone", noun.gender, "the {number} {noun} have gone", count,
                                noun=noun.form(lang.category(count)), number=lang.number(count, noun.gender),
                                grammar=noun))
-    return sentence("; ".join(parts))
+    return sentence(JOIN.join(parts))  # no object to place: one centred clause
 
 
 def sightings_of(detections: Iterable[Detection], frame: Frame, profile: Profile) -> list[Sighting]:
@@ -184,5 +204,6 @@ def sightings_of(detections: Iterable[Detection], frame: Frame, profile: Profile
 
 def describe_scene(detections: Iterable[Detection], frame: Frame, profile: Profile) -> Utterance:
     """Everything the profile cares about in one still image, said at once (text may be empty)."""
-    text, objects = compose(sightings_of(detections, frame, profile), profile)
-    return Utterance(text, frame.timestamp_ms, frame.index, objects, language=profile.language)
+    said = compose(sightings_of(detections, frame, profile), profile)
+    return Utterance(said.text, frame.timestamp_ms, frame.index, said.objects, language=profile.language,
+                     clauses=said.clauses)

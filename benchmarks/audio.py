@@ -36,7 +36,7 @@ from assistant.profile import load_profile  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
 from assistant.speech import Speaker  # noqa: E402
 from assistant.voices import EspeakSynthesizer, NullBackend, SoundBackend, VoiceSettings  # noqa: E402
-from assistant.wording import approach_words, compose  # noqa: E402
+from assistant.wording import compose, warning  # noqa: E402
 
 PROFILE = load_profile("default")
 FRAME = Frame(np.zeros((480, 640, 3), np.uint8), 0, 0)
@@ -45,8 +45,8 @@ PHRASE = "a person ahead two metres"
 
 def one(label: str, x: float) -> Utterance:
     sighting = place(Detection(label, 0.9, Box(x, 150, x + 60, 300)), FRAME, 60.0)
-    text, objects = compose([sighting], PROFILE)
-    return Utterance(text, 0, 0, objects)
+    said = compose([sighting], PROFILE)
+    return Utterance(said.text, 0, 0, said.objects, clauses=said.clauses)
 
 
 def onsets(env: dict, trials: int, settings: VoiceSettings = VoiceSettings(),
@@ -75,7 +75,8 @@ def onsets(env: dict, trials: int, settings: VoiceSettings = VoiceSettings(),
 def cuts(env: dict, trials: int) -> list[float]:
     settings = VoiceSettings()
     car = place(Detection("car", 0.9, Box(40, 150, 200, 300)), FRAME, 60.0)
-    hazard = Utterance(approach_words(car, PROFILE), 0, 0, (car,), "approach", URGENT, True)
+    said = warning([car], PROFILE)
+    hazard = Utterance(said.text, 0, 0, said.objects, "approach", URGENT, True, clauses=said.clauses)
     cue = audio.earcon("hazard", RATE)
     result = []
     for trial in range(trials):

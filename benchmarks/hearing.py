@@ -45,7 +45,7 @@ def plain_half(detections: tuple[Detection, ...], frame: Frame, profile: Profile
     """The baseline: every profile class at 0.5, the detector's boxes as they come, one sentence."""
     sightings = [place(d, frame, profile.camera.hfov_deg) for d in detections
                  if d.label in profile.objects and d.score >= 0.5]
-    return compose(sightings, profile)[1]
+    return compose(sightings, profile).objects
 
 
 def pooled(parts: list[dict]) -> dict:

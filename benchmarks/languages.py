@@ -88,7 +88,7 @@ def main() -> None:
             load_ms = (time.perf_counter() - start) * 1000
             profile = default.model_copy(update={"language": code})
             times = wording(profile, photos, args.repeats)
-            sentence = compose(photos[0][:1], profile)[0]
+            sentence = compose(photos[0][:1], profile).text
             delays, synthesis = onsets(env, args.trials, voice_settings(profile), sentence)
             result["languages"][code] = {
                 "wording_us_p50": p(times, 50), "wording_us_p95": p(times, 95),

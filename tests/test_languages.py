@@ -61,7 +61,7 @@ def say(spec: dict, code: str) -> str:
                  for i, (label, count, direction, distance) in enumerate(objects) for k in range(count)]
     if spec["say"] == "approach":
         return approach_words(sightings[0], profile)
-    return compose(sightings, profile)[0]
+    return compose(sightings, profile).text
 
 
 @pytest.mark.parametrize("code", CODES)
@@ -119,7 +119,7 @@ def test_plural_forms_come_from_cldr() -> None:
 def test_a_spoken_name_keeps_the_class_gender_and_takes_the_regular_plural() -> None:
     profile = Profile(name="t", language="es", objects={"cup": {"spoken_name": "taza roja"}, "car": {"spoken_name": "taxi"}})
     sightings = [sighting("car", "left", 4, 0.9, 1), sighting("car", "left", 5, 0.9, 2), sighting("cup", "right", 0.5, 0.9, 3)]
-    assert compose(sightings, profile)[0] == "Una taza roja a tu derecha, a menos de un metro; dos taxis a tu izquierda, a unos 4 metros"
+    assert compose(sightings, profile).text == "Una taza roja a tu derecha, a menos de un metro; dos taxis a tu izquierda, a unos 4 metros"
 
 
 @pytest.mark.parametrize(("code", "words", "classes"), [
@@ -193,7 +193,7 @@ def test_adding_a_language_is_adding_files(tmp_path: Path, monkeypatch: pytest.M
         assert "it" in language.available()
         profile = Profile(name="t", language="it", objects={"cup": {}, "dog": {}})
         sightings = [sighting("dog", "left", 3, 0.9, 1), sighting("dog", "left", 4, 0.9, 2), sighting("cup", "left", 0.5, 0.9, 3)]
-        text = compose(sightings, profile)[0]
+        text = compose(sightings, profile).text
     finally:
         language.load.cache_clear()
     assert text == "Una tazza alla tua sinistra, a meno di un metro; due cani alla tua sinistra, a circa 3 metri"

@@ -53,7 +53,8 @@ def test_counted(label: str, n: int, expected: str) -> None:
 def test_one_sentence_groups_counts_and_orders_by_priority() -> None:
     frame = frame_at(0)
     dets = [det("person", 290), det("person", 340), det("cup", 600), det("car", 10), det("chair", 320)]
-    text, objects = compose(sightings_of(dets, frame, PROFILE), PROFILE)
+    said = compose(sightings_of(dets, frame, PROFILE), PROFILE)
+    text, objects = said.text, said.objects
     assert text.startswith("A car on your left")
     assert "; two people ahead" in text
     assert text.count(";") == 2  # at most three items
@@ -66,7 +67,7 @@ def test_nearer_group_first_at_equal_priority() -> None:
     frame = frame_at(0)
     far_cup = det("cup", 10, y1=200, y2=210)
     near_chair = det("chair", 600, y1=100, y2=400, w=30)
-    text, _ = compose(sightings_of([far_cup, near_chair], frame, PROFILE), PROFILE)
+    text = compose(sightings_of([far_cup, near_chair], frame, PROFILE), PROFILE).text
     assert text.index("chair") < text.index("cup")
 
 
@@ -422,7 +423,7 @@ def test_a_car_approaching_interrupts_a_sentence_about_a_chair() -> None:
 
 def test_hazards_are_said_first_whatever_their_priority() -> None:
     profile = Profile(name="h", objects={"person": {"priority": 9}, "bicycle": {"priority": 1, "hazard": True}})
-    text, _ = compose(sightings_of([det("person", 300), det("bicycle", 10, w=100)], frame_at(0), profile), profile)
+    text = compose(sightings_of([det("person", 300), det("bicycle", 10, w=100)], frame_at(0), profile), profile).text
     assert text.startswith("A bicycle on your left")
 
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from assistant import models
 from assistant.errors import ProfileError
 from assistant.profile import ProfileProblems, load_profile, shipped_profiles
+from assistant.speech_engines import ENGINES, MAX_RATE_WPM, MIN_RATE_WPM
 
 from .conftest import MODEL, run_cli
 
@@ -71,6 +72,21 @@ objects:
     assert (cup.cooldown_s, cup.min_score, cup.hazard) == (5, 0.3, False)
     assert profile.voice.engine == "print" and profile.camera.mounted == "hand" and profile.units == "steps"
     assert set(load_profile(write(tmp_path, "name: s\nobjects: [cup, chair]\n")).objects) == {"cup", "chair"}
+
+
+@pytest.mark.parametrize(("voice", "valid"), [
+    *((f"engine: {engine}", True) for engine in ENGINES),
+    ("engine: wav:out", False), ("engine: Espeak", False), ("engine: loud", False),
+    (f"rate: {MIN_RATE_WPM}", True), (f"rate: {MAX_RATE_WPM}", True),
+    (f"rate: {MIN_RATE_WPM - 1}", False), (f"rate: {MAX_RATE_WPM + 1}", False),
+])
+def test_the_voice_takes_the_engines_and_rates_speech_takes(tmp_path: Path, voice: str, valid: bool) -> None:
+    path = write(tmp_path, f"name: t\nvoice: {{{voice}}}\nobjects: [cup]\n")
+    if valid:
+        load_profile(path, LABELS)
+    else:
+        with pytest.raises(ProfileProblems, match="voice -> (engine|rate)"):
+            load_profile(path, LABELS)
 
 
 @pytest.mark.parametrize(("text", "line", "expected"), [

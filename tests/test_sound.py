@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 from assistant import audio
-from assistant.core import HAZARD, ROUTINE, URGENT, Box, Detection, Frame, Utterance
+from assistant.core import HAZARD, ROUTINE, URGENT, Box, Clause, Detection, Frame, Utterance
 from assistant.errors import ProfileError
 from assistant.position import place
-from assistant.profile import load_profile
+from assistant.profile import Profile, load_profile
 from assistant.speech import Speaker
 from assistant.voices import EspeakSynthesizer, SoundBackend, VoiceSettings, render
-from assistant.wording import approach_words, compose
+from assistant.wording import Sentence, compose, gone_words, warning
 
 from .conftest import ROOT, VIDEOS
 from .sink import RATE, SinkRecorder, level_difference_db, loud
@@ -27,25 +27,28 @@ PROFILE = load_profile("default")
 FRAME = Frame(np.zeros((480, 640, 3), np.uint8), 0, 0)
 
 
+def utterance_of(said: Sentence, kind: str = "new", priority: int = ROUTINE) -> Utterance:
+    return Utterance(said.text, 0, 0, said.objects, kind, priority, priority >= HAZARD, clauses=said.clauses)
+
+
 def scene(kind: str = "new") -> Utterance:
     """A car ahead, a person on the left and a dog on the right, in the order they are said."""
     boxes = {"person": Box(20, 150, 80, 300), "car": Box(300, 150, 360, 300), "dog": Box(560, 200, 620, 300)}
     sightings = [place(Detection(label, 0.9, box), FRAME, 60.0) for label, box in boxes.items()]
-    text, objects = compose(sightings, PROFILE)
-    return Utterance(text, 0, 0, objects, kind)
+    return utterance_of(compose(sightings, PROFILE), kind)
 
 
 def approach() -> Utterance:
     car = place(Detection("car", 0.9, Box(40, 150, 200, 300)), FRAME, 60.0)
-    return Utterance(approach_words(car, PROFILE), 0, 0, (car,), "approach", URGENT, True)
+    return utterance_of(warning([car], PROFILE), "approach", URGENT)
 
 
 def clause_windows(utterance: Utterance, settings: VoiceSettings, onset: int) -> list[tuple[int, int]]:
     """Where each clause lies in a recording whose sound starts at frame `onset`."""
     synthesizer = EspeakSynthesizer(settings)
     windows, start = [], onset
-    for text, _ in audio.clauses(utterance):
-        length = len(synthesizer.synthesize(text)[0])
+    for clause in audio.clauses(utterance):
+        length = len(synthesizer.synthesize(clause.text)[0])
         windows.append((start, start + length))
         start += length + round(audio.GAP_S * RATE)
     return windows
@@ -54,10 +57,35 @@ def clause_windows(utterance: Utterance, settings: VoiceSettings, onset: int) ->
 class TestPlacing:
     def test_each_clause_goes_with_the_object_it_names(self) -> None:
         parts = audio.clauses(scene())
-        assert [(text.split()[1], s.detection.label) for text, s in parts] == [
+        assert [(c.text.split()[1], c.sighting.detection.label) for c in parts] == [
             ("car", "car"), ("person", "person"), ("dog", "dog")]
-        pans = [audio.pan_of(s, 60.0, 1.0) for _, s in parts]
+        pans = [audio.pan_of(c.sighting, 60.0, 1.0) for c in parts]
         assert pans[0] == 0 and -audio.MAX_PAN <= pans[1] < -0.5 and 0.5 < pans[2] <= audio.MAX_PAN
+
+    @pytest.mark.parametrize(("make", "expected"), [
+        (scene, ["A car ahead, about 6 metres", "a person on your left, about 6 metres",
+                 "a dog on your right, about 3 metres"]),
+        (approach, ["Car approaching on your left"]),
+        (lambda: utterance_of(warning(scene().objects[1:], PROFILE), "approach", URGENT),
+         ["Person approaching on your left", "Dog approaching on your right"]),
+    ])
+    def test_the_text_is_its_clauses_joined(self, make, expected: list[str]) -> None:
+        utterance = make()
+        assert [c.text for c in utterance.clauses] == expected and utterance.text == "; ".join(expected)
+        assert all(c.sighting in utterance.objects for c in utterance.clauses)
+
+    def test_a_semicolon_in_a_spoken_name_does_not_move_a_clause(self) -> None:
+        profile = Profile(name="t", objects={"cup": {"spoken_name": "cup; saucer"}, "dog": {}})
+        sightings = [place(Detection("cup", 0.9, Box(20, 150, 80, 300)), FRAME, 60.0),
+                     place(Detection("dog", 0.9, Box(560, 200, 620, 300)), FRAME, 60.0)]
+        utterance = utterance_of(compose(sightings, profile))
+        assert utterance.text.count("; ") == 2
+        assert [c.sighting.detection.label for c in audio.clauses(utterance)] == ["cup", "dog"]
+
+    def test_a_sentence_of_parts_about_no_object_is_one_centred_clause(self) -> None:
+        gone = gone_words(["dog", "cup"], PROFILE)
+        assert gone == "The dog has gone; the cup has gone"
+        assert audio.clauses(Utterance(gone, 0, 0, kind="gone")) == (Clause(gone),)
 
     def test_pans_keep_loudness_and_both_ears(self) -> None:
         for pan in np.linspace(-audio.MAX_PAN, audio.MAX_PAN, 9):
@@ -65,7 +93,7 @@ class TestPlacing:
             assert left ** 2 + right ** 2 == pytest.approx(1.0) and min(left, right) > 0.15
 
     def test_a_sentence_about_nothing_in_particular_stays_centred(self) -> None:
-        assert audio.clauses(Utterance("Paused", 0, 0, kind="status")) == [("Paused", None)]
+        assert audio.clauses(Utterance("Paused", 0, 0, kind="status")) == (Clause("Paused"),)
         assert audio.pan_of(None, 60.0, 1.0) == 0.0
 
     def test_earcons_are_short_and_under_the_words(self) -> None:

@@ -13,6 +13,7 @@ from assistant import voices
 from assistant.core import HAZARD, REQUESTED, ROUTINE, URGENT, Utterance
 from assistant.errors import AssistantError
 from assistant.speech import Speaker
+from assistant.speech_engines import ENGINES, SPEECH_CHOICES, speech_spec
 from assistant.voices import (
     EspeakBackend, PrintBackend, Pyttsx3Backend, VoiceSettings, WavBackend, make_backend, wav_seconds,
 )
@@ -262,10 +263,18 @@ def test_espeak_plays_in_real_time_and_stops_at_once(sound_server: dict, monkeyp
     assert time.monotonic() - start < 1.0  # cut off, as a hazard does
 
 
-@pytest.mark.parametrize("spec", ["wav:", "loud", ""])
+@pytest.mark.parametrize("spec", ["wav:", "loud", "", "wav", "Espeak", " none"])
 def test_bad_speech_spec(spec: str) -> None:
-    with pytest.raises(AssistantError, match="Unknown speech output"):
+    with pytest.raises(AssistantError, match=f"Unknown speech output .*; use {SPEECH_CHOICES}.$"):
         make_backend(spec, VoiceSettings())
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_every_engine_a_profile_can_name_makes_a_backend(engine: str, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # a profile's `wav` writes into ./speech-wav
+    spec = speech_spec(engine)
+    assert make_backend(spec, VoiceSettings()) is not None
+    assert engine in SPEECH_CHOICES.replace(":DIR", "").replace(" or ", ", ").split(", ")
 
 
 def test_a_failing_record_keeper_never_stops_speech() -> None:
