@@ -679,7 +679,7 @@ def run_command(argv: Sequence[str] | None, context: RunContext) -> int:
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help (0), or a usage error argparse has already printed (2)
-        return exc.code if isinstance(exc.code, int) else EXIT_OK if exc.code is None else EXIT_FAILURE
+        return int(exc.code or EXIT_OK)
     if not args.verbose:  # OpenCV and FFmpeg log to stderr; our own sentence says what went wrong
         context.set_default_env("OPENCV_LOG_LEVEL", "SILENT")
         context.set_default_env("OPENCV_FFMPEG_LOGLEVEL", "-8")

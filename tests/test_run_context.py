@@ -42,7 +42,8 @@ def _bad_profile(tmp_path: Path) -> Path:
     lambda t: ["describe", "--json", str(IMAGES / "darknet_dog.jpg")],
     lambda t: ["run", "--source", str(IMAGES / "darknet_dog.jpg"), "--speech", "loud"],
     lambda t: ["describe"],
-], ids=["missing image", "bad profile", "json", "unknown speech", "usage"])
+    lambda t: ["describe", "--help"],
+], ids=["missing image", "bad profile", "json", "unknown speech", "usage", "help"])
 def test_in_process_answers_as_a_process_does_twice_over(cli: Cli, tmp_path: Path, make_args) -> None:
     args = make_args(tmp_path)
     process = run_cli(*args)
