@@ -1,11 +1,13 @@
-"""`python -m assistant` and the `assistant` command. A signal at any moment, even while the
-program is still loading, ends it quietly: Ctrl-C with exit code 130, as shells expect, and
-SIGTERM or SIGHUP (a stopped service, a closed terminal) with 0."""
+"""`python -m assistant` and the `assistant` command: the process around one run. A signal at any
+moment, even while the program is still loading, ends it quietly: Ctrl-C with exit code 130, as
+shells expect, and SIGTERM or SIGHUP (a stopped service, a closed terminal) with 0.
+What a run changes is held by its RunContext; what is set here is the process's, for its whole life."""
 
 import contextlib
 import os
 import sys
 
+from .run_context import RunContext
 from .signals import EXIT_INTERRUPTED, EXIT_OK, Stopped, stop_at_once
 
 
@@ -13,14 +15,20 @@ def entry() -> int:
     standard_streams()
     stop_at_once()  # before the slow imports: a service stopped while loading still exits cleanly
     try:
-        from .cli import main
+        with RunContext() as context:
+            try:
+                from .cli import run_command
 
-        code = main()
-    except KeyboardInterrupt:
-        code = EXIT_INTERRUPTED
+                code = run_command(sys.argv[1:], context)
+            except KeyboardInterrupt:
+                code = EXIT_INTERRUPTED
+            except Stopped:
+                code = EXIT_OK
+            return leave(code, context)
+    except KeyboardInterrupt:  # in the last instant, once the run's own handlers are given back
+        return EXIT_INTERRUPTED
     except Stopped:
-        code = EXIT_OK
-    return leave(code)
+        return EXIT_OK
 
 
 def standard_streams() -> None:
@@ -43,12 +51,11 @@ def standard_streams() -> None:
             stream.reconfigure(errors="backslashreplace")
 
 
-def leave(code: int) -> int:
-    """The exit code, or exit at once with it while a capture thread is still inside an OpenCV call
-    (a stream that stalled or is still opening): finalizing Python under that thread ends the
-    process with glibc's "FATAL: exception not rethrown" and SIGABRT instead of `code`."""
-    capture = sys.modules.get("assistant.capture")  # never imported: no capture thread to wait for
-    if capture is not None and capture.still_running():
+def leave(code: int, context: RunContext) -> int:
+    """The exit code, or exit at once with it while a capture thread of the run is still inside an
+    OpenCV call (a stream that stalled or is still opening): finalizing Python under that thread ends
+    the process with glibc's "FATAL: exception not rethrown" and SIGABRT instead of `code`."""
+    if context.captures.running():
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):  # a closed pipe has nothing left to flush to
                 stream.flush()

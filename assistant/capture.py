@@ -7,7 +7,6 @@ counted, so it always works on the world as it is now, never on a backlog.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -19,13 +18,14 @@ import numpy as np
 
 from .errors import SourceError
 from .imaging import opencv_path
+from .run_context import CaptureThreads
 
 OPEN_TIMEOUT_MS = 10_000  # a stream that has not answered by then is unreachable
 READ_TIMEOUT_MS = 5_000  # a stream silent this long is reopened
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 5.0)  # waits between reopening attempts; the last repeats forever
 JOIN_S = 0.5  # how long closing waits for the thread; one stuck in a driver call is left to finish alone
-THREAD_NAME = "capture"
-# FFmpeg's UDP reader ends the stream when its buffer overruns unless told otherwise.
+# FFmpeg's UDP reader ends the stream when its buffer overruns unless told otherwise: a run reading a
+# stream sets this in its environment (RunContext.set_default_env), which FFmpeg reads at each open.
 FFMPEG_OPTIONS_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 FFMPEG_OPTIONS = "overrun_nonfatal;1"
 
@@ -87,7 +87,6 @@ Opener = Callable[[], cv2.VideoCapture]
 
 def open_url(url: str, description: str) -> cv2.VideoCapture:
     """A stream through FFmpeg, with open and read timeouts, so a dead host never hangs a read forever."""
-    os.environ.setdefault(FFMPEG_OPTIONS_ENV, FFMPEG_OPTIONS)
     started = time.monotonic()
     capture = cv2.VideoCapture(url, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS,
                                                      cv2.CAP_PROP_READ_TIMEOUT_MSEC, READ_TIMEOUT_MS])
@@ -116,11 +115,6 @@ def open_file(path: str, description: str) -> cv2.VideoCapture:
     raise SourceError(f"Cannot open {description}: OpenCV cannot read it (missing, corrupt or unsupported).")
 
 
-def still_running() -> bool:
-    """Whether a capture thread is left, such as one stuck in a stalled stream's read."""
-    return any(t.name == THREAD_NAME and t.is_alive() for t in threading.enumerate())
-
-
 class Capture:
     """The capture thread. It opens with `opener`, then reads frames into `frames` until stopped.
 
@@ -133,11 +127,12 @@ class Capture:
     instead, and opening is retried as for a lost device. With `hand_over_files` (a URL), what
     opens as a finite file (its container lists its frames) is not read: it is left in `file`, for
     the caller to read in order as a file, and the thread ends.
-    `arrived` is how many frames it has read so far, and when it read the newest.
+    `arrived` is how many frames it has read so far, and when it read the newest. The thread is
+    added to `threads`, the run's record of the capture threads it started.
     """
 
     def __init__(self, opener: Opener, description: str, *, pace_fps: float | None = None,
-                 retry_first: bool = False, hand_over_files: bool = False):
+                 retry_first: bool = False, hand_over_files: bool = False, threads: CaptureThreads | None = None):
         self.frames: NewestFrame[Captured] = NewestFrame()
         self.opened = threading.Event()
         self.error: SourceError | None = None
@@ -152,7 +147,9 @@ class Capture:
         self._stop = threading.Event()
         self._playing = threading.Event()
         self.epoch_s = time.monotonic()
-        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
+        self._thread = threading.Thread(target=self._run, name="capture", daemon=True)
+        if threads is not None:
+            threads.add(self._thread)
         self._thread.start()
 
     def play(self) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import queue
 import signal
 import sys
@@ -28,6 +27,7 @@ from .profile import (
     profile_path,
     shipped_profiles,
 )
+from .run_context import RunContext
 from .shown import shown
 from .signals import EXIT_INTERRUPTED, EXIT_OK, stop_signals
 from .speech import Speaker
@@ -80,7 +80,8 @@ def _speech_spec(args: argparse.Namespace, profile: Profile) -> str:
     return args.speech or speech_spec(profile.voice.engine)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
+    from .capture import FFMPEG_OPTIONS, FFMPEG_OPTIONS_ENV
     from .controls import TerminalKeys
     from .pipeline import RunOptions, run, voice_settings
     from .reload import ProfileWatcher
@@ -97,7 +98,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = voice_settings(profile)
     require_voice(_speech_spec(args, profile), settings)
     speech_notes = [calibration.in_use(profile.calibration, model_path)]  # said once the inputs are checked
-    backend = make_backend(_speech_spec(args, profile), settings, speech_notes.append, warn=_warn)
+    backend = make_backend(_speech_spec(args, profile), settings, speech_notes.append, warn=_warn,
+                           stdout=context.stdout)
     watcher = ProfileWatcher(profile_path(args.profile), labels, calibration=profile.calibration, warn=_warn)
     stop = threading.Event()
     received: list[int] = []
@@ -106,17 +108,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         received.append(signum)
         stop.set()
 
-    for signum in (signal.SIGINT, *stop_signals()):
-        signal.signal(signum, on_signal)
+    context.handle_signals((signal.SIGINT, *stop_signals()), on_signal)
+    if "://" in (args.source or ""):
+        context.set_default_env(FFMPEG_OPTIONS_ENV, FFMPEG_OPTIONS)
     commands: queue.SimpleQueue = queue.SimpleQueue()
     viewing = args.debug or args.record or args.snapshots
-    with open_source(args.source, realtime=args.realtime, stop=stop, note=_note, warn=_warn) as source:
+    with open_source(args.source, realtime=args.realtime, stop=stop, note=_note, warn=_warn,
+                     threads=context.captures) as source:
         viewer = _viewer(args, commands) if viewing else None
         transcript = Transcript(Path(args.transcript), _warn) if args.transcript else None
         for message in speech_notes:
             _note(message)
         speaker = Speaker(backend, settings=settings, on_spoken=transcript.write if transcript else None,
-                          warn=_warn, max_age_s=profile.freshness_s, on_output_closed=stop.set)
+                          warn=_warn, max_age_s=profile.freshness_s, on_output_closed=stop.set,
+                          stdout=context.stdout)
         speaker.wait_ready()  # its warning must print before the detector briefly silences native stderr
         show = (lambda report: viewer.show(report, speaker.queued, speaker.last_spoken)) if viewer else None
         options = RunOptions(max_frames=args.max_frames, stop=stop, watcher=watcher,
@@ -224,7 +229,7 @@ def _viewer(args: argparse.Namespace, commands: queue.SimpleQueue):
     )
 
 
-def cmd_describe(args: argparse.Namespace) -> int:
+def cmd_describe(args: argparse.Namespace, context: RunContext) -> int:
     from .imaging import cut_off_warning, images_in
     from .pipeline import NOTHING_HERE, describe_image, detector_for
     from .profile import score_text
@@ -316,7 +321,7 @@ def _class_list(text: str | None, dataset) -> list[str]:
     return check_classes([c.strip() for c in text.split(",") if c.strip()], dataset) if text else []
 
 
-def cmd_dataset_find(args: argparse.Namespace) -> int:
+def cmd_dataset_find(args: argparse.Namespace, context: RunContext) -> int:
     from .datasets.find import find_images_with_classes
 
     dataset = _dataset(args)
@@ -338,7 +343,7 @@ def _progress(items, what: str):
     return tqdm(items, desc=what, unit="image", file=sys.stderr, leave=False)
 
 
-def cmd_dataset_plot(args: argparse.Namespace) -> int:
+def cmd_dataset_plot(args: argparse.Namespace, context: RunContext) -> int:
     from .core import Frame
     from .datasets.find import find_images_with_classes
     from .detector import Detector
@@ -362,7 +367,7 @@ def cmd_dataset_plot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_dataset_eval(args: argparse.Namespace) -> int:
+def cmd_dataset_eval(args: argparse.Namespace, context: RunContext) -> int:
     from .datasets import evaluation, report
     from .detector import Detector
 
@@ -386,7 +391,7 @@ def cmd_dataset_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_dataset_calibrate(args: argparse.Namespace) -> int:
+def cmd_dataset_calibrate(args: argparse.Namespace, context: RunContext) -> int:
     from .datasets import calibrate, evaluation
     from .detector import Detector
 
@@ -437,7 +442,7 @@ def cmd_dataset_calibrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_profiles_list(args: argparse.Namespace) -> int:
+def cmd_profiles_list(args: argparse.Namespace, context: RunContext) -> int:
     for path in shipped_profiles():
         try:
             profile = load_profile(str(path))
@@ -447,7 +452,7 @@ def cmd_profiles_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_profiles_show(args: argparse.Namespace) -> int:
+def cmd_profiles_show(args: argparse.Namespace, context: RunContext) -> int:
     import yaml
 
     profile = load_profile(args.name)
@@ -455,7 +460,7 @@ def cmd_profiles_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_profiles_check(args: argparse.Namespace) -> int:
+def cmd_profiles_check(args: argparse.Namespace, context: RunContext) -> int:
     model_path = models.resolve(args.model)
     labels = models.labels(model_path)
     failed = 0
@@ -471,7 +476,7 @@ def cmd_profiles_check(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
-def cmd_profiles_classes(args: argparse.Namespace) -> int:
+def cmd_profiles_classes(args: argparse.Namespace, context: RunContext) -> int:
     from . import language
 
     if args.language not in language.available():
@@ -483,7 +488,7 @@ def cmd_profiles_classes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_models_list(args: argparse.Namespace) -> int:
+def cmd_models_list(args: argparse.Namespace, context: RunContext) -> int:
     for entry in models.status():
         state = "verified" if entry.verified else ("CHECKSUM MISMATCH" if entry.path else "not present")
         where = f" at {entry.path}" if entry.path else ""
@@ -508,7 +513,7 @@ def _calibration_state(model_path: Path) -> str:
     return f"calibrated ({path}): {found.summary()}"
 
 
-def cmd_models_fetch(args: argparse.Namespace) -> int:
+def cmd_models_fetch(args: argparse.Namespace, context: RunContext) -> int:
     info = models.info_by_name(args.name or models.load_manifest()[1])
     present = models.find_local(info)
     if present is not None:
@@ -665,19 +670,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if not args.verbose:  # OpenCV and FFmpeg log to stderr; our own sentence says what went wrong
-        os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
-        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    """Run the command `argv` (default: the process's arguments) in this process, and return its
+    exit code; the signal handlers, environment and standard output are as they were afterwards."""
+    with RunContext() as context:
+        return run_command(argv, context)
+
+
+def run_command(argv: Sequence[str] | None, context: RunContext) -> int:
+    """Run the command `argv` within `context`, which the caller restores; return its exit code."""
     try:
-        return args.func(args)
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0), or a usage error argparse has already printed (2)
+        return int(exc.code or EXIT_OK)
+    if not args.verbose:  # OpenCV and FFmpeg log to stderr; our own sentence says what went wrong
+        context.set_default_env("OPENCV_LOG_LEVEL", "SILENT")
+        context.set_default_env("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    try:
+        return args.func(args, context)
     except AssistantError as exc:
         _report(exc, args.verbose)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader went away (e.g. `| head`): nothing left to say to it
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        context.stdout.close()
         return EXIT_OK
     except Exception as exc:
         _report(exc, args.verbose, prefix="unexpected failure (run with --verbose for details): ")

@@ -22,6 +22,7 @@ def _raise_stopped(_signum: int, _frame: object) -> None:
 
 
 def stop_at_once() -> None:
-    """From now until a command installs its own handlers, SIGTERM and SIGHUP raise Stopped."""
+    """SIGTERM and SIGHUP raise Stopped from now on, save while a command has handlers of its own
+    (which its RunContext then puts back). For `python -m assistant`, which owns the process."""
     for signum in stop_signals():
         signal.signal(signum, _raise_stopped)

@@ -14,6 +14,7 @@ from .capture import Capture, open_device, open_file, open_url
 from .core import Frame
 from .errors import SourceError
 from .imaging import IMAGE_SUFFIXES, cut_off_warning, images_in, read_image, to_rgb
+from .run_context import CaptureThreads
 
 FALLBACK_FPS = 25.0  # for files whose container gives no frame rate
 IDLE_S = 0.1  # while no new frame comes, the loop still wakes this often
@@ -209,6 +210,7 @@ def open_source(
     stop: threading.Event | None = None,
     note: Callable[[str], None] = lambda message: None,
     warn: Callable[[str], None] = lambda message: None,
+    threads: CaptureThreads | None = None,
 ) -> Source:
     """Open what --source names: a camera index (default 0), a stream URL, a video, an image or a directory.
 
@@ -216,7 +218,7 @@ def open_source(
     with `realtime`, at its own frame rate. Opening waits for the first answer, but returns as
     soon as `stop` is set. `note` hears "Connecting to ..." for streams; `warn` hears of images skipped, and
     of a camera not there yet: it is waited for as a lost one, so a service started before its USB camera
-    enumerates does not fail (and restart for ever).
+    enumerates does not fail (and restart for ever). Each capture thread is added to `threads`.
     """
     spec = "0" if spec is None else spec
     if not spec:  # as a path it would be the current folder
@@ -227,14 +229,14 @@ def open_source(
         index = int(spec)
         if index > MAX_CAMERA_INDEX:
             raise SourceError(f"No camera found at index {spec}; camera numbers are small (0, 1, 2, ...).")
-        device = Capture(lambda: open_device(index), f"camera {spec}", retry_first=True)
+        device = Capture(lambda: open_device(index), f"camera {spec}", retry_first=True, threads=threads)
         source = NewestFrameSource(device, live=True)
         waiting = (f"No camera found at index {spec} yet; waiting for it as for a lost camera "
                    "(--give-up-s limits the wait).")
     elif "://" in spec:
         note(f"Connecting to {spec}")
         description = f"stream {spec}"
-        stream = Capture(lambda: open_url(spec, description), description, hand_over_files=True)
+        stream = Capture(lambda: open_url(spec, description), description, hand_over_files=True, threads=threads)
         source = NewestFrameSource(stream, live=True)
     else:
         path = Path(spec).expanduser()
@@ -247,7 +249,7 @@ def open_source(
         description = f"video {path}"
         capture = open_file(str(path), description)  # handed to the capture thread, which releases it
         fps = file_fps(capture)
-        source = NewestFrameSource(Capture(lambda: capture, description, pace_fps=fps), live=False)
+        source = NewestFrameSource(Capture(lambda: capture, description, pace_fps=fps, threads=threads), live=False)
         source.fps = fps
     try:
         source.wait_open(stop)

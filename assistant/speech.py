@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .core import Utterance
+from .run_context import StandardOutput
 from .shown import excerpt
 from .speech_engines import MAX_RATE_WPM, MIN_RATE_WPM
 from .speech_queue import Pending, SpeechQueue
@@ -43,7 +44,7 @@ class Speaker:
 
     `on_spoken(Spoken)` is called on the worker thread after each utterance is voiced;
     `warn(sentence)` hears once of a sentence the engine cannot say, and once if the worker
-    has to fall back to printing.
+    has to fall back to printing; whatever it prints goes to `stdout` (the run's standard output).
     """
 
     def __init__(
@@ -58,8 +59,10 @@ class Speaker:
         max_failures: int = 3,
         watchdog_s: float = 5.0,
         on_output_closed: Callable[[], None] = lambda: None,
+        stdout: StandardOutput | None = None,
     ):
         self.backend = backend
+        self.stdout = stdout or StandardOutput()  # where printing goes, and whether its reader left
         self.settings = settings
         self.on_spoken = on_spoken
         self.warn = warn
@@ -189,7 +192,7 @@ class Speaker:
 
     def _fall_back(self, reason: str) -> None:
         self.warn(f"{reason.rstrip('.')}; printing what would be said instead.")
-        self.backend = PrintBackend()
+        self.backend = PrintBackend(self.stdout)
         self.printing = True
 
     def _voice(self, item: Pending, settings: VoiceSettings, generation: int) -> None:
@@ -210,7 +213,7 @@ class Speaker:
                 self._configured = settings
                 self.backend.configure(settings)
             if item.utterance.text in self._unsayable_texts:  # given up before: not tried again
-                PrintBackend().speak(item.utterance, self._number)
+                PrintBackend(self.stdout).speak(item.utterance, self._number)
             else:
                 wav = self.backend.speak(item.utterance, self._number)
         except OutputClosed:
@@ -250,7 +253,7 @@ class Speaker:
         """The last resort. If even printing fails, the phrase is dropped and counted: there is
         nowhere left to say it."""
         try:
-            PrintBackend().speak(utterance, self._number)
+            PrintBackend(self.stdout).speak(utterance, self._number)
             return True
         except OutputClosed:
             self._output_closed()

@@ -28,6 +28,7 @@ import numpy as np
 from . import audio, language, outputs
 from .core import Utterance
 from .errors import AssistantError
+from .run_context import StandardOutput
 from .shown import shown
 from .speech_engines import (
     AUTO,
@@ -134,22 +135,25 @@ class PrintBackend(NullBackend):
     """Prints each sentence on its own line, after the name of the photo it is about if any: for
     terminals and screen readers.
 
-    When the reader closes stdout, it points stdout at the null device (so nothing later fails
-    on it either) and raises OutputClosed, now and for every sentence after.
+    When the reader closes stdout, it marks the run's `stdout` closed (its own, if not given one),
+    which points it at the null device, and raises OutputClosed, now and for every sentence after.
     """
 
-    closed = False
+    def __init__(self, stdout: StandardOutput | None = None) -> None:
+        self.stdout = stdout or StandardOutput()
 
     def speak(self, utterance: Utterance, number: int) -> None:
-        if not PrintBackend.closed:
+        if not self.stdout.closed:
             try:
                 text = f"{utterance.photo}: {utterance.text}" if utterance.photo else utterance.text
                 print(shown(text), file=sys.stdout, flush=True)
                 return
             except BrokenPipeError:
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-                PrintBackend.closed = True
+                self.stdout.close()
         raise OutputClosed
+
+    def fresh(self) -> Backend:
+        return type(self)(self.stdout)
 
 
 Synthesize = Callable[[str], tuple[np.ndarray, int]]
@@ -541,14 +545,14 @@ def writable_folder(path: Path) -> Path:
 
 
 def make_backend(spec: str, settings: VoiceSettings, note: Callable[[str], None] = lambda message: None,
-                 warn: Callable[[str], None] = lambda message: None) -> Backend:
+                 warn: Callable[[str], None] = lambda message: None, stdout: StandardOutput | None = None) -> Backend:
     """A backend from a --speech value: one of SPEECH_CHOICES (`speech_engines.py`).
 
     `auto` plays panned speech through PortAudio (`sound`) where it finds an output device; else
     an engine that plays its own audio: espeak-ng on Linux when it is installed (it can be cut
     off for a hazard), pyttsx3 elsewhere. `note` hears once which path is in use (where nothing can
     play at all, the speaker's own fallback to printing is the one sentence said); `warn` hears
-    once if the WAV files of `wav:DIR` stop (a full disk).
+    once if the WAV files of `wav:DIR` stop (a full disk). `print` prints to the run's `stdout`.
     """
     if spec == AUTO:
         try:
@@ -569,7 +573,7 @@ def make_backend(spec: str, settings: VoiceSettings, note: Callable[[str], None]
     if spec == PYTTSX3:
         return Pyttsx3Backend(settings)
     if spec == PRINT:
-        return PrintBackend()
+        return PrintBackend(stdout)
     if spec == NONE:
         return NullBackend()
     wanted = wav_folder(spec)

@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 from assistant import models  # noqa: E402
-from assistant.capture import Capture, open_url  # noqa: E402
+from assistant.capture import FFMPEG_OPTIONS, FFMPEG_OPTIONS_ENV, Capture, open_url  # noqa: E402
 from assistant.core import Frame  # noqa: E402
 from assistant.detector import Detector  # noqa: E402
 from assistant.pipeline import RunOptions, run  # noqa: E402
@@ -165,6 +165,7 @@ def transport_ms() -> float:
     times = (2, 3, 4, 5, 6, 7)
     port = free_udp_port()
     arrived = []
+    os.environ.setdefault(FFMPEG_OPTIONS_ENV, FFMPEG_OPTIONS)  # as `assistant run` sets it for a stream
     with stream(port, lambda s: light if any(t <= s < t + 0.5 for t in times) else dark) as sender:
         capture = Capture(lambda: open_url(sender.url, "stream"), "stream")
         was_light, end = False, time.monotonic() + times[-1] + 2

@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -38,6 +38,28 @@ def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
         [sys.executable, "-m", "assistant", *args],
         capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=dict(os.environ),
     )
+
+
+Cli = Callable[..., subprocess.CompletedProcess]
+
+
+@pytest.fixture
+def cli(capfd: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """`run_cli` in this process: `assistant.cli.main(ARGS)`, its exit code and what it wrote to the
+    standard output and error descriptors (so native libraries' lines count too), as a process would."""
+    from assistant import cli as command
+    from assistant import models
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(models, "PROJECT_MODEL_DIR", models.MANIFEST.parent)  # as a process sees it
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        capfd.readouterr()
+        code = command.main(list(args))
+        out, err = capfd.readouterr()
+        return subprocess.CompletedProcess(["assistant", *args], code, out, err)
+
+    return run
 
 
 def narration_command(video: Path, profile: str, out: Path) -> list[str]:

@@ -1,4 +1,6 @@
-"""End to end through the real `assistant` command, the real model and media from ../shared."""
+"""End to end through the real `assistant` command, the real model and media from ../shared: in this
+process (`cli`) where a process of its own would answer the same, as its own process where signals
+or a second run at once are part of the test."""
 
 import json
 import os
@@ -13,24 +15,24 @@ import cv2
 import numpy as np
 import pytest
 
-from .conftest import IMAGES, MODEL, ROOT, VIDEOS, run_cli
+from .conftest import IMAGES, MODEL, ROOT, VIDEOS, Cli
 
 LEFT = {"left", "slightly left"}
 RIGHT = {"right", "slightly right"}
 
 
-def describe_json(*paths: Path, profile: Path | None = None) -> list[dict]:
-    result = run_cli("describe", "--json", *(["--profile", str(profile)] if profile else []), *map(str, paths))
+def describe_json(cli: Cli, *paths: Path, profile: Path | None = None) -> list[dict]:
+    result = cli("describe", "--json", *(["--profile", str(profile)] if profile else []), *map(str, paths))
     assert result.returncode == 0, result.stderr
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
-def test_describe_darknet_dog(tmp_path: Path) -> None:
+def test_describe_darknet_dog(cli: Cli, tmp_path: Path) -> None:
     # The dog scores 0.44: under the model's calibrated 0.5 (docs/accuracy.md), so a caregiver lowers it.
     profile = tmp_path / "dogs.yaml"
     profile.write_text("name: dogs\nextends: default\nobjects:\n  dog: {min_score: 0.4}\n")
-    assert "dog" not in describe_json(IMAGES / "darknet_dog.jpg")[0]["utterance"]
-    (record,) = describe_json(IMAGES / "darknet_dog.jpg", profile=profile)
+    assert "dog" not in describe_json(cli, IMAGES / "darknet_dog.jpg")[0]["utterance"]
+    (record,) = describe_json(cli, IMAGES / "darknet_dog.jpg", profile=profile)
     assert (record["width"], record["height"]) == (768, 576)
     by_label = {o["label"]: o for o in record["objects"]}
     assert by_label["dog"]["direction"] in LEFT
@@ -44,16 +46,16 @@ def test_describe_darknet_dog(tmp_path: Path) -> None:
     assert "dog" in record["utterance"] and "bicycle" in record["utterance"]
 
 
-def test_empty_road_says_nothing() -> None:
-    (record,) = describe_json(IMAGES / "empty_road.jpg")
+def test_empty_road_says_nothing(cli: Cli) -> None:
+    (record,) = describe_json(cli, IMAGES / "empty_road.jpg")
     assert record["utterance"] == "" and record["objects"] == []
 
 
-def test_grayscale_and_rgba_copies_are_described_like_the_original(tmp_path: Path) -> None:
+def test_grayscale_and_rgba_copies_are_described_like_the_original(cli: Cli, tmp_path: Path) -> None:
     bgr = cv2.imread(str(IMAGES / "darknet_dog.jpg"))
     cv2.imwrite(str(tmp_path / "gray.jpg"), cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
     cv2.imwrite(str(tmp_path / "rgba.png"), cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA))
-    original, gray, rgba = describe_json(IMAGES / "darknet_dog.jpg", tmp_path / "gray.jpg", tmp_path / "rgba.png")
+    original, gray, rgba = describe_json(cli, IMAGES / "darknet_dog.jpg", tmp_path / "gray.jpg", tmp_path / "rgba.png")
     assert rgba["utterance"] == original["utterance"]
 
     def sides(record: dict) -> dict:
@@ -62,8 +64,8 @@ def test_grayscale_and_rgba_copies_are_described_like_the_original(tmp_path: Pat
     assert sides(gray) == sides(original)
 
 
-def test_describe_plain_text() -> None:
-    result = run_cli("describe", str(IMAGES / "yolov5_bus.jpg"))
+def test_describe_plain_text(cli: Cli) -> None:
+    result = cli("describe", str(IMAGES / "yolov5_bus.jpg"))
     assert result.returncode == 0
     first, *details = result.stdout.splitlines()
     assert "bus" in first and "person" in first
@@ -101,17 +103,17 @@ def test_no_object_is_repeated_inside_its_cooldown(car_run) -> None:
             last_ms[obj["track_id"]] = record["t_ms"]
 
 
-def test_run_over_an_image_directory_prints_each_description(tmp_path: Path) -> None:
+def test_run_over_an_image_directory_prints_each_description(cli: Cli, tmp_path: Path) -> None:
     for name in ("darknet_dog.jpg", "yolov5_bus.jpg"):
         (tmp_path / name).symlink_to(IMAGES / name)
-    result = run_cli("run", "--source", str(tmp_path), "--speech", "print")
+    result = cli("run", "--source", str(tmp_path), "--speech", "print")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 2 and "bicycle" in lines[0] and "bus" in lines[1]
 
 
-def test_max_frames_and_sigterm_stop_cleanly(tmp_path: Path) -> None:
-    result = run_cli("run", "--source", str(VIDEOS / "car-detection.mp4"), "--speech", "none", "--max-frames", "5")
+def test_max_frames_and_sigterm_stop_cleanly(cli: Cli, tmp_path: Path) -> None:
+    result = cli("run", "--source", str(VIDEOS / "car-detection.mp4"), "--speech", "none", "--max-frames", "5")
     assert result.returncode == 0 and "5 frames" in result.stderr
 
     transcript = tmp_path / "t.jsonl"
@@ -131,8 +133,8 @@ def test_max_frames_and_sigterm_stop_cleanly(tmp_path: Path) -> None:
         json.loads(line)
 
 
-def test_models_list_shows_the_verified_local_model() -> None:
-    result = run_cli("models", "list")
+def test_models_list_shows_the_verified_local_model(cli: Cli) -> None:
+    result = cli("models", "list")
     assert result.returncode == 0
     assert f"ssd_mobilenet_v2_fpnlite_320 (local, 3.6 MB): verified at {MODEL}" in result.stdout
     assert "ssd_mobilenet_v2 (official, 11.3 MB): not present" in result.stdout
@@ -181,8 +183,8 @@ def _corrupt_image(tmp: Path) -> Path:
     (lambda t: ["describe", str(IMAGES / "darknet_dog.jpg"), "--model", str(_corrupt_model(t))], "cannot load"),
     (lambda t: ["run", "--source", str(IMAGES / "darknet_dog.jpg"), "--speech", "loud"], "Unknown speech output"),
 ])
-def test_bad_input_gives_one_line_and_exit_2(tmp_path: Path, make_args, fragment: str) -> None:
-    result = run_cli(*make_args(tmp_path))
+def test_bad_input_gives_one_line_and_exit_2(cli: Cli, tmp_path: Path, make_args, fragment: str) -> None:
+    result = cli(*make_args(tmp_path))
     assert result.returncode == 2, (result.stdout, result.stderr)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -191,32 +193,32 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path: Path, make_args, fragment
 
 
 @pytest.mark.parametrize("before", [True, False])
-def test_verbose_shows_the_traceback(tmp_path: Path, before: bool) -> None:
+def test_verbose_shows_the_traceback(cli: Cli, tmp_path: Path, before: bool) -> None:
     args = ["describe", str(tmp_path / "missing.jpg")]
-    result = run_cli(*(["--verbose", *args] if before else [*args, "--verbose"]))
+    result = cli(*(["--verbose", *args] if before else [*args, "--verbose"]))
     assert result.returncode == 2 and "Traceback" in result.stderr
 
 
-def test_fetching_a_model_that_is_already_here_says_so() -> None:
-    result = run_cli("models", "fetch", "ssd_mobilenet_v2_fpnlite_320")
+def test_fetching_a_model_that_is_already_here_says_so(cli: Cli) -> None:
+    result = cli("models", "fetch", "ssd_mobilenet_v2_fpnlite_320")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"ssd_mobilenet_v2_fpnlite_320: already present and verified at {MODEL}"
 
 
-def _describe_dog_with(tmp_path: Path, profile_text: str) -> set[str]:
+def _describe_dog_with(cli: Cli, tmp_path: Path, profile_text: str) -> set[str]:
     profile = tmp_path / "p.yaml"
     profile.write_text(profile_text)
-    result = run_cli("describe", "--json", "--profile", str(profile), str(IMAGES / "darknet_dog.jpg"))
+    result = cli("describe", "--json", "--profile", str(profile), str(IMAGES / "darknet_dog.jpg"))
     assert result.returncode == 0, result.stderr
     return {o["label"] for o in json.loads(result.stdout)["objects"]}
 
 
-def test_min_score_and_min_size_change_what_is_said(tmp_path: Path) -> None:
-    assert _describe_dog_with(tmp_path, "name: a\nobjects: {dog: {min_score: 0.4}, bicycle: {}, car: {}}\n") == {
+def test_min_score_and_min_size_change_what_is_said(cli: Cli, tmp_path: Path) -> None:
+    assert _describe_dog_with(cli, tmp_path, "name: a\nobjects: {dog: {min_score: 0.4}, bicycle: {}, car: {}}\n") == {
         "dog", "bicycle", "car"}
     # the dog scores 0.44: a stricter minimum silences it, and only it
-    assert _describe_dog_with(tmp_path, "name: b\nobjects: {dog: {min_score: 0.5}, bicycle: {}, car: {}}\n") == {
+    assert _describe_dog_with(cli, tmp_path, "name: b\nobjects: {dog: {min_score: 0.5}, bicycle: {}, car: {}}\n") == {
         "bicycle", "car"}
     # the truck-like car is 16% of the frame tall, the dog 57%: min_size 0.3 drops the car only
-    assert _describe_dog_with(tmp_path, "name: c\ndefaults: {min_score: 0.4, min_size: 0.3}\nobjects: [dog, bicycle, car]\n") == {
+    assert _describe_dog_with(cli, tmp_path, "name: c\ndefaults: {min_score: 0.4, min_size: 0.3}\nobjects: [dog, bicycle, car]\n") == {
         "dog", "bicycle"}

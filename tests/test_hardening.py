@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import IMAGES, MODEL, ROOT, run_cli
+from .conftest import IMAGES, MODEL, ROOT, Cli
 from .hostile.common import CAR_VIDEO, WALKING, coco_set, copy, digest, one_error, tmpfs
 
 
@@ -21,37 +21,37 @@ from .hostile.common import CAR_VIDEO, WALKING, coco_set, copy, digest, one_erro
     lambda t, v: ["run", "--source", str(v), "--speech", "none", "--transcript", str(t / "link.gif")],
     lambda t, v: ["run", "--source", str(v), "--speech", "none", "--transcript", str(MODEL)],
 ])
-def test_no_output_may_overwrite_the_video_or_model(tmp_path: Path, make_args) -> None:
+def test_no_output_may_overwrite_the_video_or_model(cli: Cli, tmp_path: Path, make_args) -> None:
     video = copy(WALKING, tmp_path / "v.gif")
     (tmp_path / "link.gif").symlink_to(video)  # the same file under another name
     before = digest(video), digest(MODEL)
-    one_error(run_cli(*make_args(tmp_path, video)), "would be overwritten")
+    one_error(cli(*make_args(tmp_path, video)), "would be overwritten")
     assert (digest(video), digest(MODEL)) == before
 
 
-def test_no_output_may_overwrite_an_image_or_a_profile(tmp_path: Path) -> None:
+def test_no_output_may_overwrite_an_image_or_a_profile(cli: Cli, tmp_path: Path) -> None:
     image = copy(IMAGES / "darknet_dog.jpg", tmp_path / "dog.png")
     profile = tmp_path / "p.yaml"
     profile.write_text("name: p\nobjects: [dog]\n")
     before = digest(image), digest(profile)
-    one_error(run_cli("describe", str(image), "--debug-out", str(image)), "would be overwritten")
-    one_error(run_cli("describe", str(image), "--debug-out", str(tmp_path)), "would be overwritten")  # tmp/dog.png
-    one_error(run_cli("run", "--source", str(image), "--profile", str(profile), "--transcript", str(profile)),
+    one_error(cli("describe", str(image), "--debug-out", str(image)), "would be overwritten")
+    one_error(cli("describe", str(image), "--debug-out", str(tmp_path)), "would be overwritten")  # tmp/dog.png
+    one_error(cli("run", "--source", str(image), "--profile", str(profile), "--transcript", str(profile)),
               "would be overwritten")
     frames = tmp_path / "frames"
     frames.mkdir()
     copy(IMAGES / "darknet_dog.jpg", frames / "frame_000000.png")
-    one_error(run_cli("run", "--source", str(frames), "--snapshots", str(frames)), "would be overwritten")
+    one_error(cli("run", "--source", str(frames), "--snapshots", str(frames)), "would be overwritten")
     assert (digest(image), digest(profile)) == before
 
 
-def test_wav_speech_into_a_file_or_a_read_only_folder_is_refused(tmp_path: Path) -> None:
+def test_wav_speech_into_a_file_or_a_read_only_folder_is_refused(cli: Cli, tmp_path: Path) -> None:
     target = tmp_path / "said.wav"
     target.write_bytes(b"not a folder")
-    one_error(run_cli("run", "--source", str(IMAGES / "darknet_dog.jpg"), "--speech", f"wav:{target}"),
+    one_error(cli("run", "--source", str(IMAGES / "darknet_dog.jpg"), "--speech", f"wav:{target}"),
               "is a file; give a folder")
     with tmpfs(tmp_path / "ro", "1m", read_only=True) as folder:
-        one_error(run_cli("run", "--source", str(IMAGES / "darknet_dog.jpg"), "--speech", f"wav:{folder}"),
+        one_error(cli("run", "--source", str(IMAGES / "darknet_dog.jpg"), "--speech", f"wav:{folder}"),
                   "Read-only file system")
 
 
@@ -61,12 +61,12 @@ def assert_whole_lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in text.splitlines()]
 
 
-def test_a_full_disk_stops_the_transcript_with_whole_lines_and_the_run_goes_on(tmp_path: Path) -> None:
+def test_a_full_disk_stops_the_transcript_with_whole_lines_and_the_run_goes_on(cli: Cli, tmp_path: Path) -> None:
     with tmpfs(tmp_path / "small", "8k") as disk:
         filler = disk / "filler"
         filler.write_bytes(b"x" * 6500)  # leaves room for a line or two, not for the whole run
         transcript = disk / "said.jsonl"
-        result = run_cli("run", "--source", str(WALKING), "--profile", "home", "--speech", "print",
+        result = cli("run", "--source", str(WALKING), "--profile", "home", "--speech", "print",
                          "--transcript", str(transcript))
         assert result.returncode == 0, result.stderr
         warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
@@ -78,8 +78,8 @@ def test_a_full_disk_stops_the_transcript_with_whole_lines_and_the_run_goes_on(t
     assert "frames in" in result.stderr.strip().splitlines()[-1]  # and the summary was printed
 
 
-def test_transcript_to_dev_full_warns_once_and_finishes() -> None:
-    result = run_cli("run", "--source", str(WALKING), "--profile", "home", "--speech", "print",
+def test_transcript_to_dev_full_warns_once_and_finishes(cli: Cli) -> None:
+    result = cli("run", "--source", str(WALKING), "--profile", "home", "--speech", "print",
                      "--transcript", "/dev/full")
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("warning:") == 1 and "The transcript /dev/full stopped" in result.stderr
@@ -110,8 +110,8 @@ def test_espeak_writing_an_empty_wav_is_a_failure_with_its_reason(tmp_path: Path
     (["run", "--source", "²", "--speech", "none"], "² does not exist"),
     (["profiles", "check", "/proc/self/mem"], "cannot be read: Input/output error"),
 ])
-def test_odd_arguments_get_one_sentence_and_exit_2(args: list[str], fragment: str) -> None:
-    result = run_cli(*args)
+def test_odd_arguments_get_one_sentence_and_exit_2(cli: Cli, args: list[str], fragment: str) -> None:
+    result = cli(*args)
     if args[0] == "profiles":  # the checker prints its findings as they are, file first
         assert result.returncode == 2 and fragment in result.stderr and "Traceback" not in result.stderr
     else:
@@ -144,13 +144,13 @@ def test_a_closed_stdout_stops_quietly_and_counts_right(tmp_path: Path) -> None:
     assert f"1 sentence printed, 0 dropped as stale, {frames - 1} not printed (output closed)" in summary
 
 
-def test_a_folder_with_bad_images_describes_the_rest(tmp_path: Path) -> None:
+def test_a_folder_with_bad_images_describes_the_rest(cli: Cli, tmp_path: Path) -> None:
     copy(IMAGES / "darknet_dog.jpg", tmp_path / "a.jpg")
     (tmp_path / "b.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
     copy(IMAGES / "yolov5_bus.jpg", tmp_path / "c.jpg")
     (tmp_path / "d.jpg").symlink_to(tmp_path / "e.jpg")
     (tmp_path / "e.jpg").symlink_to(tmp_path / "d.jpg")  # a loop
-    result = run_cli("run", "--source", str(tmp_path), "--speech", "print")
+    result = cli("run", "--source", str(tmp_path), "--speech", "print")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 2 and "bicycle" in lines[0] and "bus" in lines[1]
@@ -161,12 +161,12 @@ def test_a_folder_with_bad_images_describes_the_rest(tmp_path: Path) -> None:
     assert "3 unreadable images skipped" in result.stderr.strip().splitlines()[-1]
 
 
-def test_dataset_report_may_not_overwrite_its_images(tmp_path: Path) -> None:
+def test_dataset_report_may_not_overwrite_its_images(cli: Cli, tmp_path: Path) -> None:
     annotations, images = coco_set(tmp_path, "dog.png")
     before = digest(images / "dog.png")
-    one_error(run_cli("dataset", "plot", "--coco", str(annotations), "--images", str(images), "--out", str(images)),
+    one_error(cli("dataset", "plot", "--coco", str(annotations), "--images", str(images), "--out", str(images)),
               "would be overwritten")
-    one_error(run_cli("dataset", "eval", "--coco", str(annotations), "--images", str(images), "--report", str(images)),
+    one_error(cli("dataset", "eval", "--coco", str(annotations), "--images", str(images), "--report", str(images)),
               "would be overwritten")
     assert digest(images / "dog.png") == before
 
@@ -192,17 +192,18 @@ DOG = {"id": 1, "file_name": "dog.jpg", "width": 768, "height": 576}
     ([{**DOG, "file_name": "gone.jpg"}], "None of the 1 images that"),
     ([{**DOG, "width": -768}], "an image size of -768x576; width and height must be positive"),
 ])
-def test_a_coco_file_with_nothing_to_score_is_one_sentence(tmp_path: Path, images: list[dict], fragment: str) -> None:
+def test_a_coco_file_with_nothing_to_score_is_one_sentence(cli: Cli, tmp_path: Path, images: list[dict],
+                                                           fragment: str) -> None:
     annotations, folder = coco_file(tmp_path, images, [[130, 220, 180, 320]])
     for command in ("find", "eval"):
         extra = ["--classes", "dog"] if command == "find" else []
-        one_error(run_cli("dataset", command, "--coco", str(annotations), "--images", str(folder), *extra), fragment)
+        one_error(cli("dataset", command, "--coco", str(annotations), "--images", str(folder), *extra), fragment)
 
 
-def test_bad_boxes_are_counted_warned_once_and_left_out(tmp_path: Path) -> None:
+def test_bad_boxes_are_counted_warned_once_and_left_out(cli: Cli, tmp_path: Path) -> None:
     boxes = [[130, 220, 180, 320], [float("nan"), 0, 10, 10], [50, 50, -20, 30], [900, 600, 40, 40]]
     annotations, folder = coco_file(tmp_path, [DOG], boxes)
-    result = run_cli("dataset", "find", "--coco", str(annotations), "--images", str(folder), "--classes", "dog",
+    result = cli("dataset", "find", "--coco", str(annotations), "--images", str(folder), "--classes", "dog",
                      "--json")
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("warning:") == 1
@@ -210,13 +211,13 @@ def test_bad_boxes_are_counted_warned_once_and_left_out(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["images"][0]["counts"] == {"dog": 1}
 
 
-def test_describe_a_folder_and_its_help(tmp_path: Path) -> None:
+def test_describe_a_folder_and_its_help(cli: Cli, tmp_path: Path) -> None:
     copy(IMAGES / "darknet_dog.jpg", tmp_path / "a.jpg")
     copy(IMAGES / "yolov5_bus.jpg", tmp_path / "b.jpg")
-    result = run_cli("describe", "--json", str(tmp_path))
+    result = cli("describe", "--json", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert [Path(json.loads(line)["image"]).name for line in result.stdout.splitlines()] == ["a.jpg", "b.jpg"]
-    assert "Say at once what is in each image" in run_cli("describe", "--help").stdout
+    assert "Say at once what is in each image" in cli("describe", "--help").stdout
 
 
 def test_the_photo_debug_view_draws_every_spoken_box_by_default() -> None:
@@ -237,27 +238,27 @@ def test_the_photo_debug_view_draws_every_spoken_box_by_default() -> None:
     assert tuple(int(v) for v in view[y, x]) == COLOURS["spoken"]
 
 
-def test_a_cut_off_photo_or_video_is_described_with_one_warning(tmp_path: Path) -> None:
+def test_a_cut_off_photo_or_video_is_described_with_one_warning(cli: Cli, tmp_path: Path) -> None:
     photo = tmp_path / "cut.jpg"
     photo.write_bytes((IMAGES / "darknet_dog.jpg").read_bytes()[:100_000])  # about 60% of the file
-    result = run_cli("describe", str(photo))
+    result = cli("describe", str(photo))
     assert result.returncode == 0 and "car" in result.stdout, result.stderr
     warnings = [line for line in result.stderr.splitlines() if not line.startswith("Calibration from ")]
     assert warnings == [f"warning: {photo} looks cut off (the file ends early); described as far as it goes."]
-    whole = run_cli("describe", str(IMAGES / "darknet_dog.jpg"))
+    whole = cli("describe", str(IMAGES / "darknet_dog.jpg"))
     assert whole.stderr.startswith("Calibration from ") and "warning" not in whole.stderr
 
     video = tmp_path / "cut.mp4"
     video.write_bytes(CAR_VIDEO.read_bytes()[:300_000])  # the index survives, most of the frames do not
-    result = run_cli("run", "--source", str(video), "--speech", "none", "--max-frames", "400")
+    result = cli("run", "--source", str(video), "--speech", "none", "--max-frames", "400")
     assert result.returncode == 0, result.stderr
     assert f"warning: video {video} looks cut off: it ended after 30 of the 377 frames it lists." in result.stderr
 
 
-def test_a_model_that_is_not_a_detector_is_named_as_such(tmp_path: Path) -> None:
+def test_a_model_that_is_not_a_detector_is_named_as_such(cli: Cli, tmp_path: Path) -> None:
     from .tiny_models import segmentation_model
 
     model = segmentation_model(tmp_path / "segmenter.tflite")  # a real TFLite model with 21 labels
     for args in (["profiles", "check", str(ROOT / "profiles" / "default.yaml"), "--model", str(model)],
                  ["describe", str(IMAGES / "darknet_dog.jpg"), "--model", str(model)]):
-        one_error(run_cli(*args), f"{model} is not an object detector")
+        one_error(cli(*args), f"{model} is not an object detector")

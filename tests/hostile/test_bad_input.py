@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import IMAGES, ROOT, run_cli
+from ..conftest import IMAGES, ROOT, Cli, run_cli
 from .common import CAR_VIDEO, VOC, WALKING, copy, messages, one_error
 
 DOG = IMAGES / "darknet_dog.jpg"
@@ -74,8 +74,8 @@ def test_a_name_that_is_not_utf8_is_described_with_the_rest_of_its_folder(tmp_pa
     lambda t: ["run", "--source", str(WALKING), "--speech", "none", "--max-frames", "3",
                "--record", str(t / f"{NOT_UTF8}.mp4")],
 ])
-def test_a_video_name_that_is_not_utf8_gets_one_sentence(tmp_path: Path, make_args) -> None:
-    one_error(run_cli(*make_args(tmp_path)), "OpenCV cannot open a file whose name is not valid UTF-8; rename it")
+def test_a_video_name_that_is_not_utf8_gets_one_sentence(cli: Cli, tmp_path: Path, make_args) -> None:
+    one_error(cli(*make_args(tmp_path)), "OpenCV cannot open a file whose name is not valid UTF-8; rename it")
 
 
 # Image bombs: the size is read from the header before anything is decoded.
@@ -148,8 +148,8 @@ def test_a_closed_standard_stream_ends_nothing(stream: int, args: list[str], cod
     (["run", "--source", str(WALKING), "--give-up-s", "0"], "--give-up-s must be more than 0 seconds, not 0"),
     (["run", "--source", str(WALKING), "--max-fps", "nan"], "--max-fps must be more than 0 and at most 120, not nan"),
 ])
-def test_an_odd_argument_gets_one_sentence(args: list[str], fragment: str) -> None:
-    one_error(run_cli(*args), fragment)
+def test_an_odd_argument_gets_one_sentence(cli: Cli, args: list[str], fragment: str) -> None:
+    one_error(cli(*args), fragment)
 
 
 @pytest.mark.parametrize(("args", "option"), [
@@ -163,9 +163,9 @@ def test_an_odd_argument_gets_one_sentence(args: list[str], fragment: str) -> No
     (["dataset", "calibrate", "--voc", "", "--out", "x.json"], "--voc"),
     (["dataset", "eval", "--voc", str(VOC), "--report", ""], "--report"),
 ])
-def test_an_empty_path_option_is_refused(args: list[str], option: str) -> None:
+def test_an_empty_path_option_is_refused(cli: Cli, args: list[str], option: str) -> None:
     """An empty path is the current folder, or was taken as 'not given': either way not what was asked."""
-    result = run_cli(*args)
+    result = cli(*args)
     assert result.returncode == 2, result.stderr
     assert result.stderr.splitlines()[-1].endswith(f"argument {option}: is empty; give a file, a folder or a name")
 

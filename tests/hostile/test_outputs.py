@@ -24,7 +24,7 @@ from assistant.core import Frame
 from assistant.frame_report import FrameReport
 from assistant.profile import Profile
 
-from ..conftest import IMAGES, MODEL, ROOT, run_cli
+from ..conftest import IMAGES, MODEL, ROOT, Cli, run_cli
 from .common import CAR_VIDEO, VOC, WALKING, coco_set, copy, digest, one_error, tmpfs
 
 DOG = IMAGES / "darknet_dog.jpg"
@@ -110,10 +110,10 @@ def _transcript_over_extended_profile(t: Path) -> tuple[list[str], list[Path]]:
     _wav_link_to_profile, _snapshot_link_to_profile, _report_link_to_annotations,
     _calibrate_over_coco, _calibrate_over_voc, _transcript_over_calibration, _transcript_over_extended_profile,
 ], ids=lambda case: case.__name__.strip("_"))
-def test_no_output_replaces_an_input_even_through_a_link(tmp_path: Path, case: Case) -> None:
+def test_no_output_replaces_an_input_even_through_a_link(cli: Cli, tmp_path: Path, case: Case) -> None:
     args, kept = case(tmp_path)
     before = [digest(path) for path in kept]
-    one_error(run_cli(*args), "would be overwritten")
+    one_error(cli(*args), "would be overwritten")
     assert [digest(path) for path in kept] == before
 
 
@@ -141,8 +141,8 @@ def _three_images_one_name(t: Path) -> list[str]:
 @pytest.mark.parametrize("case", [
     _record_and_transcript, _transcript_named_like_a_wav, _record_named_like_a_snapshot, _three_images_one_name,
 ], ids=lambda case: case.__name__.strip("_"))
-def test_two_outputs_may_not_write_the_same_file(tmp_path: Path, case: Callable[[Path], list[str]]) -> None:
-    one_error(run_cli(*case(tmp_path)), "would write the same file")
+def test_two_outputs_may_not_write_the_same_file(cli: Cli, tmp_path: Path, case: Callable[[Path], list[str]]) -> None:
+    one_error(cli(*case(tmp_path)), "would write the same file")
     assert not list((tmp_path / "out").iterdir() if (tmp_path / "out").is_dir() else [])
 
 
@@ -160,10 +160,10 @@ def test_an_output_that_is_not_a_plain_file_is_one_sentence(tmp_path: Path, opti
     assert not (tmp_path / "elsewhere.jsonl").exists() and not (tmp_path / "elsewhere.mp4").exists()
 
 
-def test_a_wav_name_linked_anywhere_is_refused(tmp_path: Path) -> None:
+def test_a_wav_name_linked_anywhere_is_refused(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "wav").mkdir()
     (tmp_path / "wav" / "utterance_00002.wav").symlink_to(tmp_path / "notes.txt")
-    one_error(run_cli(*run_args("--speech", f"wav:{tmp_path / 'wav'}")), "is a link")
+    one_error(cli(*run_args("--speech", f"wav:{tmp_path / 'wav'}")), "is a link")
     assert not (tmp_path / "notes.txt").exists()
 
 
