@@ -7,11 +7,12 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from .replay import RecordedDetections
 from .servers import null_sink_server, server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +20,7 @@ SHARED = Path(os.environ.get("ASSISTANT_SHARED", ROOT.parent / "shared")).resolv
 MODEL = SHARED / "models" / "ssd_mobilenet_v2_fpnlite_320_coco.tflite"
 IMAGES = SHARED / "data" / "images"
 VIDEOS = SHARED / "data" / "video"
+CAR_VIDEO = VIDEOS / "car-detection.mp4"
 
 if not MODEL.is_file():  # these tests run on the real model; missing media is a failure, never a skip
     raise pytest.UsageError(f"The shared model {MODEL} is missing; set ASSISTANT_SHARED to the shared/ folder.")
@@ -71,6 +73,21 @@ def narrate_side_by_side(jobs: dict[str, tuple[Path, str, Path, dict[str, str]]]
         runs[key] = (subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr),
                      transcript_records(jobs[key][2]))
     return runs
+
+
+@pytest.fixture(scope="session")
+def recorded() -> Iterator[Callable[[Path], RecordedDetections]]:
+    """A video's detections by the real model, recorded once in the session and replayed for every run of it."""
+    recordings: dict[Path, RecordedDetections] = {}
+
+    def recording(video: Path) -> RecordedDetections:
+        if video not in recordings:
+            recordings[video] = RecordedDetections(MODEL)
+        return recordings[video]
+
+    yield recording
+    for recording_ in recordings.values():
+        recording_.close()
 
 
 @pytest.fixture(scope="session")
