@@ -26,9 +26,19 @@ if not MODEL.is_file():  # these tests run on the real model; missing media is a
     raise pytest.UsageError(f"The shared model {MODEL} is missing; set ASSISTANT_SHARED to the shared/ folder.")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _shared_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Models from ../shared/models and caches in a temporary directory, from the session's start:
+    session fixtures (such as `car_runs`) run before any test's own fixtures."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ASSISTANT_MODEL_DIR", str(MODEL.parent))
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("session-cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _offline_model_dir(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Every test finds models in ../shared/models and caches in a temporary directory."""
+    """Every test finds models in ../shared/models and caches in a temporary directory of its own."""
     monkeypatch.setenv("ASSISTANT_MODEL_DIR", str(MODEL.parent))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setattr("assistant.models.PROJECT_MODEL_DIR", tmp_path_factory.mktemp("project-models"))
