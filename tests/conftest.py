@@ -12,6 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from assistant import calibration, models
+from assistant.detector import Detectors
+from assistant.pipeline import RunOptions, RunStats, run, voice_settings
+from assistant.profile import load_profile
+from assistant.sources import open_source
+from assistant.speech import Speaker
+from assistant.transcript import Transcript
+from assistant.voices import make_backend, require_voice
+
 from .replay import RecordedDetections
 from .servers import null_sink_server, server
 
@@ -68,6 +77,26 @@ def narrate(video: Path, profile: str, out: Path) -> tuple[subprocess.CompletedP
     result = subprocess.run(narration_command(video, profile, out), capture_output=True, text=True, timeout=300,
                             cwd=ROOT, env=dict(os.environ))
     return result, transcript_records(out)
+
+
+def narrate_replayed(detectors: Detectors, video: Path, profile: str, out: Path) -> tuple[RunStats, list[dict]]:
+    """`assistant run` on a video with WAV speech and a transcript into `out`, in this process with
+    these detectors: the profile, its calibration, speech and transcript wired as the command wires
+    them. The run's totals and the transcript's records."""
+    loaded = load_profile(profile, models.labels(MODEL), calibration=calibration.for_model(MODEL))
+    settings, speech = voice_settings(loaded), f"wav:{out / 'wav'}"
+    require_voice(speech, settings)
+    transcript = Transcript(out / "t.jsonl")
+    speaker = Speaker(make_backend(speech, settings), settings=settings, on_spoken=transcript.write,
+                      max_age_s=loaded.freshness_s)
+    try:
+        speaker.wait_ready()
+        with open_source(str(video)) as source:
+            stats = run(source, detectors, loaded, speaker, RunOptions())
+    finally:
+        speaker.close(drain=True)
+        transcript.close()
+    return stats, transcript_records(out)
 
 
 def narrate_side_by_side(jobs: dict[str, tuple[Path, str, Path, dict[str, str]]]
