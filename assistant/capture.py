@@ -85,16 +85,16 @@ class Captured:
 Opener = Callable[[], cv2.VideoCapture]
 
 
-def open_url(url: str, description: str) -> cv2.VideoCapture:
+def open_url(url: str, description: str, open_timeout_ms: int = OPEN_TIMEOUT_MS) -> cv2.VideoCapture:
     """A stream through FFmpeg, with open and read timeouts, so a dead host never hangs a read forever."""
     started = time.monotonic()
-    capture = cv2.VideoCapture(url, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, OPEN_TIMEOUT_MS,
+    capture = cv2.VideoCapture(url, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, open_timeout_ms,
                                                      cv2.CAP_PROP_READ_TIMEOUT_MSEC, READ_TIMEOUT_MS])
     if capture.isOpened():
         return capture
     capture.release()
-    if time.monotonic() - started >= OPEN_TIMEOUT_MS / 1000 * 0.9:
-        raise SourceError(f"Cannot open {description}: no answer within {OPEN_TIMEOUT_MS // 1000} s; "
+    if time.monotonic() - started >= open_timeout_ms / 1000 * 0.9:
+        raise SourceError(f"Cannot open {description}: no answer within {open_timeout_ms / 1000:g} s; "
                           "check the address and that the camera is on and sending.")
     raise SourceError(f"Cannot open {description}: refused, not found, or a format OpenCV cannot read.")
 

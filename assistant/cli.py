@@ -83,6 +83,7 @@ def _speech_spec(args: argparse.Namespace, profile: Profile) -> str:
 def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
     from .capture import FFMPEG_OPTIONS, FFMPEG_OPTIONS_ENV
     from .controls import TerminalKeys
+    from .detector import mediapipe_detectors
     from .pipeline import RunOptions, run, voice_settings
     from .reload import ProfileWatcher
     from .sources import open_source
@@ -130,7 +131,7 @@ def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
                              max_fps=args.max_fps)
         try:
             with TerminalKeys(commands.put):
-                stats = run(source, model_path, profile, speaker, options)
+                stats = run(source, mediapipe_detectors(model_path), profile, speaker, options)
         finally:
             if viewer:
                 viewer.close()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 
 def _writable_folder(path: Path) -> bool:
@@ -49,6 +52,39 @@ from .errors import ModelError  # noqa: E402
 from .imaging import native_stderr_silenced  # noqa: E402
 
 NO_LABEL = "???"  # the label map's placeholder for unused class ids; never spoken
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorSettings:
+    """What a detector is asked for: VIDEO or IMAGE mode, the lowest score it reports, at most how
+    many boxes (best first), and the classes it reports (None: every class)."""
+
+    video: bool
+    score_threshold: float = 0.3
+    max_results: int = 25
+    labels: frozenset[str] | None = None
+
+
+class FrameDetector(Protocol):
+    """Anything that detects like `Detector`: the real model, or detections recorded from it."""
+
+    def detect(self, frame: Frame) -> tuple[Detection, ...]: ...
+
+    def close(self) -> None: ...
+
+
+Detectors = Callable[[DetectorSettings], FrameDetector]  # a new detector for each settings asked for
+
+
+def open_detector(model_path: Path, settings: DetectorSettings) -> Detector:
+    """A real MediaPipe detector running this model with these settings."""
+    return Detector(model_path, video=settings.video, score_threshold=settings.score_threshold,
+                    max_results=settings.max_results, labels=settings.labels)
+
+
+def mediapipe_detectors(model_path: Path) -> Detectors:
+    """Real MediaPipe detectors running this model: what a run uses outside the tests."""
+    return functools.partial(open_detector, model_path)
 
 
 class Detector:

@@ -15,7 +15,13 @@ import numpy as np
 from .camera_watch import CoverWatch, LossWatch, looks_covered, luminance
 from .controls import RATE_STEP_WPM, Command
 from .core import HAZARD, REQUESTED, Detection, Frame, Track, Utterance
-from .detector import Detector
+from .detector import (
+    Detector,
+    Detectors,
+    DetectorSettings,
+    FrameDetector,
+    open_detector,
+)
 from .errors import ProfileError, SourceError
 from .frame_report import FrameReport
 from .imaging import photo_name, read_image
@@ -89,11 +95,11 @@ def voice_settings(profile: Profile) -> VoiceSettings:
 
 
 def detector_for(model_path: Path, profile: Profile, *, video: bool, candidates: float | None = None) -> Detector:
-    """A detector limited to what the profile needs (see `_detector_settings`)."""
-    return Detector(model_path, video=video, **_detector_settings(profile, video, candidates))
+    """A real detector limited to what the profile needs (see `detector_settings`)."""
+    return open_detector(model_path, detector_settings(profile, video, candidates))
 
 
-def _detector_settings(profile: Profile, video: bool, candidates: float | None) -> dict:
+def detector_settings(profile: Profile, video: bool, candidates: float | None) -> DetectorSettings:
     """What a detector for this profile is built with; a reload that changes none of it keeps the running one.
 
     The profile's classes down to its lowest speaking threshold, or, when tracking, down to the
@@ -102,17 +108,20 @@ def _detector_settings(profile: Profile, video: bool, candidates: float | None) 
     """
     floor = profile.weak_floor if video else profile.lowest_min_score
     if candidates is not None:
-        return {"score_threshold": min(candidates, floor), "max_results": CANDIDATE_MAX_RESULTS}
-    return {"score_threshold": floor, "labels": frozenset(profile.objects)}
+        return DetectorSettings(video, min(candidates, floor), CANDIDATE_MAX_RESULTS)
+    return DetectorSettings(video, floor, labels=frozenset(profile.objects))
 
 
-def run(source: Source, model_path: Path, profile: Profile, speaker: Speaker,
+def run(source: Source, detectors: Detectors, profile: Profile, speaker: Speaker,
         options: RunOptions | None = None) -> RunStats:
-    """Narrate a source until it ends, `max_frames` are done, `stop` is set or QUIT is commanded."""
+    """Narrate a source until it ends, `max_frames` are done, `stop` is set or QUIT is commanded.
+
+    `detectors` builds the detector for each settings the profile asks for (`mediapipe_detectors`
+    outside the tests); it is asked again only when a reloaded profile changes them."""
     options = options or RunOptions()
     if options.stop.is_set():  # stopped while the source was opening: do not even load the model
         return RunStats(0, 0, 0.0)
-    loop = _Loop(source, model_path, profile, speaker, options)
+    loop = _Loop(source, detectors, profile, speaker, options)
     try:
         for frame in source:
             if not loop.step(frame):
@@ -147,11 +156,12 @@ class _Ages:
 class _Stages:
     """The stages a profile configures, and the one place a new profile is applied to them."""
 
-    def __init__(self, model_path: Path, profile: Profile, speaker: Speaker, *, video: bool,
+    def __init__(self, detectors: Detectors, profile: Profile, speaker: Speaker, *, video: bool,
                  candidates: float | None):
-        self.model_path, self.speaker, self.video, self.candidates = model_path, speaker, video, candidates
+        self.detectors, self.speaker, self.video, self.candidates = detectors, speaker, video, candidates
         self.profile = profile
-        self.detector = detector_for(model_path, profile, video=video, candidates=candidates)
+        self.settings = detector_settings(profile, video, candidates)
+        self.detector = detectors(self.settings)
         self.restart()
 
     def restart(self) -> None:
@@ -162,10 +172,11 @@ class _Stages:
 
     def apply(self, profile: Profile) -> None:
         """A reloaded profile, from the next frame on; the detector is rebuilt only if its settings changed."""
-        if (_detector_settings(profile, self.video, self.candidates)
-                != _detector_settings(self.profile, self.video, self.candidates)):
+        settings = detector_settings(profile, self.video, self.candidates)
+        if settings != self.settings:
             self.detector.close()
-            self.detector = detector_for(self.model_path, profile, video=self.video, candidates=self.candidates)
+            self.detector = self.detectors(settings)
+            self.settings = settings
         self.profile = self.narrator.profile = profile
         self.tracker.confirm_hits = profile.confirm_frames
         self.speaker.adjust(voice_settings(profile), profile.freshness_s)
@@ -177,9 +188,9 @@ class _Stages:
 class _Loop:
     """The state of one run, and what it does with each step: a frame, or None when no new frame came."""
 
-    def __init__(self, source: Source, model_path: Path, profile: Profile, speaker: Speaker, options: RunOptions):
+    def __init__(self, source: Source, detectors: Detectors, profile: Profile, speaker: Speaker, options: RunOptions):
         self.source, self.speaker, self.options = source, speaker, options
-        self.stages = _Stages(model_path, profile, speaker, video=not source.still, candidates=options.candidates)
+        self.stages = _Stages(detectors, profile, speaker, video=not source.still, candidates=options.candidates)
         self._cap(profile)
         self.loss = LossWatch(profile.camera_timeout_s) if source.live else None
         self.cover = CoverWatch()
@@ -380,7 +391,7 @@ class Description:
         }
 
 
-def describe_image(path: Path, detector: Detector, profile: Profile) -> Description:
+def describe_image(path: Path, detector: FrameDetector, profile: Profile) -> Description:
     """Describe one image at once, as the assistant would say it; SourceError if it is unreadable."""
     frame = Frame(read_image(path), timestamp_ms=0, index=0, still=True, name=str(path))
     start = time.perf_counter()

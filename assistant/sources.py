@@ -10,7 +10,7 @@ from pathlib import Path
 
 import cv2
 
-from .capture import Capture, open_device, open_file, open_url
+from .capture import OPEN_TIMEOUT_MS, Capture, open_device, open_file, open_url
 from .core import Frame
 from .errors import SourceError
 from .imaging import IMAGE_SUFFIXES, cut_off_warning, images_in, read_image, to_rgb
@@ -211,14 +211,16 @@ def open_source(
     note: Callable[[str], None] = lambda message: None,
     warn: Callable[[str], None] = lambda message: None,
     threads: CaptureThreads | None = None,
+    open_timeout_ms: int = OPEN_TIMEOUT_MS,
 ) -> Source:
     """Open what --source names: a camera index (default 0), a stream URL, a video, an image or a directory.
 
     Cameras and streams are read by a capture thread that keeps the newest frame; so is a video
-    with `realtime`, at its own frame rate. Opening waits for the first answer, but returns as
-    soon as `stop` is set. `note` hears "Connecting to ..." for streams; `warn` hears of images skipped, and
-    of a camera not there yet: it is waited for as a lost one, so a service started before its USB camera
-    enumerates does not fail (and restart for ever). Each capture thread is added to `threads`.
+    with `realtime`, at its own frame rate. Opening waits for the first answer (a stream's for
+    `open_timeout_ms`), but returns as soon as `stop` is set. `note` hears "Connecting to ..." for streams;
+    `warn` hears of images skipped, and of a camera not there yet: it is waited for as a lost one, so a
+    service started before its USB camera enumerates does not fail (and restart for ever). Each capture
+    thread is added to `threads`.
     """
     spec = "0" if spec is None else spec
     if not spec:  # as a path it would be the current folder
@@ -236,7 +238,8 @@ def open_source(
     elif "://" in spec:
         note(f"Connecting to {spec}")
         description = f"stream {spec}"
-        stream = Capture(lambda: open_url(spec, description), description, hand_over_files=True, threads=threads)
+        stream = Capture(lambda: open_url(spec, description, open_timeout_ms), description, hand_over_files=True,
+                         threads=threads)
         source = NewestFrameSource(stream, live=True)
     else:
         path = Path(spec).expanduser()

@@ -30,6 +30,7 @@ from tests.sink import RATE, SinkRecorder, level_difference_db, loud  # noqa: E4
 
 from assistant import audio, models  # noqa: E402
 from assistant.core import ROUTINE, URGENT, Box, Detection, Frame, Utterance  # noqa: E402
+from assistant.detector import mediapipe_detectors  # noqa: E402
 from assistant.pipeline import RunOptions, run, voice_settings  # noqa: E402
 from assistant.position import place  # noqa: E402
 from assistant.profile import load_profile  # noqa: E402
@@ -119,7 +120,7 @@ def pace(speech: bool, frames: int) -> float:
     settings = voice_settings(PROFILE)
     speaker = Speaker(SoundBackend(settings) if speech else NullBackend(), settings=settings)
     with open_source(str(VIDEOS[0]), realtime=True) as source:
-        stats = run(source, model, PROFILE, speaker, RunOptions(max_frames=frames))
+        stats = run(source, mediapipe_detectors(model), PROFILE, speaker, RunOptions(max_frames=frames))
     speaker.close(drain=False)
     return stats.fps
 

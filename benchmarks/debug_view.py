@@ -16,6 +16,7 @@ from pathlib import Path
 from shared import VIDEOS  # noqa: E402  (first: it points the assistant at the shared models)
 
 from assistant import models  # noqa: E402
+from assistant.detector import mediapipe_detectors  # noqa: E402
 from assistant.pipeline import RunOptions, run  # noqa: E402
 from assistant.profile import load_profile  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
@@ -31,7 +32,7 @@ def fps(video: Path, model: Path, record: Path | None) -> tuple[float, int]:
     with open_source(str(video)) as source:
         viewer = Viewer(record=record) if record else None
         show = (lambda report: viewer.show(report, speaker.queued, speaker.last_spoken)) if viewer else None
-        stats = run(source, model, profile, speaker,
+        stats = run(source, mediapipe_detectors(model), profile, speaker,
                     RunOptions(on_frame=show, candidates=0.1 if viewer else None))
         if viewer:
             viewer.close()

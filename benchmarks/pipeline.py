@@ -21,6 +21,7 @@ import mediapipe as mp  # noqa: E402
 from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
 
 from assistant import models  # noqa: E402
+from assistant.detector import mediapipe_detectors  # noqa: E402
 from assistant.pipeline import run  # noqa: E402
 from assistant.profile import load_profile  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
@@ -58,7 +59,7 @@ def pipeline_fps(video: Path, model: Path, speech: str, out: Path) -> tuple[floa
     backend = WavBackend(out / "wav", VoiceSettings(profile.voice.rate)) if speech == "wav" else NullBackend()
     with open_source(str(video)) as source:
         speaker = Speaker(backend, on_spoken=transcript.write if transcript else None)
-        stats = run(source, model, profile, speaker)
+        stats = run(source, mediapipe_detectors(model), profile, speaker)
         speaker.close(drain=False)
     if transcript:
         transcript.close()

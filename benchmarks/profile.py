@@ -15,6 +15,7 @@ from pathlib import Path
 from shared import SHARED  # noqa: E402  (first: it points the assistant at the shared models)
 
 from assistant import models  # noqa: E402
+from assistant.detector import mediapipe_detectors  # noqa: E402
 from assistant.pipeline import RunOptions, run  # noqa: E402
 from assistant.profile import PROFILE_DIR, load_profile, shipped_profiles  # noqa: E402
 from assistant.reload import ProfileWatcher  # noqa: E402
@@ -47,7 +48,7 @@ def pipeline_fps(video: Path, model: Path, profile_path: Path, watch: bool, fram
     with open_source(str(video)) as source:
         speaker = Speaker(NullBackend())
         watcher = ProfileWatcher(profile_path, interval_s=0) if watch else None  # stat every frame: the worst case
-        stats = run(source, model, profile, speaker, RunOptions(max_frames=frames, watcher=watcher))
+        stats = run(source, mediapipe_detectors(model), profile, speaker, RunOptions(max_frames=frames, watcher=watcher))
         speaker.close(drain=False)
     return stats.fps
 

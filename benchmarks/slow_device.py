@@ -42,6 +42,7 @@ import numpy as np  # noqa: E402
 from assistant import calibration, models  # noqa: E402
 from assistant.core import Box  # noqa: E402
 from assistant.frame_report import FrameReport  # noqa: E402
+from assistant.detector import mediapipe_detectors  # noqa: E402
 from assistant.pipeline import RunOptions, run  # noqa: E402
 from assistant.profile import load_profile  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
@@ -104,7 +105,7 @@ def narrate(video: Path, profile_name: str, rate: float | None, model: Path, out
     transcript = Transcript(path)
     speaker = Speaker(NullBackend(), on_spoken=transcript.write)
     with open_source(str(video)) as source:
-        run(source, model, profile, speaker, RunOptions(on_frame=on_frame, max_fps=rate))
+        run(source, mediapipe_detectors(model), profile, speaker, RunOptions(on_frame=on_frame, max_fps=rate))
         fps = rate or source.fps
     speaker.close()
     transcript.close()

@@ -22,6 +22,7 @@ from shared import SHARED  # noqa: E402  (first: it points the assistant at the 
 
 from assistant import models  # noqa: E402
 from assistant.core import Frame  # noqa: E402
+from assistant.detector import mediapipe_detectors  # noqa: E402
 from assistant.pipeline import RunOptions, run  # noqa: E402
 from assistant.profile import load_profile  # noqa: E402
 from assistant.sources import Source, VideoFile  # noqa: E402
@@ -85,7 +86,7 @@ def main() -> None:
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         source = Looped(args.video, started + args.minutes * 60)
-        stats = run(source, model, profile, speaker, RunOptions())
+        stats = run(source, mediapipe_detectors(model), profile, speaker, RunOptions())
         speaker.close()
         transcript.close()
         done.set()  # the last sample stays the last one taken while running, before the detector closed

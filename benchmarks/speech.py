@@ -21,7 +21,7 @@ from shared import VIDEOS  # noqa: E402  (first: it points the assistant at the 
 
 from assistant import models  # noqa: E402
 from assistant.core import Utterance  # noqa: E402
-from assistant.detector import Detector  # noqa: E402
+from assistant.detector import Detector, mediapipe_detectors  # noqa: E402
 from assistant.frame_report import FrameReport  # noqa: E402
 from assistant.pipeline import RunOptions, run  # noqa: E402
 from assistant.profile import Profile, load_profile  # noqa: E402
@@ -62,7 +62,7 @@ def ours(video: Path, model: Path, profile: Profile, out: Path) -> dict:
         last[0] = now
 
     with open_source(str(video)) as source:
-        run(source, model, profile, speaker, RunOptions(on_frame=on_frame))
+        run(source, mediapipe_detectors(model), profile, speaker, RunOptions(on_frame=on_frame))
     duration_s = (len(frame_times) / source.fps) if source.fps else 0.0
     speaker.close()
     transcript.close()

@@ -12,6 +12,16 @@ from pathlib import Path
 
 import pytest
 
+from assistant import calibration, models
+from assistant.detector import Detectors
+from assistant.pipeline import RunOptions, RunStats, run, voice_settings
+from assistant.profile import load_profile
+from assistant.sources import open_source
+from assistant.speech import Speaker
+from assistant.transcript import Transcript
+from assistant.voices import make_backend, require_voice
+
+from .replay import RecordedDetections
 from .servers import null_sink_server, server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,14 +29,25 @@ SHARED = Path(os.environ.get("ASSISTANT_SHARED", ROOT.parent / "shared")).resolv
 MODEL = SHARED / "models" / "ssd_mobilenet_v2_fpnlite_320_coco.tflite"
 IMAGES = SHARED / "data" / "images"
 VIDEOS = SHARED / "data" / "video"
+CAR_VIDEO = VIDEOS / "car-detection.mp4"
 
 if not MODEL.is_file():  # these tests run on the real model; missing media is a failure, never a skip
     raise pytest.UsageError(f"The shared model {MODEL} is missing; set ASSISTANT_SHARED to the shared/ folder.")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _shared_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Models from ../shared/models and caches in a temporary directory, from the session's start:
+    session fixtures (such as `car_runs`) run before any test's own fixtures."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ASSISTANT_MODEL_DIR", str(MODEL.parent))
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("session-cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _offline_model_dir(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Every test finds models in ../shared/models and caches in a temporary directory."""
+    """Every test finds models in ../shared/models and caches in a temporary directory of its own."""
     monkeypatch.setenv("ASSISTANT_MODEL_DIR", str(MODEL.parent))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setattr("assistant.models.PROJECT_MODEL_DIR", tmp_path_factory.mktemp("project-models"))
@@ -80,6 +101,26 @@ def narrate(video: Path, profile: str, out: Path) -> tuple[subprocess.CompletedP
     return result, transcript_records(out)
 
 
+def narrate_replayed(detectors: Detectors, video: Path, profile: str, out: Path) -> tuple[RunStats, list[dict]]:
+    """`assistant run` on a video with WAV speech and a transcript into `out`, in this process with
+    these detectors: the profile, its calibration, speech and transcript wired as the command wires
+    them. The run's totals and the transcript's records."""
+    loaded = load_profile(profile, models.labels(MODEL), calibration=calibration.for_model(MODEL))
+    settings, speech = voice_settings(loaded), f"wav:{out / 'wav'}"
+    require_voice(speech, settings)
+    transcript = Transcript(out / "t.jsonl")
+    speaker = Speaker(make_backend(speech, settings), settings=settings, on_spoken=transcript.write,
+                      max_age_s=loaded.freshness_s)
+    try:
+        speaker.wait_ready()
+        with open_source(str(video)) as source:
+            stats = run(source, detectors, loaded, speaker, RunOptions())
+    finally:
+        speaker.close(drain=True)
+        transcript.close()
+    return stats, transcript_records(out)
+
+
 def narrate_side_by_side(jobs: dict[str, tuple[Path, str, Path, dict[str, str]]]
                          ) -> dict[str, tuple[subprocess.CompletedProcess, list[dict]]]:
     """`narrate` for several (video, profile, out, environment) jobs at once: the detector uses one
@@ -93,6 +134,21 @@ def narrate_side_by_side(jobs: dict[str, tuple[Path, str, Path, dict[str, str]]]
         runs[key] = (subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr),
                      transcript_records(jobs[key][2]))
     return runs
+
+
+@pytest.fixture(scope="session")
+def recorded() -> Iterator[Callable[[Path], RecordedDetections]]:
+    """A video's detections by the real model, recorded once in the session and replayed for every run of it."""
+    recordings: dict[Path, RecordedDetections] = {}
+
+    def recording(video: Path) -> RecordedDetections:
+        if video not in recordings:
+            recordings[video] = RecordedDetections(MODEL)
+        return recordings[video]
+
+    yield recording
+    for recording_ in recordings.values():
+        recording_.close()
 
 
 @pytest.fixture(scope="session")

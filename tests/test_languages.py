@@ -10,6 +10,7 @@ import string
 import subprocess
 import sys
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,11 +19,13 @@ from babel.messages.pofile import read_po
 
 from assistant import language
 from assistant.core import Box, Detection, Position, Sighting
+from assistant.pipeline import RunStats
 from assistant.profile import Profile, ProfileProblems, load_profile
 from assistant.voices import BackendUnavailable, pyttsx3_voice
 from assistant.wording import approach_words, compose, gone_words
 
-from .conftest import MODEL, ROOT, VIDEOS, narrate_side_by_side, needs
+from .conftest import MODEL, ROOT, VIDEOS, narrate_replayed, needs
+from .replay import RecordedDetections
 
 TABLES = Path(__file__).resolve().parent / "languages"
 SCENES = yaml.safe_load((TABLES / "scenes.yaml").read_text(encoding="utf-8"))
@@ -218,12 +221,13 @@ ESPEAK_WORDS_PER_S = 175 / 60  # the default rate
 
 
 @pytest.fixture(scope="module")
-def walking_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[subprocess.CompletedProcess, list[dict], Path]]:
-    """The walking video narrated once in each language, with real espeak-ng writing WAVs; an
-    espeak-ng wrapper on PATH logs each call, so the voice asked for can be checked. Runs at once."""
+def walking_runs(tmp_path_factory: pytest.TempPathFactory, recorded: Callable[[Path], RecordedDetections]
+                 ) -> dict[str, tuple[RunStats, list[dict], Path]]:
+    """The walking video narrated once in each language, its detections replayed, with real espeak-ng
+    writing WAVs; an espeak-ng wrapper first on PATH logs each call, so the voice asked for can be checked."""
     needs("espeak-ng", why="the spoken languages are checked in espeak-ng's voices")
     real = shutil.which("espeak-ng")
-    jobs = {}
+    runs = {}
     for code in CODES:
         out = tmp_path_factory.mktemp(f"walk-{code}")
         wrapper = out / "bin" / "espeak-ng"
@@ -232,8 +236,10 @@ def walking_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[su
         wrapper.chmod(0o755)
         profile = out / "walk.yaml"
         profile.write_text(f"name: walk\nextends: default\nlanguage: {code}\n")
-        jobs[code] = (WALKING, str(profile), out, {**os.environ, "PATH": f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}"})
-    return {code: (*run, jobs[code][2]) for code, run in narrate_side_by_side(jobs).items()}
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
+            runs[code] = (*narrate_replayed(recorded(WALKING), WALKING, str(profile), out), out)
+    return runs
 
 
 def english_only_words() -> set[str]:
@@ -258,8 +264,8 @@ def load_language_words(code: str) -> set[str]:
 
 @pytest.mark.parametrize("code", CODES)
 def test_the_walking_video_is_narrated_in_the_profile_language(walking_runs: dict, code: str) -> None:
-    result, records, out = walking_runs[code]
-    assert result.returncode == 0, result.stderr
+    stats, records, out = walking_runs[code]
+    assert stats.frames == 35
     assert records and all(r["language"] == code for r in records)
     voice = language.load(code).voice
     calls = (out / "calls.log").read_text().splitlines()
