@@ -29,7 +29,6 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from types import FrameType, TracebackType
-from typing import Self
 
 Handler = Callable[[int, FrameType | None], object]
 
@@ -90,7 +89,7 @@ class RunContext:
         self._handlers: dict[int, Handler | int] = {}
         self._added_env: list[str] = []
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> RunContext:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

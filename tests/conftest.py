@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from assistant import calibration, models
+# OpenCV and FFmpeg read their log levels once per process, at their first message. A command sets
+# them quiet for itself (cli.run_command); in this process, where commands run in-process after
+# other tests have used OpenCV, they are set here first, so "moov atom not found" never reaches a
+# test's stderr. A --verbose run in a process of its own still shows them.
+os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+from assistant import calibration, models  # noqa: E402 - after the log levels above
 from assistant.detector import Detectors
 from assistant.pipeline import RunOptions, RunStats, run, voice_settings
 from assistant.profile import load_profile

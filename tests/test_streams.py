@@ -189,10 +189,25 @@ def test_a_signal_while_the_program_is_still_loading_exits_quietly(signum: int) 
     """A service stopped (or a terminal closed) in its first second: on a slow device the imports
     and the model take seconds, and the default handler would kill it with no exit code of ours."""
     assistant = Assistant("--source", str(VIDEOS / "car-detection.mp4"), "--speech", "none")
-    time.sleep(0.3)
+    _wait_until_it_catches(assistant.process.pid, signal.SIGTERM)  # our code runs; the imports have begun
     code, took, stderr = assistant.stop(signum)
     assert code == (130 if signum == signal.SIGINT else 0) and took < 2.0, (took, stderr)
+    assert "Calibration" not in stderr  # it was still loading when the signal came
     assert "Traceback" not in stderr
+
+
+def _wait_until_it_catches(pid: int, signum: int, timeout_s: float = 30) -> None:
+    """Wait until process `pid` has a handler of its own for `signum` (Linux: SigCgt in /proc). Before
+    that, the interpreter itself is still starting, which no program can answer a signal from; a fixed
+    sleep was too short on a loaded machine."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        caught = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                      if line.startswith("SigCgt:"))
+        if int(caught.split()[1], 16) & (1 << (signum - 1)):
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"process {pid} installed no handler for signal {signum} in {timeout_s:g} s")
 
 
 def write_video(path: Path, scenes: list[tuple[np.ndarray, int]], fps: float = 10) -> Path:
