@@ -86,7 +86,7 @@ def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
     from .detector import mediapipe_detectors
     from .pipeline import RunOptions, run, voice_settings
     from .reload import ProfileWatcher
-    from .sources import open_source
+    from .sources import is_url, open_source
     from .transcript import Transcript
 
     _check_number("--give-up-s", args.give_up_s, unit=" seconds")
@@ -110,7 +110,7 @@ def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
         stop.set()
 
     context.handle_signals((signal.SIGINT, *stop_signals()), on_signal)
-    if "://" in (args.source or ""):
+    if is_url(args.source or ""):
         context.set_default_env(FFMPEG_OPTIONS_ENV, FFMPEG_OPTIONS)
     commands: queue.SimpleQueue = queue.SimpleQueue()
     viewing = args.debug or args.record or args.snapshots
@@ -151,11 +151,11 @@ def _check_number(option: str, value: float | None, most: float = math.inf, unit
 
 def _check_run_outputs(args: argparse.Namespace, profile: Profile, model_path: Path) -> None:
     """Refuse any output of `run` that would replace one of its inputs or another of its outputs."""
-    from .sources import is_camera_index
+    from .sources import is_camera_index, is_url
 
     source = args.source or "0"
     reads = _model_inputs(args.profile, model_path)
-    if not is_camera_index(source) and "://" not in source:
+    if not is_camera_index(source) and not is_url(source):
         from .imaging import images_in
 
         reads += images_in(Path(source).expanduser())

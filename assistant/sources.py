@@ -191,6 +191,11 @@ class NewestFrameSource(Source):
         self.capture.stop()
 
 
+def is_url(spec: str) -> bool:
+    """Whether a --source is a stream or file URL (rtsp://, http://, udp://...) rather than a path."""
+    return "://" in spec
+
+
 def is_camera_index(spec: str) -> bool:
     """Whether a --source names a camera by number: ASCII digits only ("²" is a digit to Python, but
     no camera index; "-1" and " 1" are paths)."""
@@ -235,7 +240,7 @@ def open_source(
         source = NewestFrameSource(device, live=True)
         waiting = (f"No camera found at index {spec} yet; waiting for it as for a lost camera "
                    "(--give-up-s limits the wait).")
-    elif "://" in spec:
+    elif is_url(spec):
         note(f"Connecting to {spec}")
         description = f"stream {spec}"
         stream = Capture(lambda: open_url(spec, description, open_timeout_ms), description, hand_over_files=True,
