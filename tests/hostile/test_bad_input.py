@@ -201,7 +201,7 @@ def test_a_deeply_nested_calibration_gets_one_sentence(tmp_path: Path) -> None:
 ])
 def test_a_profile_number_of_the_wrong_type_is_refused(tmp_path: Path, body: str, fragment: str) -> None:
     from assistant.errors import ProfileError
-    from assistant.profile import load_profile
+    from assistant.profile_files import load_profile
 
     (tmp_path / "p.yaml").write_text("name: p\n" + body)
     with pytest.raises(ProfileError, match=fragment):
