@@ -18,15 +18,15 @@ from . import calibration, models, outputs
 from .controls import KEY_HELP, VIEW_KEY_HELP
 from .datasets import EVAL_MAX_RESULTS, EVAL_MIN_SCORE
 from .errors import AssistantError
-from .profile import (
-    MAX_FPS,
-    Profile,
+from .profile import MAX_FPS, Profile
+from .profile_files import (
     ProfileProblems,
     load_profile,
     profile_files,
     profile_path,
     shipped_profiles,
 )
+from .rules import Rules, load_rules
 from .run_context import RunContext
 from .shown import shown
 from .signals import EXIT_INTERRUPTED, EXIT_OK, stop_signals
@@ -51,13 +51,14 @@ def _warn(message: str) -> None:
     print(f"warning: {shown(message)}", file=sys.stderr, flush=True)
 
 
-def _load(profile_spec: str | None, model_spec: str | None) -> tuple[Profile, Path, tuple[str, ...]]:
-    """The validated profile, a verified model, and the model's labels, which include every profile class."""
+def _load(profile_spec: str | None, model_spec: str | None) -> tuple[Rules, Path, tuple[str, ...]]:
+    """The validated profile's rules under the model's calibration, a verified model, and the model's
+    labels, which include every profile class."""
     model_path = models.resolve(model_spec)
     labels = models.labels(model_path)
     try:
-        profile = load_profile(profile_spec, labels, note=_note, calibration=calibration.for_model(model_path))
-        return profile, model_path, labels
+        rules = load_rules(profile_spec, labels, note=_note, calibration=calibration.for_model(model_path))
+        return rules, model_path, labels
     except ProfileProblems:
         _require_detector(model_path)  # a model of another kind makes every class look unknown
         raise
@@ -94,14 +95,15 @@ def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
     _check_number("--max-fps", args.max_fps, most=MAX_FPS)
     if args.max_frames is not None and args.max_frames < 1:
         raise AssistantError(f"--max-frames must be 1 or more, not {args.max_frames}.")
-    profile, model_path, labels = _load(args.profile, args.model)
+    rules, model_path, labels = _load(args.profile, args.model)
+    profile = rules.profile
     _check_run_outputs(args, profile, model_path)
     settings = voice_settings(profile)
     require_voice(_speech_spec(args, profile), settings)
-    speech_notes = [calibration.in_use(profile.calibration, model_path)]  # said once the inputs are checked
+    speech_notes = [calibration.in_use(rules.calibration, model_path)]  # said once the inputs are checked
     backend = make_backend(_speech_spec(args, profile), settings, speech_notes.append, warn=_warn,
                            stdout=context.stdout)
-    watcher = ProfileWatcher(profile_path(args.profile), labels, calibration=profile.calibration, warn=_warn)
+    watcher = ProfileWatcher(profile_path(args.profile), labels, calibration=rules.calibration, warn=_warn)
     stop = threading.Event()
     received: list[int] = []
 
@@ -131,7 +133,7 @@ def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
                              max_fps=args.max_fps)
         try:
             with TerminalKeys(commands.put):
-                stats = run(source, mediapipe_detectors(model_path), profile, speaker, options)
+                stats = run(source, mediapipe_detectors(model_path), rules, speaker, options)
         finally:
             if viewer:
                 viewer.close()
@@ -233,10 +235,11 @@ def _viewer(args: argparse.Namespace, commands: queue.SimpleQueue):
 def cmd_describe(args: argparse.Namespace, context: RunContext) -> int:
     from .imaging import cut_off_warning, images_in
     from .pipeline import NOTHING_HERE, describe_image, detector_for
-    from .profile import score_text
+    from .speaking import score_text
     from .wording import distance_label
 
-    profile, model_path, _ = _load(args.profile, args.model)
+    rules, model_path, _ = _load(args.profile, args.model)
+    profile = rules.profile
     failed = 0
     images = [image for spec in args.images for image in images_in(spec)]
     several = len(images) > 1
@@ -248,18 +251,18 @@ def cmd_describe(args: argparse.Namespace, context: RunContext) -> int:
         outputs.check([*_model_inputs(args.profile, model_path), *images],
                       [outputs.Target(f"--debug-out (for {image})", _still_view_path(image, debug_out, several))
                        for image in images])
-    unsaid = [calibration.in_use(profile.calibration, model_path)]  # said once an image is described
-    with detector_for(model_path, profile, video=False, candidates=candidates) as detector:
+    unsaid = [calibration.in_use(rules.calibration, model_path)]  # said once an image is described
+    with detector_for(model_path, rules, video=False, candidates=candidates) as detector:
         for image in images:
             try:
-                result = describe_image(image, detector, profile)
+                result = describe_image(image, detector, rules)
                 while unsaid:
                     _note(unsaid.pop())
                 warning = cut_off_warning(image)
                 if warning:
                     _warn(warning)
                 if debug_out is not None:
-                    _draw_still(result, profile, args.threshold, debug_out, several=several)
+                    _draw_still(result, rules, args.threshold, debug_out, several=several)
             except AssistantError as exc:
                 _report(exc, args.verbose)
                 failed += 1
@@ -278,13 +281,12 @@ def _still_view_path(image: Path, out: Path, several: bool) -> Path:
     return out / f"{image.stem}.png" if several or out.is_dir() else out
 
 
-def _draw_still(result, profile: Profile, threshold: float | None, out: Path, several: bool) -> None:
+def _draw_still(result, rules: Rules, threshold: float | None, out: Path, several: bool) -> None:
     """Write one image's debug view: to `out` itself, or into the folder `out` when there are several."""
     from .viewer import still_view, write_png
 
     path = _still_view_path(result.path, out, several)
-    said = [s.detection for s in result.utterance.objects]
-    view = still_view(result.image, result.detections, said, profile, threshold, result.utterance.text,
+    view = still_view(result.image, result.detections, result.fates, rules, threshold, result.utterance.text,
                       result.detect_ms)
     write_png(path, view)
 
@@ -373,14 +375,14 @@ def cmd_dataset_eval(args: argparse.Namespace, context: RunContext) -> int:
     from .detector import Detector
 
     dataset = _dataset(args)
-    profile, model_path, _ = _load(args.profile, args.model)
+    rules, model_path, _ = _load(args.profile, args.model)
     if args.report:
         outputs.check([*_model_inputs(args.profile, model_path), *_dataset_files(dataset, args.coco, args.voc)],
                       [outputs.Target("--report", Path(args.report), outputs.REPORT_NAMES)])
     with Detector(model_path, video=False, score_threshold=args.min_score,
                   max_results=EVAL_MAX_RESULTS) as detector:
         predicted = evaluation.predict(dataset, detector.detect, lambda items: _progress(items, "evaluating"))
-    result = evaluation.evaluate(dataset, predicted, profile)
+    result = evaluation.evaluate(dataset, predicted, rules)
     metrics = {**result.metrics, "model": model_path.name}
     if args.report:
         report.write(Path(args.report), metrics, result.evaluator, dataset.categories, result.ground_truth,

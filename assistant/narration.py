@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from .core import HAZARD, REQUESTED, ROUTINE, URGENT, Frame, Sighting, Track, Utterance
 from .position import place, side_of, time_to_contact_s
-from .profile import Profile
+from .rules import Rules
 from .wording import compose, gone_words, importance, warning
 
 BAND_EDGES_M = (1.0, 2.0, 4.0, 8.0)  # distance bands: under 1 m, 1-2, 2-4, 4-8, beyond 8 m
@@ -66,11 +66,11 @@ class _Recent:
 class Narrator:
     """`update(tracks, frame)` returns the utterance for this frame, or None to stay quiet.
 
-    `profile` may be replaced between frames (live reload); the history is kept.
+    `rules` may be replaced between frames (live reload); the history is kept.
     """
 
-    def __init__(self, profile: Profile):
-        self.profile = profile
+    def __init__(self, rules: Rules):
+        self.rules = rules
         self._memory: dict[int, _Memory] = {}
         self._recent: list[_Recent] = []
         self._gone: list[tuple[str, int]] = []
@@ -85,7 +85,7 @@ class Narrator:
         now = frame.timestamp_ms
         self._forget_ended(tracks, now)
         visible = [
-            place(t.detection, frame, self.profile.camera.hfov_deg, t.track_id) for t in tracks if t.confirmed and t.misses == 0
+            place(t.detection, frame, self.rules.profile.camera.hfov_deg, t.track_id) for t in tracks if t.confirmed and t.misses == 0
         ]
         for s in visible:
             memory = self._memory.setdefault(s.track_id, _Memory(s.detection.label))
@@ -97,17 +97,17 @@ class Narrator:
         approaching = [replace(s, why="approach") for s in visible if self._approaching(s)]
         if approaching:
             return self._say(approaching, frame, "approach")
-        if self._last_utterance_ms is not None and now - self._last_utterance_ms < self.profile.min_gap_s * 1000:
+        if self._last_utterance_ms is not None and now - self._last_utterance_ms < self.rules.profile.min_gap_s * 1000:
             return None
 
         kinds = {s.track_id: self._news(s, now) for s in visible}
         if visible:
-            top = min(visible, key=lambda s: importance(s, self.profile))
+            top = min(visible, key=lambda s: importance(s, self.rules.style))
             if kinds[top.track_id] is None and self._cooled_down(top, now):
                 kinds[top.track_id] = "repeat"
         due = [s for s in visible if kinds[s.track_id] is not None]
         if speaking:
-            due = [s for s in due if kinds[s.track_id] != "repeat" and self.profile.rule(s.detection.label).hazard]
+            due = [s for s in due if kinds[s.track_id] != "repeat" and self.rules.rule(s.detection.label).hazard]
         if due:
             kind = next(k for k in ("new", "change", "repeat") if k in {kinds[s.track_id] for s in due})
             return self._say([replace(s, why=kinds[s.track_id]) for s in due], frame, kind)
@@ -118,16 +118,16 @@ class Narrator:
         if ripe:
             self._gone = [(label, t) for label, t in self._gone if now - t < GONE_AFTER_MS]
             self._last_utterance_ms = now
-            return Utterance(gone_words(ripe, self.profile), now, frame.index, kind="gone", priority=ROUTINE,
-                             language=self.profile.language)
+            return Utterance(gone_words(ripe, self.rules.style), now, frame.index, kind="gone", priority=ROUTINE,
+                             language=self.rules.style.language)
         return None
 
     def describe(self, tracks: Sequence[Track], frame: Frame) -> Utterance:
         """Everything in view now, on request ("what's around me"); every visible track counts."""
-        visible = [place(t.detection, frame, self.profile.camera.hfov_deg, t.track_id) for t in tracks if t.misses == 0]
+        visible = [place(t.detection, frame, self.rules.profile.camera.hfov_deg, t.track_id) for t in tracks if t.misses == 0]
         if not visible:
-            return Utterance(self.profile.lang.text("Nothing in view"), frame.timestamp_ms, frame.index,
-                             kind="describe", priority=REQUESTED, language=self.profile.language)
+            return Utterance(self.rules.style.lang.text("Nothing in view"), frame.timestamp_ms, frame.index,
+                             kind="describe", priority=REQUESTED, language=self.rules.style.language)
         for s in visible:
             self._memory.setdefault(s.track_id, _Memory(s.detection.label))
         return self._say([replace(s, why="describe") for s in visible], frame, "describe", limit=10)
@@ -135,10 +135,10 @@ class Narrator:
     def _say(self, sightings: list[Sighting], frame: Frame, kind: str, limit: int | None = None) -> Utterance:
         """Compose, remember what was said where, and rank the sentence for the speech queue."""
         if kind == "approach":
-            ranked = sorted(sightings, key=lambda s: importance(s, self.profile))[: self.profile.max_items_per_sentence]
-            said = warning(ranked, self.profile)
+            ranked = sorted(sightings, key=lambda s: importance(s, self.rules.style))[: self.rules.style.max_items]
+            said = warning(ranked, self.rules.style)
         else:
-            said = compose(sightings, self.profile, limit)
+            said = compose(sightings, self.rules.style, limit)
         objects = said.objects
         for s in objects:
             memory = self._memory[s.track_id]
@@ -149,7 +149,7 @@ class Narrator:
             memory.warned = memory.warned or kind == "approach"
             memory.moving_to = None
         self._last_utterance_ms = frame.timestamp_ms
-        hazard = any(self.profile.rule(s.detection.label).hazard for s in objects)
+        hazard = any(self.rules.rule(s.detection.label).hazard for s in objects)
         if kind == "approach":
             priority = URGENT
         elif kind == "describe":
@@ -157,7 +157,7 @@ class Narrator:
         else:
             priority = HAZARD if hazard and kind != "repeat" else ROUTINE
         return Utterance(said.text, frame.timestamp_ms, frame.index, objects, kind, priority, priority >= HAZARD,
-                         language=self.profile.language, clauses=said.clauses)
+                         language=self.rules.style.language, clauses=said.clauses)
 
     def _news(self, sighting: Sighting, now: int) -> str | None:
         """'new', 'change' or None for a visible object; an object like one just spoken is adopted quietly."""
@@ -182,13 +182,13 @@ class Narrator:
 
     def _cooled_down(self, sighting: Sighting, now: int) -> bool:
         spoken = self._memory[sighting.track_id].spoken_ms
-        return spoken is not None and now - spoken >= self.profile.cooldown_s(sighting.detection.label) * 1000
+        return spoken is not None and now - spoken >= self.rules.cooldown_s(sighting.detection.label) * 1000
 
     def _approaching(self, sighting: Sighting) -> bool:
         """A hazard whose time-to-contact has just fallen under the profile's warning time."""
-        limit = self.profile.approach_warning_s
+        limit = self.rules.profile.approach_warning_s
         memory = self._memory[sighting.track_id]
-        if limit <= 0 or not self.profile.rule(sighting.detection.label).hazard:
+        if limit <= 0 or not self.rules.rule(sighting.detection.label).hazard:
             return False
         ttc = time_to_contact_s(memory.heights)
         if memory.warned:  # re-armed only once it is clearly further off again, not on a gap in the data
@@ -200,7 +200,7 @@ class Narrator:
         """A recently spoken, now ended object of the same class and side, still inside its cooldown, and
         no more than a band further off: the tracker lost it and found it again. If it is nearer now
         (a person coming close often gets a new track), adopting it makes that a change, not news."""
-        cooldown_ms = self.profile.cooldown_s(sighting.detection.label) * 1000
+        cooldown_ms = self.rules.cooldown_s(sighting.detection.label) * 1000
         side, band = side_of(sighting.position.bearing_deg), band_of(sighting)
         for recent in self._recent:
             if (recent.label == sighting.detection.label and recent.side == side
@@ -221,6 +221,6 @@ class Narrator:
             if memory.spoken_ms is None:
                 continue
             self._recent.append(_Recent(memory.label, memory.side, memory.band, memory.spoken_ms))
-            if self.profile.rule(memory.label).announce_gone:
+            if self.rules.rule(memory.label).announce_gone:
                 self._gone.append((memory.label, now))
-        self._recent = [r for r in self._recent if now - r.spoken_ms < self.profile.cooldown_s(r.label) * 1000]
+        self._recent = [r for r in self._recent if now - r.spoken_ms < self.rules.cooldown_s(r.label) * 1000]

@@ -26,13 +26,15 @@ from .errors import ProfileError, SourceError
 from .frame_report import FrameReport
 from .imaging import photo_name, read_image
 from .narration import Narrator
-from .profile import Profile, speakable, weak_boxes
+from .profile import Profile
 from .reload import ProfileWatcher
+from .rules import Rules
 from .sources import Source
+from .speaking import Fate, Judged, judge, settle
 from .speech import Speaker
 from .tracking import Tracker
 from .voices import VoiceSettings
-from .wording import describe_scene
+from .wording import said_at_once
 
 MAX_MISSING_MS = 1000  # a confirmed object unseen this long has left; shorter gaps are detector misses
 CANDIDATE_MAX_RESULTS = 100
@@ -94,25 +96,25 @@ def voice_settings(profile: Profile) -> VoiceSettings:
                          profile.camera.hfov_deg, profile.language)
 
 
-def detector_for(model_path: Path, profile: Profile, *, video: bool, candidates: float | None = None) -> Detector:
+def detector_for(model_path: Path, rules: Rules, *, video: bool, candidates: float | None = None) -> Detector:
     """A real detector limited to what the profile needs (see `detector_settings`)."""
-    return open_detector(model_path, detector_settings(profile, video, candidates))
+    return open_detector(model_path, detector_settings(rules, video, candidates))
 
 
-def detector_settings(profile: Profile, video: bool, candidates: float | None) -> DetectorSettings:
+def detector_settings(rules: Rules, video: bool, candidates: float | None) -> DetectorSettings:
     """What a detector for this profile is built with; a reload that changes none of it keeps the running one.
 
     The profile's classes down to its lowest speaking threshold, or, when tracking, down to the
     floor of the weak boxes that keep tracks alive. For the debug view, every class down to the
     `candidates` score, never above that floor, so the view cannot change what is said.
     """
-    floor = profile.weak_floor if video else profile.lowest_min_score
+    floor = rules.weak_floor if video else rules.lowest_min_score
     if candidates is not None:
         return DetectorSettings(video, min(candidates, floor), CANDIDATE_MAX_RESULTS)
-    return DetectorSettings(video, floor, labels=frozenset(profile.objects))
+    return DetectorSettings(video, floor, labels=rules.labels)
 
 
-def run(source: Source, detectors: Detectors, profile: Profile, speaker: Speaker,
+def run(source: Source, detectors: Detectors, rules: Rules, speaker: Speaker,
         options: RunOptions | None = None) -> RunStats:
     """Narrate a source until it ends, `max_frames` are done, `stop` is set or QUIT is commanded.
 
@@ -121,7 +123,7 @@ def run(source: Source, detectors: Detectors, profile: Profile, speaker: Speaker
     options = options or RunOptions()
     if options.stop.is_set():  # stopped while the source was opening: do not even load the model
         return RunStats(0, 0, 0.0)
-    loop = _Loop(source, detectors, profile, speaker, options)
+    loop = _Loop(source, detectors, rules, speaker, options)
     try:
         for frame in source:
             if not loop.step(frame):
@@ -154,30 +156,35 @@ class _Ages:
 
 
 class _Stages:
-    """The stages a profile configures, and the one place a new profile is applied to them."""
+    """The stages a profile's rules configure, and the one place new rules are applied to them."""
 
-    def __init__(self, detectors: Detectors, profile: Profile, speaker: Speaker, *, video: bool,
+    def __init__(self, detectors: Detectors, rules: Rules, speaker: Speaker, *, video: bool,
                  candidates: float | None):
         self.detectors, self.speaker, self.video, self.candidates = detectors, speaker, video, candidates
-        self.profile = profile
-        self.settings = detector_settings(profile, video, candidates)
+        self.rules = rules
+        self.settings = detector_settings(rules, video, candidates)
         self.detector = detectors(self.settings)
         self.restart()
 
     def restart(self) -> None:
         """Forget what was tracked and said: after the camera comes back, nothing of before is known."""
-        self.tracker = Tracker(self.profile.confirm_frames, lambda label: self.profile.min_score(label),
+        self.tracker = Tracker(self.profile.confirm_frames, lambda label: self.rules.min_score(label),
                                max_missing_ms=MAX_MISSING_MS)
-        self.narrator = Narrator(self.profile)
+        self.narrator = Narrator(self.rules)
 
-    def apply(self, profile: Profile) -> None:
-        """A reloaded profile, from the next frame on; the detector is rebuilt only if its settings changed."""
-        settings = detector_settings(profile, self.video, self.candidates)
+    @property
+    def profile(self) -> Profile:
+        return self.rules.profile
+
+    def apply(self, rules: Rules) -> None:
+        """A reloaded profile's rules, from the next frame on; the detector is rebuilt only if its settings changed."""
+        profile = rules.profile
+        settings = detector_settings(rules, self.video, self.candidates)
         if settings != self.settings:
             self.detector.close()
             self.detector = self.detectors(settings)
             self.settings = settings
-        self.profile = self.narrator.profile = profile
+        self.rules = self.narrator.rules = rules
         self.tracker.confirm_hits = profile.confirm_frames
         self.speaker.adjust(voice_settings(profile), profile.freshness_s)
 
@@ -188,9 +195,10 @@ class _Stages:
 class _Loop:
     """The state of one run, and what it does with each step: a frame, or None when no new frame came."""
 
-    def __init__(self, source: Source, detectors: Detectors, profile: Profile, speaker: Speaker, options: RunOptions):
+    def __init__(self, source: Source, detectors: Detectors, rules: Rules, speaker: Speaker, options: RunOptions):
         self.source, self.speaker, self.options = source, speaker, options
-        self.stages = _Stages(detectors, profile, speaker, video=not source.still, candidates=options.candidates)
+        self.stages = _Stages(detectors, rules, speaker, video=not source.still, candidates=options.candidates)
+        profile = rules.profile
         self._cap(profile)
         self.loss = LossWatch(profile.camera_timeout_s) if source.live else None
         self.cover = CoverWatch()
@@ -232,6 +240,7 @@ class _Loop:
         age_ms = (time.monotonic() - frame.captured_s) * 1000
         self.ages.add(age_ms)
         detections: tuple[Detection, ...] = ()
+        judged = Judged((), ())
         utterance, detect_ms = None, 0.0
         if self.cover.covered:
             self.tracks = ()
@@ -239,11 +248,11 @@ class _Loop:
             detect_start = time.perf_counter()
             detections = stages.detector.detect(frame)
             detect_ms = (time.perf_counter() - detect_start) * 1000
+            judged = judge(detections, stages.rules, frame.width, frame.height)
             if frame.still:
-                utterance = self._photo(detections, frame)
+                utterance = self._photo(judged, frame)
             else:
-                accepted = speakable(detections, stages.profile, frame.height)
-                weak = weak_boxes(detections, stages.profile, frame.height, accepted)
+                accepted, weak = judged.accepted, judged.weak
                 self.tracks = stages.tracker.update(accepted, frame.timestamp_ms, weak)
                 speaking = (frame.timestamp_ms < self.voice_free_ms if self.media_voice
                             else self.speaker.busy or self.speaker.queued > 0)
@@ -254,15 +263,16 @@ class _Loop:
             self._say(utterance)
         if self.options.on_frame is not None:
             track_of = {t.detection: t.track_id for t in self.tracks if t.misses == 0}
-            self.options.on_frame(FrameReport(frame, detections, tuple(track_of.get(d) for d in detections),
-                                              self.tracks, utterance, detect_ms, stages.profile, age_ms,
+            track_ids = tuple(track_of.get(d) for d in detections)
+            self.options.on_frame(FrameReport(frame, detections, settle(judged, track_ids, utterance), track_ids,
+                                              self.tracks, utterance, detect_ms, stages.rules, age_ms,
                                               self.source.dropped, self.source.max_fps))
 
-    def _photo(self, detections: tuple[Detection, ...], frame: Frame) -> Utterance:
+    def _photo(self, judged: Judged, frame: Frame) -> Utterance:
         """What a photo shows, or that it shows nothing the profile cares about; named by its file
         when it is one of a folder's."""
         profile = self.stages.profile
-        utterance = describe_scene(detections, frame, profile)
+        utterance = said_at_once(judged.sightings, frame, self.stages.rules.style)
         if not utterance.text:
             utterance = replace(utterance, text=profile.lang.text(NOTHING_HERE), kind="status")
         return replace(utterance, photo=photo_name(frame.name)) if self.source.named else utterance
@@ -322,9 +332,9 @@ class _Loop:
             return
         if changed is not None:
             self.stages.apply(changed)
-            self._cap(changed)
+            self._cap(changed.profile)
             if self.loss is not None:
-                self.loss.timeout_s = changed.camera_timeout_s
+                self.loss.timeout_s = changed.profile.camera_timeout_s
             self.reloads += 1
 
     def _obey(self, command: Command) -> bool:
@@ -376,6 +386,7 @@ class Description:
     utterance: Utterance
     image: np.ndarray  # RGB, for the debug view
     detections: tuple[Detection, ...]  # every candidate, before the profile's filter
+    fates: tuple[Fate, ...]  # what became of each candidate, and why
     detect_ms: float
 
     def to_json(self) -> dict:
@@ -391,11 +402,13 @@ class Description:
         }
 
 
-def describe_image(path: Path, detector: FrameDetector, profile: Profile) -> Description:
+def describe_image(path: Path, detector: FrameDetector, rules: Rules) -> Description:
     """Describe one image at once, as the assistant would say it; SourceError if it is unreadable."""
     frame = Frame(read_image(path), timestamp_ms=0, index=0, still=True, name=str(path))
     start = time.perf_counter()
     detections = detector.detect(frame)
     detect_ms = (time.perf_counter() - start) * 1000
-    utterance = describe_scene(detections, frame, profile)
-    return Description(path, frame.width, frame.height, utterance, frame.image, detections, detect_ms)
+    judged = judge(detections, rules, frame.width, frame.height)
+    utterance = said_at_once(judged.sightings, frame, rules.style)
+    fates = settle(judged, (), utterance)
+    return Description(path, frame.width, frame.height, utterance, frame.image, detections, fates, detect_ms)

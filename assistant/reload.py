@@ -8,15 +8,16 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .calibration import Calibration
-from .profile import Profile, load_profile
+from .rules import Rules, load_rules
 
 MISSING_GRACE_S = 1.0  # an editor that saves by delete-then-write leaves no file for less than this
 
 
 class ProfileWatcher:
-    """`poll()` returns a new Profile after the file changes and None otherwise; an invalid edit raises
-    ProfileError. It stats the file at most every `interval_s` and never reads an unchanged file.
-    A file gone for `grace_s` is told to `warn` once (the settings in use are kept) until it is back.
+    """`poll()` returns the new profile's Rules (under the model's `calibration`) after the file changes
+    and None otherwise; an invalid edit raises ProfileError. It stats the file at most every
+    `interval_s` and never reads an unchanged file. A file gone for `grace_s` is told to `warn`
+    once (the settings in use are kept) until it is back.
     """
 
     def __init__(self, path: Path, known_labels: Iterable[str] | None = None, interval_s: float = 0.25,
@@ -40,7 +41,7 @@ class ProfileWatcher:
             return None
         return info.st_mtime_ns, info.st_size
 
-    def poll(self) -> Profile | None:
+    def poll(self) -> Rules | None:
         now = time.monotonic()
         if now < self._next_check:
             return None
@@ -53,7 +54,7 @@ class ProfileWatcher:
         if stamp == self._stamp:
             return None
         self._stamp = stamp
-        return load_profile(str(self.path), self.known_labels, calibration=self.calibration)
+        return load_rules(str(self.path), self.known_labels, calibration=self.calibration)
 
     def _missing(self, now: float) -> None:
         """Warn once when the file has been gone longer than a save takes."""

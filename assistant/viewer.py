@@ -1,7 +1,7 @@
 """Where the debug view goes: a window, an MP4 recording, PNG snapshots; and the window's keys.
 
-`annotate` decides what each candidate box means (spoken, tracked, hazard, or filtered and
-why); `Viewer.show` renders a frame with `debug_view` and sends it to the chosen outputs.
+`annotate` draws each candidate box from its fate, decided upstream (spoken, tracked, hazard, or
+filtered and why); `Viewer.show` renders a frame with `debug_view` and sends it to the chosen outputs.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from .debug_view import Annotation, Heatmap, Hud, frame_heat, render
 from .errors import AssistantError
 from .frame_report import FrameReport
 from .imaging import opencv_path
-from .position import locate
-from .profile import Profile, score_text, speakable
+from .rules import Rules
+from .speaking import Fate, Kind, score_text
 from .wording import distance_label
 
 WINDOW = "assistant debug view"
@@ -46,38 +46,32 @@ def has_display() -> bool:
 
 def annotate(
     detections: Sequence[Detection],
+    fates: Sequence[Fate],
     track_ids: Sequence[int | None],
-    profile: Profile,
-    width: int,
-    height: int,
+    rules: Rules,
     spoken_ids: Iterable[int | None] = (),
-    said: Iterable[Detection] = (),
 ) -> list[Annotation]:
     """Every candidate with its status and label text, most confident first, at most MAX_BOXES.
 
-    `track_ids[i]` is the track `detections[i]` belongs to (None, or empty for a photo). A
-    candidate counts as spoken when its track is in `spoken_ids` (video) or it is in `said` (a photo)."""
+    `fates[i]` is what became of `detections[i]`, `track_ids[i]` the track it belongs to (None, or
+    empty for a photo). A kept candidate is drawn as spoken when its fate says so or its track is
+    in `spoken_ids` (said a moment ago)."""
     ids = list(track_ids) or [None] * len(detections)
     spoken = set(spoken_ids)
-    said = set(said)
-    # on video, what the loop kept is what it tracked; a photo has no tracks, so it is worked out here
-    kept = ({d for d, track_id in zip(detections, ids) if track_id is not None} if any(ids)
-            else set(speakable(detections, profile, height)))
     out = []
     filtered = 0
-    for d, track_id in sorted(zip(detections, ids), key=lambda pair: -pair[0].score)[:MAX_BOXES]:
-        reason = profile.rejection(d, height) or (None if d in kept else "duplicate")
-        if reason is not None:
+    for d, fate, track_id in sorted(zip(detections, fates, ids), key=lambda each: -each[0].score)[:MAX_BOXES]:
+        if not fate.kept:
             filtered += 1
-            text = f"{d.label} {score_text(d.score)} {reason}" if filtered <= MAX_FILTERED_LABELS else ""
+            text = f"{d.label} {score_text(d.score)} {fate.reason}" if filtered <= MAX_FILTERED_LABELS else ""
             out.append(Annotation(d, "filtered", text))
             continue
-        position = locate(d.label, d.box, width, height, profile.camera.hfov_deg)
         ident = f"#{track_id} " if track_id is not None else ""
-        text = f"{d.label} {score_text(d.score)} {ident}{position.direction} {distance_label(position)}".rstrip()
-        if profile.rule(d.label).hazard:
+        where = f"{fate.position.direction} {distance_label(fate.position)}" if fate.position else ""
+        text = f"{d.label} {score_text(d.score)} {ident}{where}".rstrip()
+        if rules.rule(d.label).hazard:
             status = "hazard"
-        elif (track_id is not None and track_id in spoken) or d in said:
+        elif fate.kind is Kind.SPOKEN or (track_id is not None and track_id in spoken):
             status = "spoken"
         else:
             status = "tracked"
@@ -85,14 +79,16 @@ def annotate(
     return out
 
 
-def still_view(rgb: np.ndarray, detections: Sequence[Detection], said: Sequence[Detection], profile: Profile,
+def still_view(rgb: np.ndarray, detections: Sequence[Detection], fates: Sequence[Fate], rules: Rules,
                threshold: float | None, sentence: str, detector_ms: float) -> np.ndarray:
     """The debug view of one photo: boxes at or above `threshold` (by default, each class's own
     min_score, so every box the profile speaks is drawn), and the heat of every candidate."""
     h, w = rgb.shape[:2]
-    shown = [d for d in detections if d.score >= (profile.min_score(d.label) if threshold is None else threshold)]
-    annotations = annotate(shown, (), profile, w, h, said=said)
-    hud = Hud(None, detector_ms, len(said), 0, sentence, profile.name)
+    shown = [(d, fate) for d, fate in zip(detections, fates)
+             if d.score >= (rules.min_score(d.label) if threshold is None else threshold)]
+    annotations = annotate([d for d, _ in shown], [fate for _, fate in shown], (), rules)
+    said = sum(fate.kind is Kind.SPOKEN for fate in fates)
+    hud = Hud(None, detector_ms, said, 0, sentence, rules.profile.name)
     return render(rgb, annotations, frame_heat(detections, w, h), hud)
 
 
@@ -184,10 +180,9 @@ class Viewer:
         self._spoken_at = {k: t for k, t in self._spoken_at.items() if frame.timestamp_ms - t <= SPOKEN_GLOW_MS}
         heat = (self._heat.update(report.detections, frame.width, frame.height, frame.timestamp_ms)
                 if self.heatmap else None)  # hidden: skipped; shown again, the old heat has decayed by then
-        annotations = annotate(report.detections, report.track_ids, report.profile, frame.width, frame.height,
-                               self._spoken_at)
+        annotations = annotate(report.detections, report.fates, report.track_ids, report.rules, self._spoken_at)
         hud = Hud(self._rate, report.detect_ms, sum(t.misses == 0 for t in report.tracks), queued, last_said,
-                  report.profile.name, report.age_ms, report.dropped, report.max_fps)
+                  report.rules.profile.name, report.age_ms, report.dropped, report.max_fps)
         view = render(frame.image, annotations, heat, hud, boxes=self.boxes)
         self._last_view = view
         if self.record is not None and not self._record_out.stopped:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from .core import Clause, Detection, Frame, Position, Sighting, Utterance
 from .language import Noun, Number
-from .position import place
-from .profile import Profile, speakable
+from .rules import Rules
+from .speaking import judge
+from .style import Style
 
 # How each side is said, by where the camera is mounted (the profile's camera.mounted): the English
 # msgids, looked up in the profile language's catalog with the mount as context.
@@ -45,25 +46,25 @@ class Sentence:
         return JOIN.join(clause.text for clause in self.clauses)
 
 
-def noun_of(label: str, profile: Profile) -> Noun:
+def noun_of(label: str, style: Style) -> Noun:
     """The noun the profile's language says for a class (or the profile's own spoken_name)."""
-    return profile.lang.noun(label, profile.rule(label).spoken_name)
+    return style.lang.noun(label, style.spoken_name(label))
 
 
-def counted(label: str, count: int, profile: Profile, article: bool = True) -> str:
+def counted(label: str, count: int, style: Style, article: bool = True) -> str:
     """'a dog', 'an umbrella', 'two people', '12 cars', 'deux personnes'; 'dog' without the article
     (or the noun's own brief form, where the bare noun would be misheard: 'une personne', not 'personne')."""
-    lang, noun = profile.lang, noun_of(label, profile)
+    lang, noun = style.lang, noun_of(label, style)
     word = noun.form(lang.category(count))
     if count == 1:
         return lang.text("a {noun}", noun.gender, noun=word, grammar=noun) if article else noun.brief or word
     return lang.text("{number} {noun}", number=lang.number(count, noun.gender), noun=word)
 
 
-def where_words(sighting: Sighting, profile: Profile) -> str:
+def where_words(sighting: Sighting, style: Style) -> str:
     """'on your left', 'slightly right', 'at 2 o'clock', or 'left' when brief."""
-    lang, brief = profile.lang, profile.verbosity == "brief"
-    if profile.directions == "clock":
+    lang, brief = style.lang, style.verbosity == "brief"
+    if style.directions == "clock":
         hour = Number(sighting.position.clock, lang.numbers)
         if brief:
             return lang.text("{hour} o'clock", "brief", "{hour} o'clock", sighting.position.clock, hour=hour)
@@ -73,23 +74,23 @@ def where_words(sighting: Sighting, profile: Profile) -> str:
         return lang.text(side, "brief")
     if sighting.position.direction != side:
         return lang.text(SLIGHTLY[side])
-    mounted = profile.camera.mounted
+    mounted = style.mounted
     return lang.text(SIDES[mounted][side], mounted)
 
 
-def amount(distance_m: float, profile: Profile) -> str:
+def amount(distance_m: float, style: Style) -> str:
     """A distance in the profile's units: 'about 4 metres', 'about 13 feet', 'about 5 steps'."""
-    if profile.units == "feet":
+    if style.units == "feet":
         value = distance_m * FEET_PER_METRE
-    elif profile.units == "steps":
-        value = distance_m / profile.step_length_m
+    elif style.units == "steps":
+        value = distance_m / style.step_length_m
     else:
         if distance_m < 1:
-            return profile.lang.text("less than a metre")
+            return style.lang.text("less than a metre")
         value = distance_m
     whole = max(1, round(value))
-    one, many = UNITS[profile.units]
-    return profile.lang.text(one, None, many, whole, amount=Number(whole, profile.lang.numbers))
+    one, many = UNITS[style.units]
+    return style.lang.text(one, None, many, whole, amount=Number(whole, style.lang.numbers))
 
 
 def distance_label(position: Position) -> str:
@@ -99,38 +100,38 @@ def distance_label(position: Position) -> str:
     return "close" if position.close else "partly in view" if position.partial else ""
 
 
-def distance_words(sighting: Sighting, profile: Profile) -> str:
+def distance_words(sighting: Sighting, style: Style) -> str:
     """'close', 'about 4 metres', 'partly in view', or '' when the distance is unknown."""
     position = sighting.position
     if position.distance_m is not None:
-        return amount(position.distance_m, profile)
+        return amount(position.distance_m, style)
     if position.close:
-        return profile.lang.text("close")
-    return profile.lang.text("partly in view") if position.partial else ""
+        return style.lang.text("close")
+    return style.lang.text("partly in view") if position.partial else ""
 
 
-def phrase(members: Sequence[Sighting], profile: Profile) -> str:
+def phrase(members: Sequence[Sighting], style: Style) -> str:
     """One group (same class, same side), at the profile's verbosity; nearest member first."""
-    lang, nearest = profile.lang, members[0]
+    lang, nearest = style.lang, members[0]
     label = nearest.detection.label
-    things = counted(label, len(members), profile, article=profile.verbosity != "brief")
-    where = where_words(nearest, profile)
-    distance = "" if profile.verbosity == "brief" else distance_words(nearest, profile)
-    if profile.verbosity == "detailed" and len(members) > 1 and _measured(nearest, profile):
-        distance = lang.text("nearest {distance}", noun_of(label, profile).gender, distance=distance)
+    things = counted(label, len(members), style, article=style.verbosity != "brief")
+    where = where_words(nearest, style)
+    distance = "" if style.verbosity == "brief" else distance_words(nearest, style)
+    if style.verbosity == "detailed" and len(members) > 1 and _measured(nearest, style):
+        distance = lang.text("nearest {distance}", noun_of(label, style).gender, distance=distance)
     if distance:
         text = lang.text("{things} {where}, {distance}", things=things, where=where, distance=distance)
     else:
         text = lang.text("{things} {where}", things=things, where=where)
-    if profile.verbosity == "detailed" and max(m.detection.score for m in members) < PROBABLY_BELOW:
+    if style.verbosity == "detailed" and max(m.detection.score for m in members) < PROBABLY_BELOW:
         text = lang.text("probably {phrase}", phrase=text)
     return text
 
 
-def _measured(sighting: Sighting, profile: Profile) -> bool:
+def _measured(sighting: Sighting, style: Style) -> bool:
     """Whether the distance is said as a number ('about 4 metres'), which 'nearest' can qualify."""
     distance = sighting.position.distance_m
-    return distance is not None and (distance >= 1 or profile.units != "metres")
+    return distance is not None and (distance >= 1 or style.units != "metres")
 
 
 def nearness(sighting: Sighting) -> float:
@@ -140,10 +141,10 @@ def nearness(sighting: Sighting) -> float:
     return math.inf if sighting.position.distance_m is None else sighting.position.distance_m
 
 
-def importance(sighting: Sighting, profile: Profile) -> tuple[bool, int, float]:
+def importance(sighting: Sighting, style: Style) -> tuple[bool, int, float]:
     """Sort key, most important first: hazards, then higher priority, then nearer."""
-    rule = profile.rule(sighting.detection.label)
-    return (not rule.hazard, -rule.priority, nearness(sighting))
+    hazard, priority = style.rank(sighting.detection.label)
+    return (not hazard, -priority, nearness(sighting))
 
 
 def sentence(text: str) -> str:
@@ -155,7 +156,7 @@ def group_of(sighting: Sighting) -> tuple[str, str]:
     return sighting.detection.label, sighting.position.side
 
 
-def compose(sightings: Sequence[Sighting], profile: Profile, limit: int | None = None) -> Sentence:
+def compose(sightings: Sequence[Sighting], style: Style, limit: int | None = None) -> Sentence:
     """One sentence grouping like objects on the same side, most important first: a clause a group.
 
     Groups are (label, side: left, ahead or right), ordered by hazard, then priority, then nearness, at most
@@ -166,44 +167,49 @@ def compose(sightings: Sequence[Sighting], profile: Profile, limit: int | None =
         groups.setdefault(group_of(sighting), []).append(sighting)
     ordered = sorted(
         (sorted(members, key=nearness) for members in groups.values()),
-        key=lambda members: importance(members[0], profile),
-    )[: limit or profile.max_items_per_sentence]
-    phrases = [phrase(members, profile) for members in ordered]
+        key=lambda members: importance(members[0], style),
+    )[: limit or style.max_items]
+    phrases = [phrase(members, style) for members in ordered]
     clauses = tuple(Clause(sentence(text) if i == 0 else text, members[0])  # the sentence's first word capitalized
                     for i, (text, members) in enumerate(zip(phrases, ordered)))
     return Sentence(clauses, tuple(s for members in ordered for s in members))
 
 
-def approach_words(sighting: Sighting, profile: Profile) -> str:
+def approach_words(sighting: Sighting, style: Style) -> str:
     """The warning for a hazard closing in: 'Car approaching on your left'."""
-    lang, noun = profile.lang, noun_of(sighting.detection.label, profile)
+    lang, noun = style.lang, noun_of(sighting.detection.label, style)
     return sentence(lang.text("{noun} approaching {where}", noun.gender, noun=noun.form(lang.category(1)),
-                              where=where_words(sighting, profile), grammar=noun))
+                              where=where_words(sighting, style), grammar=noun))
 
 
-def warning(sightings: Sequence[Sighting], profile: Profile) -> Sentence:
+def warning(sightings: Sequence[Sighting], style: Style) -> Sentence:
     """Approach warnings for hazards closing in, in the order given: a clause each."""
-    return Sentence(tuple(Clause(approach_words(s, profile), s) for s in sightings), tuple(sightings))
+    return Sentence(tuple(Clause(approach_words(s, style), s) for s in sightings), tuple(sightings))
 
 
-def gone_words(labels: Sequence[str], profile: Profile) -> str:
+def gone_words(labels: Sequence[str], style: Style) -> str:
     """'The dog has gone', 'The two dogs have gone; the cat has gone'."""
-    lang, parts = profile.lang, []
+    lang, parts = style.lang, []
     for label, count in Counter(labels).items():
-        noun = noun_of(label, profile)
+        noun = noun_of(label, style)
         parts.append(lang.text("the {noun} has gone", noun.gender, "the {number} {noun} have gone", count,
                                noun=noun.form(lang.category(count)), number=lang.number(count, noun.gender),
                                grammar=noun))
     return sentence(JOIN.join(parts))  # no object to place: one centred clause
 
 
-def sightings_of(detections: Iterable[Detection], frame: Frame, profile: Profile) -> list[Sighting]:
+def sightings_of(detections: Iterable[Detection], frame: Frame, rules: Rules) -> list[Sighting]:
     """The profile's objects in a frame, one per object (duplicates suppressed), with their positions."""
-    return [place(d, frame, profile.camera.hfov_deg) for d in speakable(detections, profile, frame.height)]
+    return judge(tuple(detections), rules, frame.width, frame.height).sightings
 
 
-def describe_scene(detections: Iterable[Detection], frame: Frame, profile: Profile) -> Utterance:
-    """Everything the profile cares about in one still image, said at once (text may be empty)."""
-    said = compose(sightings_of(detections, frame, profile), profile)
-    return Utterance(said.text, frame.timestamp_ms, frame.index, said.objects, language=profile.language,
+def said_at_once(sightings: Sequence[Sighting], frame: Frame, style: Style) -> Utterance:
+    """A still image's objects said in one sentence (text may be empty)."""
+    said = compose(sightings, style)
+    return Utterance(said.text, frame.timestamp_ms, frame.index, said.objects, language=style.language,
                      clauses=said.clauses)
+
+
+def describe_scene(detections: Iterable[Detection], frame: Frame, rules: Rules) -> Utterance:
+    """Everything the profile cares about in one still image, said at once (text may be empty)."""
+    return said_at_once(sightings_of(detections, frame, rules), frame, rules.style)

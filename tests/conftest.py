@@ -22,7 +22,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 from assistant import calibration, models  # noqa: E402 - after the log levels above
 from assistant.detector import Detectors
 from assistant.pipeline import RunOptions, RunStats, run, voice_settings
-from assistant.profile import load_profile
+from assistant.rules import load_rules
 from assistant.sources import open_source
 from assistant.speech import Speaker
 from assistant.transcript import Transcript
@@ -112,12 +112,12 @@ def narrate_replayed(detectors: Detectors, video: Path, profile: str, out: Path)
     """`assistant run` on a video with WAV speech and a transcript into `out`, in this process with
     these detectors: the profile, its calibration, speech and transcript wired as the command wires
     them. The run's totals and the transcript's records."""
-    loaded = load_profile(profile, models.labels(MODEL), calibration=calibration.for_model(MODEL))
-    settings, speech = voice_settings(loaded), f"wav:{out / 'wav'}"
+    loaded = load_rules(profile, models.labels(MODEL), calibration=calibration.for_model(MODEL))
+    settings, speech = voice_settings(loaded.profile), f"wav:{out / 'wav'}"
     require_voice(speech, settings)
     transcript = Transcript(out / "t.jsonl")
     speaker = Speaker(make_backend(speech, settings), settings=settings, on_spoken=transcript.write,
-                      max_age_s=loaded.freshness_s)
+                      max_age_s=loaded.profile.freshness_s)
     try:
         speaker.wait_ready()
         with open_source(str(video)) as source:

@@ -17,6 +17,8 @@ from assistant.detector import Detector
 from assistant.imaging import read_image
 from assistant.profile import Profile
 from assistant.frame_report import FrameReport
+from assistant.rules import Rules
+from assistant.speaking import judge, settle
 from assistant.viewer import Viewer, annotate
 
 from .conftest import IMAGES, MODEL, ROOT, VIDEOS, run_cli
@@ -102,14 +104,15 @@ def test_heatmap_glows_steadily_and_leaves_a_halving_trail() -> None:
 
 
 def test_each_candidate_gets_its_status_and_reason() -> None:
-    profile = Profile(name="t", objects={"car": {"hazard": True}, "cup": {"min_score": 0.5, "min_size": 0.3},
-                                         "chair": {}})
+    rules = Rules(Profile(name="t", objects={"car": {"hazard": True}, "cup": {"min_score": 0.5, "min_size": 0.3},
+                                             "chair": {}}))
     tracks = [Track(4, det("car", 0.7, 10), 3, 0, True)]
     candidates = [tracks[0].detection, det("cup", 0.3, 100), det("cup", 0.9, 200, h=50), det("dog", 0.9, 300),
                   det("chair", 0.8, 400), det("chair", 0.6, 402)]
     track_ids = [4, None, None, None, 7, None]
+    fates = settle(judge(candidates, rules, 640, 480), track_ids, None)
     out = {a.detection.label + str(a.detection.score): (a.status, a.text)
-           for a in annotate(candidates, track_ids, profile, 640, 480, spoken_ids={7})}
+           for a in annotate(candidates, fates, track_ids, rules, spoken_ids={7})}
     assert out["car0.7"][0] == "hazard" and "#4" in out["car0.7"][1]
     assert out["cup0.3"] == ("filtered", "cup 0.30 <0.50")
     assert out["cup0.9"] == ("filtered", "cup 0.90 too small")
@@ -142,10 +145,10 @@ def test_a_recording_plays_at_the_rate_frames_really_came(tmp_path: Path) -> Non
     """A camera loop that manages 4 frames a second records at 4 fps, whatever the camera claims."""
     out = tmp_path / "slow.mp4"
     viewer = Viewer(record=out)
-    profile = Profile(name="t", objects=["cup"])
+    rules = Rules(Profile(name="t", objects=["cup"]))
     for i in range(20):
         frame = Frame(np.zeros((120, 160, 3), np.uint8), timestamp_ms=i * 250, index=i)
-        viewer.show(FrameReport(frame, (), (), (), None, 80.0, profile), 0, "")
+        viewer.show(FrameReport(frame, (), (), (), (), None, 80.0, rules), 0, "")
     viewer.close()
     capture = cv2.VideoCapture(str(out))
     assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(4.0)

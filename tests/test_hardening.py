@@ -225,15 +225,15 @@ def test_the_photo_debug_view_draws_every_spoken_box_by_default() -> None:
     from assistant.detector import Detector
     from assistant.pipeline import describe_image
     from assistant.profile import Profile
+    from assistant.rules import Rules
     from assistant.viewer import still_view
 
-    profile = Profile(name="dogs", objects={"dog": {"min_score": 0.4}, "bicycle": {}})
+    rules = Rules(Profile(name="dogs", objects={"dog": {"min_score": 0.4}, "bicycle": {}}))
     with Detector(MODEL, video=False, score_threshold=0.1, max_results=100) as detector:
-        result = describe_image(IMAGES / "darknet_dog.jpg", detector, profile)
+        result = describe_image(IMAGES / "darknet_dog.jpg", detector, rules)
     dog = next(s.detection for s in result.utterance.objects if s.detection.label == "dog")
     assert dog.score < 0.5  # spoken, though under the old fixed 0.5 drawing threshold
-    said = [s.detection for s in result.utterance.objects]
-    view = still_view(result.image, result.detections, said, profile, None, result.utterance.text, 0.0)
+    view = still_view(result.image, result.detections, result.fates, rules, None, result.utterance.text, 0.0)
     x, y = round((dog.box.x1 + dog.box.x2) / 2), round(dog.box.y2) - 1
     assert tuple(int(v) for v in view[y, x]) == COLOURS["spoken"]
 

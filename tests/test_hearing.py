@@ -11,7 +11,9 @@ from assistant import calibration, cli, models
 from assistant.core import Box, Detection
 from assistant.datasets import calibrate
 from assistant.duplicates import suppress
-from assistant.profile import PROFILE_DIR, load_profile, speakable
+from assistant.profile_files import PROFILE_DIR
+from assistant.rules import load_rules
+from assistant.speaking import judge
 from assistant.tracking import Tracker
 
 from .conftest import IMAGES, MODEL, SHARED, VIDEOS, run_cli
@@ -41,10 +43,10 @@ class TestSuppression:
         assert len(suppress([horse, rider])) == 2
 
     def test_a_class_the_profile_leaves_out_never_silences_one_it_names(self) -> None:
-        profile = load_profile("default")
+        rules = load_rules("default")
         bear, dog, cat = Detection("teddy bear", 0.7, box(100)), Detection("dog", 0.6, box(102)), \
             Detection("cat", 0.55, box(101))
-        assert speakable([bear, dog, cat], profile, 480) == [dog]
+        assert judge([bear, dog, cat], rules, 640, 480).accepted == [dog]
 
     def test_a_lost_track_is_found_again_not_doubled(self) -> None:
         tracker = Tracker(confirm_hits=2)
@@ -110,10 +112,10 @@ def test_the_shipped_profiles_keep_only_preferences() -> None:
 
 def test_min_score_overrides_the_calibration_which_overrides_one_half() -> None:
     made = calibration.Calibration("x", (), 0.6, {"dog": 0.4})
-    assert load_profile("default").rule("dog").min_score == calibration.UNCALIBRATED
-    calibrated = load_profile("default", calibration=made)
+    assert load_rules("default").rule("dog").min_score == calibration.UNCALIBRATED
+    calibrated = load_rules("default", calibration=made)
     assert (calibrated.rule("dog").min_score, calibrated.rule("cat").min_score) == (0.4, 0.6)
-    assert load_profile("quiet", calibration=made).rule("car").min_score == 0.6
+    assert load_rules("quiet", calibration=made).rule("car").min_score == 0.6
 
 
 def test_without_a_calibration_the_model_is_said_to_be_not_calibrated() -> None:
@@ -204,13 +206,13 @@ def test_no_object_holds_two_confirmed_tracks(video: str, frames: int | None) ->
     from assistant.duplicates import SAME_CLASS_IOU
     from assistant.sources import open_source
 
-    profile = load_profile("default")
-    tracker = Tracker(profile.confirm_frames, profile.min_score)
+    rules = load_rules("default")
+    tracker = Tracker(rules.profile.confirm_frames, rules.min_score)
     seen = 0
-    with open_source(str(VIDEOS / video)) as source, Detector(MODEL, video=True, score_threshold=profile.lowest_min_score,
+    with open_source(str(VIDEOS / video)) as source, Detector(MODEL, video=True, score_threshold=rules.lowest_min_score,
                                                              max_results=100) as detector:
         for frame in source:
-            tracks = [t for t in tracker.update(speakable(detector.detect(frame), profile, frame.height),
+            tracks = [t for t in tracker.update(judge(detector.detect(frame), rules, frame.width, frame.height).accepted,
                                                 frame.timestamp_ms) if t.confirmed]
             for i, a in enumerate(tracks):
                 assert not any(a.detection.label == b.detection.label

@@ -20,7 +20,9 @@ from babel.messages.pofile import read_po
 from assistant import language
 from assistant.core import Box, Detection, Position, Sighting
 from assistant.pipeline import RunStats
-from assistant.profile import Profile, ProfileProblems, load_profile
+from assistant.profile import Profile
+from assistant.profile_files import ProfileProblems, load_profile
+from assistant.rules import Rules
 from assistant.voices import BackendUnavailable, pyttsx3_voice
 from assistant.wording import approach_words, compose, gone_words
 
@@ -55,16 +57,16 @@ def say(spec: dict, code: str) -> str:
     settings = spec.get("profile", {})
     objects = spec.get("objects", [])
     labels = [o[0] for o in objects] + spec.get("labels", [])
-    profile = Profile(name="t", language=code, objects={label: {} for label in labels or ["person"]}, **settings)
+    style = Rules(Profile(name="t", language=code, objects={label: {} for label in labels or ["person"]}, **settings)).style
     if spec["say"] == "status":
-        return profile.lang.text(spec["status"], rate=spec.get("rate"))
+        return style.lang.text(spec["status"], rate=spec.get("rate"))
     if spec["say"] == "gone":
-        return gone_words(spec["labels"], profile)
+        return gone_words(spec["labels"], style)
     sightings = [sighting(label, direction, distance, spec.get("score", 0.9), 100 * i + k)
                  for i, (label, count, direction, distance) in enumerate(objects) for k in range(count)]
     if spec["say"] == "approach":
-        return approach_words(sightings[0], profile)
-    return compose(sightings, profile).text
+        return approach_words(sightings[0], style)
+    return compose(sightings, style).text
 
 
 @pytest.mark.parametrize("code", CODES)
@@ -120,9 +122,9 @@ def test_plural_forms_come_from_cldr() -> None:
 
 
 def test_a_spoken_name_keeps_the_class_gender_and_takes_the_regular_plural() -> None:
-    profile = Profile(name="t", language="es", objects={"cup": {"spoken_name": "taza roja"}, "car": {"spoken_name": "taxi"}})
+    style = Rules(Profile(name="t", language="es", objects={"cup": {"spoken_name": "taza roja"}, "car": {"spoken_name": "taxi"}})).style
     sightings = [sighting("car", "left", 4, 0.9, 1), sighting("car", "left", 5, 0.9, 2), sighting("cup", "right", 0.5, 0.9, 3)]
-    assert compose(sightings, profile).text == "Una taza roja a tu derecha, a menos de un metro; dos taxis a tu izquierda, a unos 4 metros"
+    assert compose(sightings, style).text == "Una taza roja a tu derecha, a menos de un metro; dos taxis a tu izquierda, a unos 4 metros"
 
 
 @pytest.mark.parametrize(("code", "words", "classes"), [
@@ -194,9 +196,9 @@ def test_adding_a_language_is_adding_files(tmp_path: Path, monkeypatch: pytest.M
     language.load.cache_clear()
     try:
         assert "it" in language.available()
-        profile = Profile(name="t", language="it", objects={"cup": {}, "dog": {}})
+        style = Rules(Profile(name="t", language="it", objects={"cup": {}, "dog": {}})).style
         sightings = [sighting("dog", "left", 3, 0.9, 1), sighting("dog", "left", 4, 0.9, 2), sighting("cup", "left", 0.5, 0.9, 3)]
-        text = compose(sightings, profile).text
+        text = compose(sightings, style).text
     finally:
         language.load.cache_clear()
     assert text == "Una tazza alla tua sinistra, a meno di un metro; due cani alla tua sinistra, a circa 3 metri"

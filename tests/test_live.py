@@ -17,7 +17,7 @@ import pytest
 
 from assistant.core import Box, Frame
 from assistant.detector import Detector
-from assistant.profile import load_profile
+from assistant.rules import load_rules
 from assistant.transcript import read_transcript, static_repeats
 
 from .conftest import IMAGES, MODEL, ROOT, VIDEOS, narrate, run_cli
@@ -47,7 +47,7 @@ def test_transcript_has_no_repeats_and_cites_real_objects(
     result, records = request.getfixturevalue("car_runs")[profile] if shared_run else narrate(video, profile, tmp_path)
     assert result.returncode == 0, result.stderr
     assert records, "the run said nothing"
-    assert static_repeats(records, load_profile(profile).cooldown_s) == 0
+    assert static_repeats(records, load_rules(profile).cooldown_s) == 0
     for record in records:
         assert record["kind"] in {"new", "change", "approach", "gone", "repeat"}
         assert record["wav"] and Path(record["wav"]).is_file()

@@ -10,18 +10,26 @@ import pytest
 from assistant.core import REQUESTED, URGENT, Box, Detection, Frame, Track, Utterance
 from assistant.narration import Narrator
 from assistant.profile import Profile
+from assistant.rules import Rules
+from assistant.speaking import Kind, judge
 from assistant.speech import Speaker
 from assistant.voices import PrintBackend
 from assistant.tracking import Tracker
 from assistant.language import load as load_language
 from assistant.wording import compose, counted, describe_scene, sightings_of
 
-PROFILE = Profile(
+PROFILE = Rules(Profile(
     name="test",
     objects={"person": {"priority": 5}, "car": {"priority": 7}, "cup": {}, "dog": {"min_score": 0.4}, "chair": {}},
     defaults={"min_score": 0.5, "priority": 1, "cooldown_s": 10},
-)
+))
 W, H = 640, 480
+
+
+def passing(dets: list[Detection], rules: Rules) -> list[Detection]:
+    """The boxes that pass the profile's own rules (class, threshold, size), duplicates or not."""
+    fates = judge(dets, rules, W, H).fates
+    return [d for d, fate in zip(dets, fates) if fate.kind in (Kind.ACCEPTED, Kind.DUPLICATE)]
 
 
 def frame_at(t_ms: int, index: int = 0) -> Frame:
@@ -47,13 +55,13 @@ def test_plurals(label: str, expected: str) -> None:
     ("bus", 2, "two buses"), ("skis", 2, "two pairs of skis"),
 ])
 def test_counted(label: str, n: int, expected: str) -> None:
-    assert counted(label, n, PROFILE) == expected
+    assert counted(label, n, PROFILE.style) == expected
 
 
 def test_one_sentence_groups_counts_and_orders_by_priority() -> None:
     frame = frame_at(0)
     dets = [det("person", 290), det("person", 340), det("cup", 600), det("car", 10), det("chair", 320)]
-    said = compose(sightings_of(dets, frame, PROFILE), PROFILE)
+    said = compose(sightings_of(dets, frame, PROFILE), PROFILE.style)
     text, objects = said.text, said.objects
     assert text.startswith("A car on your left")
     assert "; two people ahead" in text
@@ -67,7 +75,7 @@ def test_nearer_group_first_at_equal_priority() -> None:
     frame = frame_at(0)
     far_cup = det("cup", 10, y1=200, y2=210)
     near_chair = det("chair", 600, y1=100, y2=400, w=30)
-    text = compose(sightings_of([far_cup, near_chair], frame, PROFILE), PROFILE).text
+    text = compose(sightings_of([far_cup, near_chair], frame, PROFILE), PROFILE.style).text
     assert text.index("chair") < text.index("cup")
 
 
@@ -210,11 +218,11 @@ class TestTracker:
         assert (back[0].track_id == first.track_id) == same
 
 
-def narrate_sequence(frames: list[tuple[int, list[Detection]]], profile: Profile = PROFILE) -> list[tuple[int, str]]:
-    tracker, narrator = Tracker(profile.confirm_frames), Narrator(profile)
+def narrate_sequence(frames: list[tuple[int, list[Detection]]], profile: Rules = PROFILE) -> list[tuple[int, str]]:
+    tracker, narrator = Tracker(profile.profile.confirm_frames), Narrator(profile)
     said = []
     for index, (t_ms, dets) in enumerate(frames):
-        utterance = narrator.update(tracker.update([d for d in dets if profile.accepts(d, H)], t_ms), frame_at(t_ms, index))
+        utterance = narrator.update(tracker.update(passing(dets, profile), t_ms), frame_at(t_ms, index))
         if utterance:
             said.append((t_ms, utterance.text))
     return said
@@ -242,7 +250,7 @@ def test_new_object_spoken_without_repeating_the_old() -> None:
 
 
 def profile_with(**settings) -> Profile:
-    return Profile(name="w", objects={"car": {"priority": 7}, "person": {}, "tv": {"spoken_name": "telly"}}, **settings)
+    return Rules(Profile(name="w", objects={"car": {"priority": 7}, "person": {}, "tv": {"spoken_name": "telly"}}, **settings))
 
 
 CAR_LEFT = det("car", 10, w=100, y1=150, y2=300)  # 150 px tall: about 5.5 m
@@ -274,7 +282,7 @@ def test_spoken_name_replaces_the_label() -> None:
 
 
 def test_min_gap_holds_the_next_sentence() -> None:
-    profile = Profile(name="g", objects=["cup", "car"], min_gap_s=2, confirm_frames=1)
+    profile = Rules(Profile(name="g", objects=["cup", "car"], min_gap_s=2, confirm_frames=1))
     frames = [(0, [det("cup", 300)]), (500, [det("cup", 300), det("car", 10, w=100)]),
               (1000, [det("cup", 300), det("car", 10, w=100)]), (2000, [det("cup", 300), det("car", 10, w=100)])]
     assert [t for t, _ in narrate_sequence(frames, profile)] == [0, 2000]
@@ -282,26 +290,26 @@ def test_min_gap_holds_the_next_sentence() -> None:
 
 # --- Speak-on-change policy: scenario tables with explicit timestamps (10 frames a second) ---
 
-STREET = Profile(
+STREET = Rules(Profile(
     name="street-test",
     objects={"car": {"priority": 7, "hazard": True, "cooldown_s": 10}, "person": {"priority": 5},
              "cup": {}, "chair": {}, "dog": {"announce_gone": True}},
     defaults={"min_score": 0.5, "priority": 1, "cooldown_s": 10},
-)
+))
 
 
-def utterances(frames: list[tuple[int, list[Detection]]], profile: Profile = STREET) -> list[Utterance]:
-    tracker, narrator = Tracker(profile.confirm_frames), Narrator(profile)
+def utterances(frames: list[tuple[int, list[Detection]]], profile: Rules = STREET) -> list[Utterance]:
+    tracker, narrator = Tracker(profile.profile.confirm_frames), Narrator(profile)
     said = []
     for index, (t_ms, dets) in enumerate(frames):
-        tracks = tracker.update([d for d in dets if profile.accepts(d, H)], t_ms)
+        tracks = tracker.update(passing(dets, profile), t_ms)
         utterance = narrator.update(tracks, frame_at(t_ms, index))
         if utterance:
             said.append(utterance)
     return said
 
 
-def said(frames: list[tuple[int, list[Detection]]], profile: Profile = STREET) -> list[tuple[int, str, str]]:
+def said(frames: list[tuple[int, list[Detection]]], profile: Rules = STREET) -> list[tuple[int, str, str]]:
     return [(u.timestamp_ms, u.kind, u.text) for u in utterances(frames, profile)]
 
 
@@ -386,7 +394,7 @@ def test_approach_warning_from_box_growth(rate: float, warned: bool) -> None:
 
 
 def test_approach_warning_is_off_when_the_profile_says_zero() -> None:
-    profile = STREET.model_copy(update={"approach_warning_s": 0.0})
+    profile = Rules(STREET.profile.model_copy(update={"approach_warning_s": 0.0}))
     assert not [u for u in utterances(grow(0, 20, 60, 0.5), profile) if u.kind == "approach"]
 
 
@@ -408,7 +416,7 @@ def test_a_car_approaching_interrupts_a_sentence_about_a_chair() -> None:
 
     records = []
     speaker = Speaker(Voice(), on_spoken=records.append, max_age_s=5)
-    tracker, narrator = Tracker(STREET.confirm_frames), Narrator(STREET)
+    tracker, narrator = Tracker(STREET.profile.confirm_frames), Narrator(STREET)
     chair = det("chair", 560, y1=150, y2=300)
     for t_ms, dets in grow(0, 20, 60, 0.6):
         utterance = narrator.update(tracker.update(dets + [chair], t_ms), frame_at(t_ms))
@@ -422,8 +430,8 @@ def test_a_car_approaching_interrupts_a_sentence_about_a_chair() -> None:
 
 
 def test_hazards_are_said_first_whatever_their_priority() -> None:
-    profile = Profile(name="h", objects={"person": {"priority": 9}, "bicycle": {"priority": 1, "hazard": True}})
-    text = compose(sightings_of([det("person", 300), det("bicycle", 10, w=100)], frame_at(0), profile), profile).text
+    profile = Rules(Profile(name="h", objects={"person": {"priority": 9}, "bicycle": {"priority": 1, "hazard": True}}))
+    text = compose(sightings_of([det("person", 300), det("bicycle", 10, w=100)], frame_at(0), profile), profile.style).text
     assert text.startswith("A bicycle on your left")
 
 

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from assistant import models
 from assistant.errors import ProfileError
-from assistant.profile import ProfileProblems, load_profile, shipped_profiles
+from assistant.profile_files import ProfileProblems, load_profile, shipped_profiles
+from assistant.rules import Rules
 from assistant.speech_engines import ENGINES, MAX_RATE_WPM, MIN_RATE_WPM
 
 from .conftest import MODEL, run_cli
@@ -30,7 +31,7 @@ def write(tmp_path: Path, text: str, name: str = "p.yaml") -> str:
 def test_default_profile_covers_the_required_classes() -> None:
     profile = load_profile(None, LABELS)
     assert REQUIRED <= set(profile.objects)
-    assert all(0 < profile.rule(label).min_score < 1 for label in profile.objects)
+    assert all(0 < Rules(profile).rule(label).min_score < 1 for label in profile.objects)
 
 
 @pytest.mark.parametrize("path", shipped_profiles(), ids=lambda p: p.stem)
@@ -42,12 +43,12 @@ def test_every_shipped_profile_passes_and_says_who_it_is_for(path: Path) -> None
 
 def test_shipped_set() -> None:
     assert {p.stem for p in shipped_profiles()} >= {"default", "street", "home", "table", "quiet"}
-    street = load_profile("street")
+    street = Rules(load_profile("street"))
     assert all(street.rule(v).hazard for v in ("car", "bus", "truck", "motorcycle", "bicycle"))
     assert not street.rule("person").hazard
     assert load_profile("table").verbosity == "brief"
-    quiet = load_profile("quiet")
-    assert set(quiet.objects) <= {"person"} | {label for label in quiet.objects if quiet.rule(label).hazard}
+    quiet = Rules(load_profile("quiet"))
+    assert quiet.labels <= {"person"} | {label for label in quiet.labels if quiet.rule(label).hazard}
 
 
 def test_full_schema_and_shorthand(tmp_path: Path) -> None:
@@ -67,7 +68,7 @@ objects:
   tv: {spoken_name: television, priority: 4, hazard: false, announce_gone: true, min_size: 0.1}
   cup:
 """), LABELS)
-    tv, cup = profile.rule("tv"), profile.rule("cup")
+    tv, cup = Rules(profile).rule("tv"), Rules(profile).rule("cup")
     assert (tv.spoken_name, tv.priority, tv.announce_gone, tv.min_size, tv.min_score) == ("television", 4, True, 0.1, 0.3)
     assert (cup.cooldown_s, cup.min_score, cup.hazard) == (5, 0.3, False)
     assert profile.voice.engine == "print" and profile.camera.mounted == "hand" and profile.units == "steps"
@@ -127,16 +128,17 @@ def test_extends_inherits_and_overrides(tmp_path: Path) -> None:
     child = write(tmp_path, "name: child\nextends: base\nobjects:\n  cup: {priority: 7}\n  dog: {}\n", "child.yaml")
     profile = load_profile(child, LABELS)
     assert set(profile.objects) == {"cup", "chair", "dog"}
-    assert profile.rule("cup").min_score == 0.6 and profile.rule("cup").priority == 7
-    assert profile.verbosity == "brief" and profile.cooldown_s("dog") == 30 and profile.description == ""
-    assert load_profile(write(tmp_path, "name: x\nextends: street\nobjects: [cup]\n", "x.yaml")).rule("car").hazard
+    rules = Rules(profile)
+    assert rules.rule("cup").min_score == 0.6 and rules.rule("cup").priority == 7
+    assert profile.verbosity == "brief" and rules.cooldown_s("dog") == 30 and profile.description == ""
+    assert Rules(load_profile(write(tmp_path, "name: x\nextends: street\nobjects: [cup]\n", "x.yaml"))).rule("car").hazard
 
 
 def test_a_bare_class_in_the_child_keeps_the_parents_settings(tmp_path: Path) -> None:
     write(tmp_path, "name: base\nobjects:\n  cup: {min_score: 0.6, priority: 4}\n", "base.yaml")
     child = write(tmp_path, "name: child\nextends: base\nobjects:\n  cup:\n  chair:\n", "child.yaml")
-    profile = load_profile(child)
-    assert (profile.rule("cup").min_score, profile.rule("cup").priority) == (0.6, 4)
+    cup = Rules(load_profile(child)).rule("cup")
+    assert (cup.min_score, cup.priority) == (0.6, 4)
 
 
 def test_extends_errors_point_at_the_right_file(tmp_path: Path) -> None:

@@ -43,6 +43,7 @@ def test_a_reloaded_profile_keeps_the_models_calibration(tmp_path: Path) -> None
     path.write_text("name: live\nobjects: [car, dog, cat]\n")
     os.utime(path, ns=(time.time_ns(), time.time_ns() + 1_000_000))
     reloaded = watcher.poll()
+    assert reloaded.calibration is not None and reloaded.profile.name == "live"
     assert [reloaded.rule(c).min_score for c in ("car", "dog", "cat")] == [0.6, 0.45, 0.6]
 
 

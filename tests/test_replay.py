@@ -10,7 +10,7 @@ import pytest
 from assistant.detector import Detectors, mediapipe_detectors
 from assistant.frame_report import FrameReport
 from assistant.pipeline import RunOptions, run
-from assistant.profile import load_profile
+from assistant.rules import load_rules
 from assistant.sources import open_source
 from assistant.speech import Speaker
 from assistant.voices import VoiceSettings, make_backend
@@ -27,7 +27,7 @@ def frames_and_sentences(detectors: Detectors, source: Path, profile: str, candi
     reports: list[FrameReport] = []
     speaker = Speaker(make_backend("none", VoiceSettings()))
     with open_source(str(source)) as opened:
-        run(opened, detectors, load_profile(profile), speaker, RunOptions(max_frames=max_frames, on_frame=reports.append,
+        run(opened, detectors, load_rules(profile), speaker, RunOptions(max_frames=max_frames, on_frame=reports.append,
                                                                        candidates=candidates))
     speaker.close()
     return [(r.frame.index, r.frame.timestamp_ms, r.detections, r.track_ids, r.tracks,

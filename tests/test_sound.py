@@ -15,7 +15,9 @@ from assistant import audio
 from assistant.core import HAZARD, ROUTINE, URGENT, Box, Clause, Detection, Frame, Utterance
 from assistant.errors import ProfileError
 from assistant.position import place
-from assistant.profile import Profile, load_profile
+from assistant.profile import Profile
+from assistant.profile_files import load_profile
+from assistant.rules import Rules
 from assistant.speech import Speaker
 from assistant.voices import EspeakSynthesizer, SoundBackend, VoiceSettings, render
 from assistant.wording import Sentence, compose, gone_words, warning
@@ -23,7 +25,7 @@ from assistant.wording import Sentence, compose, gone_words, warning
 from .conftest import ROOT, VIDEOS
 from .sink import RATE, SinkRecorder, level_difference_db, loud
 
-PROFILE = load_profile("default")
+PROFILE = Rules(load_profile("default")).style
 FRAME = Frame(np.zeros((480, 640, 3), np.uint8), 0, 0)
 
 
@@ -75,10 +77,10 @@ class TestPlacing:
         assert all(c.sighting in utterance.objects for c in utterance.clauses)
 
     def test_a_semicolon_in_a_spoken_name_does_not_move_a_clause(self) -> None:
-        profile = Profile(name="t", objects={"cup": {"spoken_name": "cup; saucer"}, "dog": {}})
+        style = Rules(Profile(name="t", objects={"cup": {"spoken_name": "cup; saucer"}, "dog": {}})).style
         sightings = [place(Detection("cup", 0.9, Box(20, 150, 80, 300)), FRAME, 60.0),
                      place(Detection("dog", 0.9, Box(560, 200, 620, 300)), FRAME, 60.0)]
-        utterance = utterance_of(compose(sightings, profile))
+        utterance = utterance_of(compose(sightings, style))
         assert utterance.text.count("; ") == 2
         assert [c.sighting.detection.label for c in audio.clauses(utterance)] == ["cup", "dog"]
 

@@ -19,7 +19,7 @@ import pytest
 from assistant.detector import Detectors, mediapipe_detectors
 from assistant.errors import SourceError
 from assistant.pipeline import RunOptions, run
-from assistant.profile import load_profile
+from assistant.rules import load_rules
 from assistant.sources import open_source
 from assistant.speech import Speaker
 from assistant.transcript import read_transcript
@@ -269,7 +269,7 @@ def test_cover_to_pause_can_be_turned_off(tmp_path: Path) -> None:
 
 def realtime_run(video: Path, delay_s: float) -> tuple[list[int], int]:
     """Run a file with --realtime, the loop slowed by `delay_s` a frame: the frame indices it got, and the drops."""
-    profile = load_profile("default")
+    rules = load_rules("default")
     seen: list[int] = []
 
     def slow(report) -> None:
@@ -278,7 +278,7 @@ def realtime_run(video: Path, delay_s: float) -> tuple[list[int], int]:
 
     speaker = Speaker(make_backend("none", VoiceSettings()))
     with open_source(str(video), realtime=True) as source:
-        stats = run(source, mediapipe_detectors(MODEL), profile, speaker, RunOptions(on_frame=slow))
+        stats = run(source, mediapipe_detectors(MODEL), rules, speaker, RunOptions(on_frame=slow))
     speaker.close()
     return seen, stats.dropped
 
@@ -311,7 +311,7 @@ def narrate_in_process(detectors: Detectors, video: Path, profile: str, out: Pat
     records = []
     speaker = Speaker(make_backend(f"wav:{out}", VoiceSettings()), on_spoken=records.append)
     with open_source(str(video)) as source:
-        run(source, detectors, load_profile(profile), speaker,
+        run(source, detectors, load_rules(profile), speaker,
             RunOptions(max_frames=max_frames, on_frame=lambda report: time.sleep(delay_s), max_fps=max_fps))
     speaker.close()
     return [(r.utterance.timestamp_ms, r.utterance.frame, r.utterance.kind, r.utterance.text,

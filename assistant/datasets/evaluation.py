@@ -19,7 +19,8 @@ import numpy as np
 from ..core import Detection, Frame, Sighting
 from ..imaging import read_image
 from ..position import locate
-from ..profile import Profile, speakable
+from ..rules import Rules
+from ..speaking import Kind, judge
 from ..wording import describe_scene
 from .readers import Dataset, LabelledImage, Truth
 
@@ -148,15 +149,15 @@ def is_large(truth: Truth, image_height: int) -> bool:
     return truth.box.height >= LARGE_FRACTION * image_height
 
 
-Say = Callable[[Sequence[Detection], Frame, Profile], Sequence[Sighting]]
+Say = Callable[[Sequence[Detection], Frame, Rules], Sequence[Sighting]]
 
 
-def described(detections: Sequence[Detection], frame: Frame, profile: Profile) -> Sequence[Sighting]:
+def described(detections: Sequence[Detection], frame: Frame, rules: Rules) -> Sequence[Sighting]:
     """What `describe` says: the objects of its one sentence."""
-    return describe_scene(detections, frame, profile).objects
+    return describe_scene(detections, frame, rules).objects
 
 
-def announcements(predicted: Sequence[Predicted], profile: Profile, labelled: Iterable[str],
+def announcements(predicted: Sequence[Predicted], rules: Rules, labelled: Iterable[str],
                   say: Say = described) -> dict:
     """What `describe` would say on each image, object by object, scored against the truth, for the
     profile's classes that the set labels (a spoken cup cannot be judged on a set that never labels cups).
@@ -173,9 +174,9 @@ def announcements(predicted: Sequence[Predicted], profile: Profile, labelled: It
     right = wrong = large_right = large_true = found_all = true_all = 0
     exact = pairs = count_error = directions = directions_right = 0
     per_class: dict[str, dict[str, int]] = {}
-    judged = set(profile.objects) & set(labelled)
+    judged = rules.labels & set(labelled)
     for p in predicted:
-        said = [s for s in say(p.detections, _sized(p.image), profile) if s.detection.label in judged]
+        said = [s for s in say(p.detections, _sized(p.image), rules) if s.detection.label in judged]
         truths = [t for t in p.image.truths if t.label in judged]
         found = match([s.detection for s in said], truths)
         large = {i for i, t in enumerate(truths) if not t.ignore and is_large(t, p.image.height)}
@@ -189,7 +190,7 @@ def announcements(predicted: Sequence[Predicted], profile: Profile, labelled: It
                 counts["right"] += 1
                 directions += 1
                 truth_side = locate(truths[i].label, truths[i].box, p.image.width, p.image.height,
-                                    profile.camera.hfov_deg).direction
+                                    rules.profile.camera.hfov_deg).direction
                 directions_right += truth_side == s.position.direction
         hit = {i for i in found if i is not None}
         for i, t in enumerate(truths):
@@ -209,17 +210,16 @@ def announcements(predicted: Sequence[Predicted], profile: Profile, labelled: It
             "large_recall": _ratio(large_right, large_true), "direction_accuracy": _ratio(directions_right, directions),
             "count_accuracy": _ratio(exact, pairs), "count_mae": _ratio(count_error, pairs), "count_pairs": pairs,
             "count_exact": exact, "count_error": count_error, "spoken": right + wrong, "right": right, "wrong": wrong,
-            "true": true_all, "large_right": large_right, "large_true": large_true, "per_class": per_class, **duplicates(predicted, profile)}
+            "true": true_all, "large_right": large_right, "large_true": large_true, "per_class": per_class, **duplicates(predicted, rules)}
 
 
-def duplicates(predicted: Sequence[Predicted], profile: Profile) -> dict:
+def duplicates(predicted: Sequence[Predicted], rules: Rules) -> dict:
     """Boxes the profile would speak that duplicate suppression removed, and how many of those were a
     real neighbour: a true object that no kept box finds."""
     removed = merged = 0
     for p in predicted:
-        height = p.image.height
-        kept = speakable(p.detections, profile, height)
-        gone = [d for d in p.detections if profile.accepts(d, height) and d not in kept]
+        sorted_out = judge(p.detections, rules, p.image.width, p.image.height)
+        kept, gone = sorted_out.accepted, sorted_out.of(Kind.DUPLICATE)
         removed += len(gone)
         truths = [t for t in p.image.truths if not t.ignore]
         covered = {i for i in match(kept, truths) if i is not None}
@@ -237,7 +237,7 @@ class Evaluation:
     detections: list[dict]
 
 
-def evaluate(dataset: Dataset, predicted: Sequence[Predicted], profile: Profile) -> Evaluation:
+def evaluate(dataset: Dataset, predicted: Sequence[Predicted], rules: Rules) -> Evaluation:
     """COCO metrics, overlap recall and announcement metrics for one set's predictions."""
     ground_truth = coco_ground_truth(dataset)
     detections = coco_detections(dataset, predicted)
@@ -245,10 +245,10 @@ def evaluate(dataset: Dataset, predicted: Sequence[Predicted], profile: Profile)
     metrics = {
         **coco_metrics(dataset, evaluator),
         "overlap": overlap_recall(predicted),
-        "announcements": announcements(predicted, profile, dataset.categories),
+        "announcements": announcements(predicted, rules, dataset.categories),
         "images": len(dataset.images),
         "skipped": len(dataset.missing),
-        "profile": profile.name,
+        "profile": rules.profile.name,
     }
     return Evaluation(metrics, evaluator, ground_truth, detections)
 

@@ -201,7 +201,7 @@ def test_a_deeply_nested_calibration_gets_one_sentence(tmp_path: Path) -> None:
 ])
 def test_a_profile_number_of_the_wrong_type_is_refused(tmp_path: Path, body: str, fragment: str) -> None:
     from assistant.errors import ProfileError
-    from assistant.profile import load_profile
+    from assistant.profile_files import load_profile
 
     (tmp_path / "p.yaml").write_text("name: p\n" + body)
     with pytest.raises(ProfileError, match=fragment):
@@ -221,7 +221,7 @@ def test_a_deleted_profile_is_told_once_and_its_settings_kept(tmp_path: Path) ->
     assert [watcher.poll(), watcher.poll()] == [None, None]
     assert told == [f"The profile {path} was deleted; the settings it gave are kept until it is back."]
     path.write_text("name: p\nobjects: [cat]\n")
-    assert list(watcher.poll().objects) == ["cat"] and len(told) == 1
+    assert list(watcher.poll().profile.objects) == ["cat"] and len(told) == 1
     path.unlink()
     watcher.poll()
     assert len(told) == 2  # gone again: told again

@@ -15,6 +15,8 @@ import pytest
 from assistant.core import Box, Detection
 from assistant.imaging import photo_name
 from assistant.profile import Profile
+from assistant.rules import Rules
+from assistant.speaking import judge
 from assistant.viewer import annotate
 
 from ..conftest import IMAGES, MODEL, run_cli
@@ -116,8 +118,9 @@ def test_without_any_audio_output_speech_says_one_true_sentence(no_sound: None, 
 ])
 def test_a_debug_label_never_reads_as_level_with_the_threshold_it_failed(score: float, min_score: float,
                                                                          label: str | None) -> None:
-    profile = Profile(name="t", objects={"person": {"min_score": min_score}})
-    (annotation,) = annotate([Detection("person", score, Box(10, 10, 200, 400))], [None], profile, 640, 480)
+    rules = Rules(Profile(name="t", objects={"person": {"min_score": min_score}}))
+    detections = [Detection("person", score, Box(10, 10, 200, 400))]
+    (annotation,) = annotate(detections, judge(detections, rules, 640, 480).fates, [None], rules)
     if label is None:
         assert annotation.status != "filtered" and annotation.text.startswith(f"person {score:.2f} ")
     else:

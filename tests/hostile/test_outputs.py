@@ -23,6 +23,7 @@ from assistant import calibration, models, outputs, viewer
 from assistant.core import Frame
 from assistant.frame_report import FrameReport
 from assistant.profile import Profile
+from assistant.rules import Rules
 
 from ..conftest import IMAGES, MODEL, ROOT, Cli, run_cli
 from .common import CAR_VIDEO, VOC, WALKING, coco_set, copy, digest, one_error, tmpfs
@@ -271,7 +272,7 @@ def test_a_recording_the_disk_filled_under_is_removed_not_kept_broken(tmp_path: 
         view = viewer.Viewer(record=disk / "view.mp4", warn=warnings.append)
         for i in range(40):
             frame = Frame(noise.integers(0, 255, (120, 160, 3), np.uint8), timestamp_ms=i * 100, index=i)
-            view.show(FrameReport(frame, (), (), (), None, 10.0, Profile(name="t", objects=["cup"])), 0, "")
+            view.show(FrameReport(frame, (), (), (), (), None, 10.0, Rules(Profile(name="t", objects=["cup"]))), 0, "")
         view.close()
         assert not list(disk.iterdir())
     assert len(warnings) == 1 and "would not play" in warnings[0], warnings
