@@ -232,8 +232,9 @@ def _viewer(args: argparse.Namespace, commands: queue.SimpleQueue):
 
 def cmd_describe(args: argparse.Namespace, context: RunContext) -> int:
     from .imaging import cut_off_warning, images_in
-    from .pipeline import NOTHING_HERE, describe_image, detector_for
+    from .pipeline import detector_for
     from .profile import score_text
+    from .stills import describe_image
     from .wording import distance_label
 
     profile, model_path, _ = _load(args.profile, args.model)
@@ -267,7 +268,7 @@ def cmd_describe(args: argparse.Namespace, context: RunContext) -> int:
             if args.json:
                 print(json.dumps(result.to_json()), flush=True)
             else:
-                print(shown(f"{image}: {result.utterance.text or profile.lang.text(NOTHING_HERE)}"))
+                print(shown(f"{image}: {result.utterance.text}"))
                 for s in result.utterance.objects:
                     print(f"  {s.detection.label} {score_text(s.detection.score)} {s.position.direction} "
                           f"({s.position.clock} o'clock) {distance_label(s.position) or 'distance unknown'}")
@@ -284,8 +285,7 @@ def _draw_still(result, profile: Profile, threshold: float | None, out: Path, se
 
     path = _still_view_path(result.path, out, several)
     said = [s.detection for s in result.utterance.objects]
-    view = still_view(result.image, result.detections, said, profile, threshold, result.utterance.text,
-                      result.detect_ms)
+    view = still_view(result.image, result.detections, said, profile, threshold, result.scene, result.detect_ms)
     write_png(path, view)
 
 

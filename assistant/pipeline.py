@@ -10,8 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
-
 from .camera_watch import CoverWatch, LossWatch, looks_covered, luminance
 from .controls import RATE_STEP_WPM, Command
 from .core import HAZARD, REQUESTED, Detection, Frame, Track, Utterance
@@ -19,20 +17,18 @@ from .detector import (
     Detector,
     Detectors,
     DetectorSettings,
-    FrameDetector,
     open_detector,
 )
 from .errors import ProfileError, SourceError
 from .frame_report import FrameReport
-from .imaging import photo_name, read_image
 from .narration import Narrator
 from .profile import Profile, speakable, weak_boxes
 from .reload import ProfileWatcher
 from .sources import Source
 from .speech import Speaker
+from .stills import still_utterance
 from .tracking import Tracker
 from .voices import VoiceSettings
-from .wording import describe_scene
 
 MAX_MISSING_MS = 1000  # a confirmed object unseen this long has left; shorter gaps are detector misses
 CANDIDATE_MAX_RESULTS = 100
@@ -40,7 +36,6 @@ CANDIDATE_MAX_RESULTS = 100
 PROFILE_ERROR_SENTENCE = "Profile has an error, keeping the previous settings"
 CAMERA_LOST, CAMERA_BACK = "Camera lost", "Camera back"
 COVERED, UNCOVERED, UNCOVERED_PAUSED = "Paused, camera covered", "Resumed", "Camera uncovered, still paused"
-NOTHING_HERE = "Nothing here"  # a photo with nothing the profile cares about
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +235,7 @@ class _Loop:
             detections = stages.detector.detect(frame)
             detect_ms = (time.perf_counter() - detect_start) * 1000
             if frame.still:
-                utterance = self._photo(detections, frame)
+                utterance = still_utterance(detections, frame, stages.profile, named=self.source.named)
             else:
                 accepted = speakable(detections, stages.profile, frame.height)
                 weak = weak_boxes(detections, stages.profile, frame.height, accepted)
@@ -257,15 +252,6 @@ class _Loop:
             self.options.on_frame(FrameReport(frame, detections, tuple(track_of.get(d) for d in detections),
                                               self.tracks, utterance, detect_ms, stages.profile, age_ms,
                                               self.source.dropped, self.source.max_fps))
-
-    def _photo(self, detections: tuple[Detection, ...], frame: Frame) -> Utterance:
-        """What a photo shows, or that it shows nothing the profile cares about; named by its file
-        when it is one of a folder's."""
-        profile = self.stages.profile
-        utterance = describe_scene(detections, frame, profile)
-        if not utterance.text:
-            utterance = replace(utterance, text=profile.lang.text(NOTHING_HERE), kind="status")
-        return replace(utterance, photo=photo_name(frame.name)) if self.source.named else utterance
 
     def _say(self, utterance: Utterance) -> None:
         # A file read in order, and a photo (its own moment), get one sentence at a time, none
@@ -364,38 +350,3 @@ class _Loop:
                         self.source.dropped, self.ages.percentile(50), self.ages.percentile(95),
                         self.loss.losses if self.loss is not None else 0, self.source.skipped,
                         self.source.max_fps, self.source.capped)
-
-
-@dataclass(frozen=True, slots=True)
-class Description:
-    """What `describe` reports for one image."""
-
-    path: Path
-    width: int
-    height: int
-    utterance: Utterance
-    image: np.ndarray  # RGB, for the debug view
-    detections: tuple[Detection, ...]  # every candidate, before the profile's filter
-    detect_ms: float
-
-    def to_json(self) -> dict:
-        return {
-            "image": str(self.path),
-            "width": self.width,
-            "height": self.height,
-            "utterance": self.utterance.text,
-            "language": self.utterance.language,
-            "objects": [
-                {k: v for k, v in s.to_json().items() if k not in ("track_id", "why")} for s in self.utterance.objects
-            ],
-        }
-
-
-def describe_image(path: Path, detector: FrameDetector, profile: Profile) -> Description:
-    """Describe one image at once, as the assistant would say it; SourceError if it is unreadable."""
-    frame = Frame(read_image(path), timestamp_ms=0, index=0, still=True, name=str(path))
-    start = time.perf_counter()
-    detections = detector.detect(frame)
-    detect_ms = (time.perf_counter() - start) * 1000
-    utterance = describe_scene(detections, frame, profile)
-    return Description(path, frame.width, frame.height, utterance, frame.image, detections, detect_ms)
