@@ -234,12 +234,12 @@ def _viewer(args: argparse.Namespace, commands: queue.SimpleQueue):
 
 def cmd_describe(args: argparse.Namespace, context: RunContext) -> int:
     from .imaging import cut_off_warning, images_in
-    from .pipeline import NOTHING_HERE, describe_image, detector_for
+    from .pipeline import detector_for
     from .speaking import score_text
+    from .stills import describe_image
     from .wording import distance_label
 
     rules, model_path, _ = _load(args.profile, args.model)
-    profile = rules.profile
     failed = 0
     images = [image for spec in args.images for image in images_in(spec)]
     several = len(images) > 1
@@ -270,7 +270,7 @@ def cmd_describe(args: argparse.Namespace, context: RunContext) -> int:
             if args.json:
                 print(json.dumps(result.to_json()), flush=True)
             else:
-                print(shown(f"{image}: {result.utterance.text or profile.lang.text(NOTHING_HERE)}"))
+                print(shown(f"{image}: {result.utterance.text}"))
                 for s in result.utterance.objects:
                     print(f"  {s.detection.label} {score_text(s.detection.score)} {s.position.direction} "
                           f"({s.position.clock} o'clock) {distance_label(s.position) or 'distance unknown'}")
@@ -286,7 +286,7 @@ def _draw_still(result, rules: Rules, threshold: float | None, out: Path, severa
     from .viewer import still_view, write_png
 
     path = _still_view_path(result.path, out, several)
-    view = still_view(result.image, result.detections, result.fates, rules, threshold, result.utterance.text,
+    view = still_view(result.image, result.detections, result.fates, rules, threshold, result.scene,
                       result.detect_ms)
     write_png(path, view)
 

@@ -10,39 +10,54 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
-
-from .camera_watch import CoverWatch, LossWatch, looks_covered, luminance
-from .controls import RATE_STEP_WPM, Command
-from .core import HAZARD, REQUESTED, Detection, Frame, Track, Utterance
+from .camera_watch import looks_covered, luminance
+from .controls import Command
+from .core import Detection, Frame, Track, Utterance
 from .detector import (
     Detector,
     Detectors,
     DetectorSettings,
-    FrameDetector,
     open_detector,
 )
 from .errors import ProfileError, SourceError
 from .frame_report import FrameReport
-from .imaging import photo_name, read_image
 from .narration import Narrator
 from .profile import Profile
 from .reload import ProfileWatcher
 from .rules import Rules
+from .session import (
+    AdjustRate,
+    ApplyProfile,
+    Clear,
+    CoverReading,
+    Describe,
+    Event,
+    FrameArrived,
+    FrameReady,
+    GiveUp,
+    KeyPressed,
+    Look,
+    LookAway,
+    Narrated,
+    ProfileInvalid,
+    ProfileSaved,
+    Quit,
+    RateSet,
+    RestartStages,
+    Say,
+    Session,
+    SourceTick,
+    Voiced,
+)
 from .sources import Source
-from .speaking import Fate, Judged, judge, settle
+from .speaking import Judged, judge, settle
 from .speech import Speaker
+from .stills import still_utterance
 from .tracking import Tracker
 from .voices import VoiceSettings
-from .wording import said_at_once
 
 MAX_MISSING_MS = 1000  # a confirmed object unseen this long has left; shorter gaps are detector misses
 CANDIDATE_MAX_RESULTS = 100
-# Status sentences: English msgids, said in the profile's language.
-PROFILE_ERROR_SENTENCE = "Profile has an error, keeping the previous settings"
-CAMERA_LOST, CAMERA_BACK = "Camera lost", "Camera back"
-COVERED, UNCOVERED, UNCOVERED_PAUSED = "Paused, camera covered", "Resumed", "Camera uncovered, still paused"
-NOTHING_HERE = "Nothing here"  # a photo with nothing the profile cares about
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,41 +208,40 @@ class _Stages:
 
 
 class _Loop:
-    """The state of one run, and what it does with each step: a frame, or None when no new frame came."""
+    """One run's I/O: reads the clocks, the source, the keys and the speaker, runs the stages, feeds
+    what happened to the `Session` and carries out what it answers. It holds only data: the last
+    frame and its tracks (for "describe"), and the frame counts and ages for `RunStats`."""
 
     def __init__(self, source: Source, detectors: Detectors, rules: Rules, speaker: Speaker, options: RunOptions):
         self.source, self.speaker, self.options = source, speaker, options
-        self.stages = _Stages(detectors, rules, speaker, video=not source.still, candidates=options.candidates)
         profile = rules.profile
+        self.stages = _Stages(detectors, rules, speaker, video=not source.still, candidates=options.candidates)
         self._cap(profile)
-        self.loss = LossWatch(profile.camera_timeout_s) if source.live else None
-        self.cover = CoverWatch()
+        self.session = Session(profile, media_clock=source.in_order, live=source.live, give_up_s=options.give_up_s)
+        # A file read in order, and a photo (its own moment), get one sentence at a time, none
+        # dropped as stale or cut by the wall clock; a stop (Ctrl-C) ends the wait.
+        self.one_at_a_time = source.in_order or source.still
         self.ages = _Ages()
-        self.paused = False  # by the p key
-        self.last_said: Utterance | None = None  # for "repeat"
         self.last_frame: Frame | None = None
         self.tracks: tuple[Track, ...] = ()
-        self.frames = self.utterances = self.reloads = 0
+        self.frames = 0
         self.started = time.monotonic()
-        # A file read in order runs on its own clock, faster or slower than the wall's: the voice's
-        # busy time is counted on that clock too, so what is said never depends on the machine's speed.
-        self.media_voice = source.in_order
-        self.voice_free_ms = 0
 
     def step(self, frame: Frame | None) -> bool:
-        """Handle one step; False ends the run."""
+        """Handle one step: a frame, or None when no new frame came; False ends the run."""
         options = self.options
         if options.stop.is_set() or (options.max_frames is not None and self.frames >= options.max_frames):
             return False
         if frame is not None:
             self.last_frame = frame
+            self._tell(FrameArrived(frame.timestamp_ms, frame.index))
         if options.watcher is not None:
             self._reload(options.watcher)
         while options.commands is not None and not options.commands.empty():
-            if not self._obey(options.commands.get()):
+            if not self._tell(KeyPressed(options.commands.get())):
                 return False
-        if self.loss is not None:
-            self._watch_loss()
+        if self.source.live:
+            self._tell(SourceTick(time.monotonic(), *self.source.arrived))
         if frame is not None:
             self._process(frame)
             self.frames += 1
@@ -236,31 +250,30 @@ class _Loop:
     def _process(self, frame: Frame) -> None:
         stages = self.stages
         if not frame.still:
-            self._watch_cover(frame)
+            dark = stages.profile.cover_to_pause and looks_covered(*luminance(frame.image))
+            self._tell(CoverReading(dark, frame.timestamp_ms))
         age_ms = (time.monotonic() - frame.captured_s) * 1000
         self.ages.add(age_ms)
         detections: tuple[Detection, ...] = ()
         judged = Judged((), ())
         utterance, detect_ms = None, 0.0
-        if self.cover.covered:
-            self.tracks = ()
-        else:
-            detect_start = time.perf_counter()
-            detections = stages.detector.detect(frame)
-            detect_ms = (time.perf_counter() - detect_start) * 1000
+        if frame.still:
+            detections, detect_ms = self._detect(frame)
             judged = judge(detections, stages.rules, frame.width, frame.height)
-            if frame.still:
-                utterance = self._photo(judged, frame)
-            else:
-                accepted, weak = judged.accepted, judged.weak
-                self.tracks = stages.tracker.update(accepted, frame.timestamp_ms, weak)
-                speaking = (frame.timestamp_ms < self.voice_free_ms if self.media_voice
-                            else self.speaker.busy or self.speaker.queued > 0)
-                utterance = None if self.paused else stages.narrator.update(self.tracks, frame, speaking)
+            utterance = still_utterance(judged, frame, stages.rules, named=self.source.named)
+        else:
+            voice_busy = self.speaker.busy or self.speaker.queued > 0
+            match self.session.update(FrameReady(frame.timestamp_ms, voice_busy)):
+                case (Look(narrate, speaking),):
+                    detections, detect_ms = self._detect(frame)
+                    judged = judge(detections, stages.rules, frame.width, frame.height)
+                    self.tracks = stages.tracker.update(judged.accepted, frame.timestamp_ms, judged.weak)
+                    utterance = stages.narrator.update(self.tracks, frame, speaking) if narrate else None
+                case (LookAway(),):  # covered
+                    self.tracks = ()
         if utterance is not None:
             utterance = replace(utterance, age_ms=round((time.monotonic() - frame.captured_s) * 1000, 1))
-            self.last_said = utterance
-            self._say(utterance)
+            self._tell(Narrated(utterance))
         if self.options.on_frame is not None:
             track_of = {t.detection: t.track_id for t in self.tracks if t.misses == 0}
             track_ids = tuple(track_of.get(d) for d in detections)
@@ -268,98 +281,54 @@ class _Loop:
                                               self.tracks, utterance, detect_ms, stages.rules, age_ms,
                                               self.source.dropped, self.source.max_fps))
 
-    def _photo(self, judged: Judged, frame: Frame) -> Utterance:
-        """What a photo shows, or that it shows nothing the profile cares about; named by its file
-        when it is one of a folder's."""
-        profile = self.stages.profile
-        utterance = said_at_once(judged.sightings, frame, self.stages.rules.style)
-        if not utterance.text:
-            utterance = replace(utterance, text=profile.lang.text(NOTHING_HERE), kind="status")
-        return replace(utterance, photo=photo_name(frame.name)) if self.source.named else utterance
-
-    def _say(self, utterance: Utterance) -> None:
-        # A file read in order, and a photo (its own moment), get one sentence at a time, none
-        # dropped as stale or cut by the wall clock; a stop (Ctrl-C) ends the wait.
-        if self.media_voice or self.source.still:
-            self.speaker.wait_idle(stop=self.options.stop)
-        if self.media_voice:
-            start_ms = max(utterance.timestamp_ms, self.voice_free_ms)
-            self.voice_free_ms = start_ms + round(self.speaker.seconds_for(utterance.text) * 1000)
-        self.speaker.say(utterance)
-        self.utterances += 1
-
-    def _status(self, msgid: str, priority: int = REQUESTED, late_ms: int = 0, **fields: object) -> Utterance:
-        """A sentence about the assistant itself in the profile's language, dated at the last frame
-        (plus `late_ms`)."""
-        last = self.last_frame
-        stamp, index = (last.timestamp_ms, last.index) if last is not None else (0, 0)
-        profile = self.stages.profile
-        return Utterance(profile.lang.text(msgid, **fields), stamp + late_ms, index, kind="status", priority=priority,
-                         interrupt=priority >= HAZARD, language=profile.language)
-
-    def _watch_loss(self) -> None:
-        """Say when a live source goes silent and when it comes back; give up after `give_up_s` if set."""
-        now = time.monotonic()
-        event = self.loss.update(now, *self.source.arrived)
-        if event == "lost":
-            self.speaker.clear()  # whatever was waiting is about a scene no longer seen
-            self._say(self._status(CAMERA_LOST, HAZARD, late_ms=round(self.loss.silent_s(now) * 1000)))
-        elif event == "back":
-            self.stages.restart()
-            self.tracks = ()
-            self._say(self._status(CAMERA_BACK))
-        give_up_s = self.options.give_up_s
-        if self.loss.lost and give_up_s is not None and self.loss.silent_s(now) >= give_up_s:
-            raise SourceError(f"{self.source.description} gave no frames for {give_up_s:g} s; giving up (--give-up-s).")
-
-    def _watch_cover(self, frame: Frame) -> None:
-        """Pause while the camera is covered (dark and uniform for a second), and resume when uncovered."""
-        dark = self.stages.profile.cover_to_pause and looks_covered(*luminance(frame.image))
-        event = self.cover.update(dark, frame.timestamp_ms)
-        if event == "covered":
-            self.speaker.clear()
-            self._say(self._status(COVERED))
-        elif event == "uncovered":
-            self._say(self._status(UNCOVERED_PAUSED if self.paused else UNCOVERED))
+    def _detect(self, frame: Frame) -> tuple[tuple[Detection, ...], float]:
+        """The frame's detections, and how many milliseconds the detector took."""
+        start = time.perf_counter()
+        detections = self.stages.detector.detect(frame)
+        return detections, (time.perf_counter() - start) * 1000
 
     def _reload(self, watcher: ProfileWatcher) -> None:
-        """Apply a newly saved profile; an invalid save is reported, said aloud once, and ignored."""
+        """A newly saved profile applies; an invalid save is reported (and said once), and ignored."""
         try:
             changed = watcher.poll()
         except ProfileError as error:
             self.options.on_profile_error(error)
-            self._say(self._status(PROFILE_ERROR_SENTENCE))
+            self._tell(ProfileInvalid())
             return
         if changed is not None:
-            self.stages.apply(changed)
-            self._cap(changed.profile)
-            if self.loss is not None:
-                self.loss.timeout_s = changed.profile.camera_timeout_s
-            self.reloads += 1
+            self._tell(ProfileSaved(changed))
 
-    def _obey(self, command: Command) -> bool:
-        """Apply one key's command between frames; False means quit."""
-        if command is Command.QUIT:
-            return False
-        if command is Command.PAUSE:
-            self.paused = not self.paused
-            if self.paused:
-                self.speaker.clear()
-            self._say(self._status("Paused" if self.paused else "Resumed"))
-        elif command is Command.REPEAT:
-            last = self.last_said
-            self._say(replace(last, kind="repeat", priority=REQUESTED, interrupt=False) if last
-                      else self._status("Nothing said yet"))
-        elif command is Command.DESCRIBE:
-            if self.last_frame is None:
-                self._say(self._status("Nothing in view"))
-            else:
-                self.last_said = self.stages.narrator.describe(self.tracks, self.last_frame)
-                self._say(self.last_said)
-        else:
-            rate = self.speaker.adjust(rate_step_wpm=RATE_STEP_WPM if command is Command.FASTER else -RATE_STEP_WPM).rate_wpm
-            self._say(self._status("Rate {rate}", rate=rate))
+    def _tell(self, event: Event) -> bool:
+        """Feed the session one event and carry out its actions in order; False means quit."""
+        for action in self.session.update(event):
+            match action:
+                case Say(utterance):
+                    self._say(utterance)
+                case Clear():
+                    self.speaker.clear()
+                case Describe():
+                    assert self.last_frame is not None  # the session describes only after a frame
+                    self._tell(Narrated(self.stages.narrator.describe(self.tracks, self.last_frame)))
+                case AdjustRate(step_wpm):
+                    self._tell(RateSet(self.speaker.adjust(rate_step_wpm=step_wpm).rate_wpm))
+                case RestartStages():
+                    self.stages.restart()
+                    self.tracks = ()
+                case ApplyProfile(rules):
+                    self.stages.apply(rules)
+                    self._cap(rules.profile)
+                case GiveUp():
+                    raise SourceError(f"{self.source.description} gave no frames for {self.options.give_up_s:g} s; "
+                                      "giving up (--give-up-s).")
+                case Quit():
+                    return False
         return True
+
+    def _say(self, utterance: Utterance) -> None:
+        if self.one_at_a_time:
+            self.speaker.wait_idle(stop=self.options.stop)
+        self.session.update(Voiced(utterance, self.speaker.seconds_for(utterance.text)))
+        self.speaker.say(utterance)
 
     def _cap(self, profile: Profile) -> None:
         """The frame-rate cap: --max-fps, else the profile's. Stills are never capped."""
@@ -370,45 +339,7 @@ class _Loop:
         self.stages.close()
 
     def stats(self) -> RunStats:
-        return RunStats(self.frames, self.utterances, time.monotonic() - self.started, self.reloads,
+        session = self.session
+        return RunStats(self.frames, session.utterances, time.monotonic() - self.started, session.reloads,
                         self.source.dropped, self.ages.percentile(50), self.ages.percentile(95),
-                        self.loss.losses if self.loss is not None else 0, self.source.skipped,
-                        self.source.max_fps, self.source.capped)
-
-
-@dataclass(frozen=True, slots=True)
-class Description:
-    """What `describe` reports for one image."""
-
-    path: Path
-    width: int
-    height: int
-    utterance: Utterance
-    image: np.ndarray  # RGB, for the debug view
-    detections: tuple[Detection, ...]  # every candidate, before the profile's filter
-    fates: tuple[Fate, ...]  # what became of each candidate, and why
-    detect_ms: float
-
-    def to_json(self) -> dict:
-        return {
-            "image": str(self.path),
-            "width": self.width,
-            "height": self.height,
-            "utterance": self.utterance.text,
-            "language": self.utterance.language,
-            "objects": [
-                {k: v for k, v in s.to_json().items() if k not in ("track_id", "why")} for s in self.utterance.objects
-            ],
-        }
-
-
-def describe_image(path: Path, detector: FrameDetector, rules: Rules) -> Description:
-    """Describe one image at once, as the assistant would say it; SourceError if it is unreadable."""
-    frame = Frame(read_image(path), timestamp_ms=0, index=0, still=True, name=str(path))
-    start = time.perf_counter()
-    detections = detector.detect(frame)
-    detect_ms = (time.perf_counter() - start) * 1000
-    judged = judge(detections, rules, frame.width, frame.height)
-    utterance = said_at_once(judged.sightings, frame, rules.style)
-    fates = settle(judged, (), utterance)
-    return Description(path, frame.width, frame.height, utterance, frame.image, detections, fates, detect_ms)
+                        session.losses, self.source.skipped, self.source.max_fps, self.source.capped)

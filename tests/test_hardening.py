@@ -223,9 +223,9 @@ def test_describe_a_folder_and_its_help(cli: Cli, tmp_path: Path) -> None:
 def test_the_photo_debug_view_draws_every_spoken_box_by_default() -> None:
     from assistant.debug_view import COLOURS
     from assistant.detector import Detector
-    from assistant.pipeline import describe_image
     from assistant.profile import Profile
     from assistant.rules import Rules
+    from assistant.stills import describe_image
     from assistant.viewer import still_view
 
     rules = Rules(Profile(name="dogs", objects={"dog": {"min_score": 0.4}, "bicycle": {}}))
