@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import queue
 import signal
 import sys
@@ -15,15 +14,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import calibration, models, outputs
+from .backend_factory import make_backend
+from .cli_checks import (
+    check_run_numbers,
+    check_run_outputs,
+    model_inputs,
+    require_voice,
+)
 from .controls import KEY_HELP, VIEW_KEY_HELP
 from .datasets import EVAL_MAX_RESULTS, EVAL_MIN_SCORE
 from .errors import AssistantError
 from .profile import (
-    MAX_FPS,
     Profile,
     ProfileProblems,
     load_profile,
-    profile_files,
     profile_path,
     shipped_profiles,
 )
@@ -31,8 +35,7 @@ from .run_context import RunContext
 from .shown import shown
 from .signals import EXIT_INTERRUPTED, EXIT_OK, stop_signals
 from .speech import Speaker
-from .speech_engines import NONE, PRINT, SPEECH_CHOICES, speech_spec, wav_folder
-from .voices import make_backend, require_voice
+from .speech_engines import NONE, PRINT, SPEECH_CHOICES, speech_spec
 
 if TYPE_CHECKING:
     from .pipeline import RunStats
@@ -89,18 +92,14 @@ def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
     from .sources import is_url, open_source
     from .transcript import Transcript
 
-    _check_number("--give-up-s", args.give_up_s, unit=" seconds")
-    _check_number("--half-life", args.half_life, unit=" seconds")
-    _check_number("--max-fps", args.max_fps, most=MAX_FPS)
-    if args.max_frames is not None and args.max_frames < 1:
-        raise AssistantError(f"--max-frames must be 1 or more, not {args.max_frames}.")
+    check_run_numbers(args)
     profile, model_path, labels = _load(args.profile, args.model)
-    _check_run_outputs(args, profile, model_path)
+    speech = _speech_spec(args, profile)
+    check_run_outputs(args, model_path, speech)
     settings = voice_settings(profile)
-    require_voice(_speech_spec(args, profile), settings)
+    require_voice(speech, settings)
     speech_notes = [calibration.in_use(profile.calibration, model_path)]  # said once the inputs are checked
-    backend = make_backend(_speech_spec(args, profile), settings, speech_notes.append, warn=_warn,
-                           stdout=context.stdout)
+    backend = make_backend(speech, settings, speech_notes.append, warn=_warn, stdout=context.stdout)
     watcher = ProfileWatcher(profile_path(args.profile), labels, calibration=profile.calibration, warn=_warn)
     stop = threading.Event()
     received: list[int] = []
@@ -138,46 +137,8 @@ def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
             speaker.close(drain=not stop.is_set())
             if transcript:
                 transcript.close()
-    _note(_summary(stats, speaker, _speech_spec(args, profile)))
+    _note(_summary(stats, speaker, speech))
     return EXIT_INTERRUPTED if signal.SIGINT in received else EXIT_OK
-
-
-def _check_number(option: str, value: float | None, most: float = math.inf, unit: str = "") -> None:
-    """AssistantError unless `value` (None: not given) is a finite number more than 0 and at most `most`."""
-    if value is not None and not (math.isfinite(value) and 0 < value <= most):
-        below = f" and at most {most:g}" if math.isfinite(most) else ""
-        raise AssistantError(f"{option} must be more than 0{below}{unit}, not {value:g}.")
-
-
-def _check_run_outputs(args: argparse.Namespace, profile: Profile, model_path: Path) -> None:
-    """Refuse any output of `run` that would replace one of its inputs or another of its outputs."""
-    from .sources import is_camera_index, is_url
-
-    source = args.source or "0"
-    reads = _model_inputs(args.profile, model_path)
-    if not is_camera_index(source) and not is_url(source):
-        from .imaging import images_in
-
-        reads += images_in(Path(source).expanduser())
-    targets = [outputs.Target(option, Path(path), streamed=option == "--transcript")
-               for option, path in (("--transcript", args.transcript), ("--record", args.record)) if path]
-    if args.snapshots:
-        targets.append(outputs.Target("--snapshots", Path(args.snapshots), outputs.SNAPSHOT_NAMES))
-    wav = wav_folder(_speech_spec(args, profile))
-    if wav is not None:
-        targets.append(outputs.Target("--speech wav:", wav, outputs.WAV_NAMES))
-    outputs.check(reads, targets)
-    if args.record:
-        from .imaging import opencv_path
-
-        opencv_path(args.record)  # refused now, not after the run has begun
-
-
-def _model_inputs(profile_spec: str | None, model_path: Path) -> list[Path]:
-    """The files a command reads besides its media: the profile and every file it extends, the model
-    and its calibration."""
-    found = calibration.find(model_path)
-    return [*profile_files(profile_spec), model_path, *([found] if found else [])]
 
 
 def _note(message: str) -> None:
@@ -245,7 +206,7 @@ def cmd_describe(args: argparse.Namespace, context: RunContext) -> int:
         raise AssistantError(f"With several images, --debug-out must be a folder, not {debug_out}.")
     candidates = min(args.candidates, args.threshold or 1.0) if debug_out else None
     if debug_out is not None:
-        outputs.check([*_model_inputs(args.profile, model_path), *images],
+        outputs.check([*model_inputs(args.profile, model_path), *images],
                       [outputs.Target(f"--debug-out (for {image})", _still_view_path(image, debug_out, several))
                        for image in images])
     unsaid = [calibration.in_use(profile.calibration, model_path)]  # said once an image is described
@@ -375,7 +336,7 @@ def cmd_dataset_eval(args: argparse.Namespace, context: RunContext) -> int:
     dataset = _dataset(args)
     profile, model_path, _ = _load(args.profile, args.model)
     if args.report:
-        outputs.check([*_model_inputs(args.profile, model_path), *_dataset_files(dataset, args.coco, args.voc)],
+        outputs.check([*model_inputs(args.profile, model_path), *_dataset_files(dataset, args.coco, args.voc)],
                       [outputs.Target("--report", Path(args.report), outputs.REPORT_NAMES)])
     with Detector(model_path, video=False, score_threshold=args.min_score,
                   max_results=EVAL_MAX_RESULTS) as detector:

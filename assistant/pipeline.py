@@ -30,8 +30,8 @@ from .profile import Profile, speakable, weak_boxes
 from .reload import ProfileWatcher
 from .sources import Source
 from .speech import Speaker
+from .speech_backends import VoiceSettings
 from .tracking import Tracker
-from .voices import VoiceSettings
 from .wording import describe_scene
 
 MAX_MISSING_MS = 1000  # a confirmed object unseen this long has left; shorter gaps are detector misses

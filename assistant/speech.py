@@ -23,9 +23,9 @@ from pathlib import Path
 from .core import Utterance
 from .run_context import StandardOutput
 from .shown import excerpt
+from .speech_backends import Backend, OutputClosed, PrintBackend, VoiceSettings
 from .speech_engines import MAX_RATE_WPM, MIN_RATE_WPM
 from .speech_queue import Pending, SpeechQueue
-from .voices import Backend, OutputClosed, PrintBackend, VoiceSettings
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from assistant.core import REQUESTED, URGENT, Box, Detection, Frame, Track, Utte
 from assistant.narration import Narrator
 from assistant.profile import Profile
 from assistant.speech import Speaker
-from assistant.voices import PrintBackend
+from assistant.speech_backends import PrintBackend
 from assistant.tracking import Tracker
 from assistant.language import load as load_language
 from assistant.wording import compose, counted, describe_scene, sightings_of

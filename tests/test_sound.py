@@ -12,12 +12,23 @@ import numpy as np
 import pytest
 
 from assistant import audio
-from assistant.core import HAZARD, ROUTINE, URGENT, Box, Clause, Detection, Frame, Utterance
+from assistant.core import (
+    HAZARD,
+    ROUTINE,
+    URGENT,
+    Box,
+    Clause,
+    Detection,
+    Frame,
+    Utterance,
+)
 from assistant.errors import ProfileError
 from assistant.position import place
 from assistant.profile import Profile, load_profile
+from assistant.rendered_backends import SoundBackend
 from assistant.speech import Speaker
-from assistant.voices import EspeakSynthesizer, SoundBackend, VoiceSettings, render
+from assistant.speech_backends import VoiceSettings
+from assistant.synthesis import EspeakSynthesizer, render
 from assistant.wording import Sentence, compose, gone_words, warning
 
 from .conftest import ROOT, VIDEOS
