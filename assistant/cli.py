@@ -506,20 +506,34 @@ def _unit(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `assistant` command line: one sub-parser per command, each command group added by its own function."""
+    parser = argparse.ArgumentParser(prog="assistant",
+                                     description="Tells you, in short spoken sentences, what the camera sees and where.")
+    parser.add_argument("--verbose", action="store_true", help="show the full traceback on errors")
+    commands = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: a subcommand that is not given --verbose must not reset `assistant --verbose CMD`.
     common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="show the full traceback on errors")
     with_model = argparse.ArgumentParser(add_help=False)
-    with_model.add_argument("--model", type=_named, metavar="NAME|PATH",
-                            help="a model name from 'assistant models list' or a .tflite file (default: the best present)")
+    _model_option(with_model, "a model name from 'assistant models list' or a .tflite file (default: the best present)")
     with_model.add_argument("--profile", type=_named, metavar="NAME|PATH", help="a shipped profile name or a YAML file (default: default)")
+    _add_run(commands, common, with_model)
+    _add_describe(commands, common, with_model)
+    _add_profiles(commands, common)
+    _add_dataset(commands, common, with_model)
+    _add_models(commands, common)
+    return parser
 
-    parser = argparse.ArgumentParser(prog="assistant",
-                                     description="Tells you, in short spoken sentences, what the camera sees and where.")
-    parser.add_argument("--verbose", action="store_true", help="show the full traceback on errors")
-    commands = parser.add_subparsers(dest="command", required=True)
 
+def _model_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """--model, a model name or file, with the help that says what this command does with it."""
+    parser.add_argument("--model", type=_named, metavar="NAME|PATH", help=help_text)
+
+
+def _add_run(commands: argparse._SubParsersAction, common: argparse.ArgumentParser,
+             with_model: argparse.ArgumentParser) -> None:
+    """`run`: the source, speech and transcript, limits, and the debug view's outputs."""
     run = commands.add_parser("run", parents=[common, with_model], help="speak what the camera or a file shows",
                               description="Speak what the camera or a file shows.", epilog=KEY_HELP)
     run.add_argument("--source", metavar="SRC",
@@ -548,6 +562,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="how fast the heatmap fades (1.0)")
     run.set_defaults(func=cmd_run)
 
+
+def _add_describe(commands: argparse._SubParsersAction, common: argparse.ArgumentParser,
+                  with_model: argparse.ArgumentParser) -> None:
+    """`describe`: images, JSON output and the still debug view."""
     describe = commands.add_parser(
         "describe", parents=[common, with_model], help="say what is in images",
         description="Say at once what is in each image, as the assistant would, then one line per object: "
@@ -563,54 +581,65 @@ def build_parser() -> argparse.ArgumentParser:
                           help="with --debug-out, the lowest score in the heatmap (0.1)")
     describe.set_defaults(func=cmd_describe)
 
+
+def _add_profiles(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """`profiles list|show|classes|check`."""
     profiles = commands.add_parser("profiles", help="list, show or check caregiver profiles")
-    profile_actions = profiles.add_subparsers(dest="action", required=True)
-    listing = profile_actions.add_parser("list", parents=[common], help="shipped profiles and what each is for")
+    actions = profiles.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", parents=[common], help="shipped profiles and what each is for")
     listing.set_defaults(func=cmd_profiles_list)
-    show = profile_actions.add_parser("show", parents=[common], help="print a profile after 'extends' is applied")
+    show = actions.add_parser("show", parents=[common], help="print a profile after 'extends' is applied")
     show.add_argument("name", type=_named, metavar="NAME|PATH")
     show.set_defaults(func=cmd_profiles_show)
-    classes = profile_actions.add_parser("classes", parents=[common],
-                                         help="the class names the model knows, with the other names accepted for them")
-    classes.add_argument("--model", type=_named, metavar="NAME|PATH", help="this model's classes (default: the best present)")
+    classes = actions.add_parser("classes", parents=[common],
+                                 help="the class names the model knows, with the other names accepted for them")
+    _model_option(classes, "this model's classes (default: the best present)")
     classes.add_argument("--language", default="en", metavar="CODE",
                          help="also list the words a profile may use for each class in this language (default: en)")
     classes.set_defaults(func=cmd_profiles_classes)
-    check = profile_actions.add_parser("check", parents=[common], help="validate profile files; exit 0 if all are valid")
+    check = actions.add_parser("check", parents=[common], help="validate profile files; exit 0 if all are valid")
     check.add_argument("files", type=_named, nargs="+", metavar="FILE")
-    check.add_argument("--model", type=_named, metavar="NAME|PATH", help="check class names against this model's labels")
+    _model_option(check, "check class names against this model's labels")
     check.set_defaults(func=cmd_profiles_check)
 
-    labelled = argparse.ArgumentParser(add_help=False)
+
+def _add_dataset(commands: argparse._SubParsersAction, common: argparse.ArgumentParser,
+                 with_model: argparse.ArgumentParser) -> None:
+    """`dataset find|plot|eval` on one labelled set, and `dataset calibrate` on several."""
+    labelled = argparse.ArgumentParser(add_help=False)  # one labelled set, as find, plot and eval take it
     where = labelled.add_mutually_exclusive_group(required=True)
     where.add_argument("--coco", type=_named, metavar="ANN.json", help="a COCO instances file (with --images)")
     where.add_argument("--voc", type=_named, metavar="DIR", help="a Pascal VOC folder holding Annotations/ and JPEGImages/")
     labelled.add_argument("--images", type=_named, metavar="DIR", help="the folder of the COCO file's images")
     data = commands.add_parser("dataset", help="find, draw and evaluate on labelled sets (COCO or Pascal VOC)")
-    data_actions = data.add_subparsers(dest="action", required=True)
-    find = data_actions.add_parser("find", parents=[common, labelled], help="images that show the given classes")
+    actions = data.add_subparsers(dest="action", required=True)
+    find = actions.add_parser("find", parents=[common, labelled], help="images that show the given classes")
     find.add_argument("--classes", required=True, metavar="A,B", help="comma-separated COCO class names")
     find.add_argument("--all", action="store_true", help="only images with every class (default: any)")
     find.add_argument("--json", action="store_true", help='one JSON object: {"images": [...], "total": n}')
     find.set_defaults(func=cmd_dataset_find)
-    plot = data_actions.add_parser("plot", parents=[common, labelled],
-                                   help="draw predicted and ground-truth boxes on the images with the classes")
+    plot = actions.add_parser("plot", parents=[common, labelled],
+                              help="draw predicted and ground-truth boxes on the images with the classes")
     plot.add_argument("--classes", metavar="A,B", help="comma-separated COCO class names (default: all)")
     plot.add_argument("--threshold", type=_unit, default=0.5, metavar="SCORE", help="lowest predicted score (0.5)")
     plot.add_argument("--out", type=_named, required=True, metavar="DIR", help="folder for the PNGs")
-    plot.add_argument("--model", type=_named, metavar="NAME|PATH", help="a model name or .tflite file")
+    _model_option(plot, "a model name or .tflite file")
     plot.set_defaults(func=cmd_dataset_plot)
-    evaluate = data_actions.add_parser("eval", parents=[common, labelled, with_model],
-                                       help="COCO mAP, per class and size, overlap recall, and what would be said")
+    evaluate = actions.add_parser("eval", parents=[common, labelled, with_model],
+                                  help="COCO mAP, per class and size, overlap recall, and what would be said")
     evaluate.add_argument("--json", action="store_true", help="one JSON object with every figure")
     evaluate.add_argument("--min-score", type=_unit, default=EVAL_MIN_SCORE, metavar="SCORE",
                           help="lowest candidate score scored for mAP (0.05, as COCO evaluation expects)")
     evaluate.add_argument("--report", type=_named, metavar="OUT_DIR", help="write report.md, metrics.json and plots there")
     evaluate.set_defaults(func=cmd_dataset_eval)
+    _add_dataset_calibrate(actions, common)
 
-    calibrate = data_actions.add_parser(
+
+def _add_dataset_calibrate(actions: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """`dataset calibrate`: any number of VOC folders and COCO files, folds and evidence."""
+    calibrate = actions.add_parser(
         "calibrate", parents=[common], help="measure a model's speaking thresholds on labelled sets and save them")
-    calibrate.add_argument("--model", type=_named, metavar="NAME|PATH", help="the model to calibrate (default: the best present)")
+    _model_option(calibrate, "the model to calibrate (default: the best present)")
     calibrate.add_argument("--voc", type=_named, action="append", metavar="DIR", help="a Pascal VOC folder (repeatable)")
     calibrate.add_argument("--coco", type=_named, action="append", metavar="ANN.json", help="a COCO instances file (repeatable)")
     calibrate.add_argument("--images", type=_named, action="append", metavar="DIR", help="the images of each --coco, in order")
@@ -621,14 +650,16 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--json", action="store_true", help="print the calibration as one JSON object")
     calibrate.set_defaults(func=cmd_dataset_calibrate)
 
+
+def _add_models(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """`models list|fetch`."""
     model_cmd = commands.add_parser("models", help="list or download detection models")
-    model_actions = model_cmd.add_subparsers(dest="action", required=True)
-    listing = model_actions.add_parser("list", parents=[common], help="show known models and whether each is present")
+    actions = model_cmd.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", parents=[common], help="show known models and whether each is present")
     listing.set_defaults(func=cmd_models_list)
-    fetch = model_actions.add_parser("fetch", parents=[common], help="download and verify a model")
+    fetch = actions.add_parser("fetch", parents=[common], help="download and verify a model")
     fetch.add_argument("name", type=_named, nargs="?", help="model name (default: the default model)")
     fetch.set_defaults(func=cmd_models_fetch)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
