@@ -112,6 +112,14 @@ class TestPlacing:
         assert len(hazard) <= 0.12 * RATE and len(new) <= 0.12 * RATE
         assert np.abs(hazard).max() <= 0.5 and np.abs(new).max() <= 0.25
 
+    @pytest.mark.parametrize(("kind", "earcons", "cue"), [
+        ("approach", "hazard", "hazard"), ("approach", "all", "hazard"), ("approach", "off", None),
+        ("new", "hazard", None), ("new", "all", "new"), ("new", "off", None),
+        ("change", "all", None), ("gone", "all", None), ("describe", "all", None),
+    ])
+    def test_which_sentences_get_an_earcon(self, kind: str, earcons: str, cue: str | None) -> None:
+        assert audio.earcon_for(kind, earcons) == cue
+
 
 class TestRendering:
     def test_clauses_are_panned_in_the_rendered_audio(self) -> None:
