@@ -63,6 +63,17 @@ def tone(frequency_hz: float, seconds: float, level: float, rate: int) -> np.nda
     return wave_.astype(np.float32)
 
 
+def earcon_for(kind: str, earcons: str) -> str | None:
+    """The earcon before a sentence of this kind under a profile's `earcons` ('hazard', 'all' or
+    'off'): 'hazard' before an approach warning unless off, 'new' before a newly seen object only
+    with 'all'; None for any other sentence."""
+    if kind == "approach" and earcons in ("hazard", "all"):
+        return "hazard"
+    if kind == "new" and earcons == "all":
+        return "new"
+    return None
+
+
 def earcon(kind: str, rate: int) -> np.ndarray:
     """'hazard': two rising tones, 100 ms; 'new': one soft tone, 60 ms. Mono float32."""
     if kind == "hazard":

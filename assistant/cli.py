@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import queue
 import signal
 import sys
@@ -15,14 +14,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import calibration, models, outputs
+from .backend_factory import make_backend
+from .cli_checks import (
+    check_run_numbers,
+    check_run_outputs,
+    model_inputs,
+    require_voice,
+)
 from .controls import KEY_HELP, VIEW_KEY_HELP
 from .datasets import EVAL_MAX_RESULTS, EVAL_MIN_SCORE
 from .errors import AssistantError
-from .profile import MAX_FPS, Profile
+from .profile import Profile
 from .profile_files import (
     ProfileProblems,
     load_profile,
-    profile_files,
     profile_path,
     shipped_profiles,
 )
@@ -31,8 +36,7 @@ from .run_context import RunContext
 from .shown import shown
 from .signals import EXIT_INTERRUPTED, EXIT_OK, stop_signals
 from .speech import Speaker
-from .speech_engines import NONE, PRINT, SPEECH_CHOICES, speech_spec, wav_folder
-from .voices import make_backend, require_voice
+from .speech_engines import NONE, PRINT, SPEECH_CHOICES, speech_spec
 
 if TYPE_CHECKING:
     from .pipeline import RunStats
@@ -90,19 +94,15 @@ def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
     from .sources import is_url, open_source
     from .transcript import Transcript
 
-    _check_number("--give-up-s", args.give_up_s, unit=" seconds")
-    _check_number("--half-life", args.half_life, unit=" seconds")
-    _check_number("--max-fps", args.max_fps, most=MAX_FPS)
-    if args.max_frames is not None and args.max_frames < 1:
-        raise AssistantError(f"--max-frames must be 1 or more, not {args.max_frames}.")
+    check_run_numbers(args)
     rules, model_path, labels = _load(args.profile, args.model)
     profile = rules.profile
-    _check_run_outputs(args, profile, model_path)
+    speech = _speech_spec(args, profile)
+    check_run_outputs(args, model_path, speech)
     settings = voice_settings(profile)
-    require_voice(_speech_spec(args, profile), settings)
+    require_voice(speech, settings)
     speech_notes = [calibration.in_use(rules.calibration, model_path)]  # said once the inputs are checked
-    backend = make_backend(_speech_spec(args, profile), settings, speech_notes.append, warn=_warn,
-                           stdout=context.stdout)
+    backend = make_backend(speech, settings, speech_notes.append, warn=_warn, stdout=context.stdout)
     watcher = ProfileWatcher(profile_path(args.profile), labels, calibration=rules.calibration, warn=_warn)
     stop = threading.Event()
     received: list[int] = []
@@ -140,46 +140,8 @@ def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
             speaker.close(drain=not stop.is_set())
             if transcript:
                 transcript.close()
-    _note(_summary(stats, speaker, _speech_spec(args, profile)))
+    _note(_summary(stats, speaker, speech))
     return EXIT_INTERRUPTED if signal.SIGINT in received else EXIT_OK
-
-
-def _check_number(option: str, value: float | None, most: float = math.inf, unit: str = "") -> None:
-    """AssistantError unless `value` (None: not given) is a finite number more than 0 and at most `most`."""
-    if value is not None and not (math.isfinite(value) and 0 < value <= most):
-        below = f" and at most {most:g}" if math.isfinite(most) else ""
-        raise AssistantError(f"{option} must be more than 0{below}{unit}, not {value:g}.")
-
-
-def _check_run_outputs(args: argparse.Namespace, profile: Profile, model_path: Path) -> None:
-    """Refuse any output of `run` that would replace one of its inputs or another of its outputs."""
-    from .sources import is_camera_index, is_url
-
-    source = args.source or "0"
-    reads = _model_inputs(args.profile, model_path)
-    if not is_camera_index(source) and not is_url(source):
-        from .imaging import images_in
-
-        reads += images_in(Path(source).expanduser())
-    targets = [outputs.Target(option, Path(path), streamed=option == "--transcript")
-               for option, path in (("--transcript", args.transcript), ("--record", args.record)) if path]
-    if args.snapshots:
-        targets.append(outputs.Target("--snapshots", Path(args.snapshots), outputs.SNAPSHOT_NAMES))
-    wav = wav_folder(_speech_spec(args, profile))
-    if wav is not None:
-        targets.append(outputs.Target("--speech wav:", wav, outputs.WAV_NAMES))
-    outputs.check(reads, targets)
-    if args.record:
-        from .imaging import opencv_path
-
-        opencv_path(args.record)  # refused now, not after the run has begun
-
-
-def _model_inputs(profile_spec: str | None, model_path: Path) -> list[Path]:
-    """The files a command reads besides its media: the profile and every file it extends, the model
-    and its calibration."""
-    found = calibration.find(model_path)
-    return [*profile_files(profile_spec), model_path, *([found] if found else [])]
 
 
 def _note(message: str) -> None:
@@ -248,7 +210,7 @@ def cmd_describe(args: argparse.Namespace, context: RunContext) -> int:
         raise AssistantError(f"With several images, --debug-out must be a folder, not {debug_out}.")
     candidates = min(args.candidates, args.threshold or 1.0) if debug_out else None
     if debug_out is not None:
-        outputs.check([*_model_inputs(args.profile, model_path), *images],
+        outputs.check([*model_inputs(args.profile, model_path), *images],
                       [outputs.Target(f"--debug-out (for {image})", _still_view_path(image, debug_out, several))
                        for image in images])
     unsaid = [calibration.in_use(rules.calibration, model_path)]  # said once an image is described
@@ -377,7 +339,7 @@ def cmd_dataset_eval(args: argparse.Namespace, context: RunContext) -> int:
     dataset = _dataset(args)
     rules, model_path, _ = _load(args.profile, args.model)
     if args.report:
-        outputs.check([*_model_inputs(args.profile, model_path), *_dataset_files(dataset, args.coco, args.voc)],
+        outputs.check([*model_inputs(args.profile, model_path), *_dataset_files(dataset, args.coco, args.voc)],
                       [outputs.Target("--report", Path(args.report), outputs.REPORT_NAMES)])
     with Detector(model_path, video=False, score_threshold=args.min_score,
                   max_results=EVAL_MAX_RESULTS) as detector:
@@ -547,20 +509,34 @@ def _unit(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `assistant` command line: one sub-parser per command, each command group added by its own function."""
+    parser = argparse.ArgumentParser(prog="assistant",
+                                     description="Tells you, in short spoken sentences, what the camera sees and where.")
+    parser.add_argument("--verbose", action="store_true", help="show the full traceback on errors")
+    commands = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: a subcommand that is not given --verbose must not reset `assistant --verbose CMD`.
     common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="show the full traceback on errors")
     with_model = argparse.ArgumentParser(add_help=False)
-    with_model.add_argument("--model", type=_named, metavar="NAME|PATH",
-                            help="a model name from 'assistant models list' or a .tflite file (default: the best present)")
+    _model_option(with_model, "a model name from 'assistant models list' or a .tflite file (default: the best present)")
     with_model.add_argument("--profile", type=_named, metavar="NAME|PATH", help="a shipped profile name or a YAML file (default: default)")
+    _add_run(commands, common, with_model)
+    _add_describe(commands, common, with_model)
+    _add_profiles(commands, common)
+    _add_dataset(commands, common, with_model)
+    _add_models(commands, common)
+    return parser
 
-    parser = argparse.ArgumentParser(prog="assistant",
-                                     description="Tells you, in short spoken sentences, what the camera sees and where.")
-    parser.add_argument("--verbose", action="store_true", help="show the full traceback on errors")
-    commands = parser.add_subparsers(dest="command", required=True)
 
+def _model_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """--model, a model name or file, with the help that says what this command does with it."""
+    parser.add_argument("--model", type=_named, metavar="NAME|PATH", help=help_text)
+
+
+def _add_run(commands: argparse._SubParsersAction, common: argparse.ArgumentParser,
+             with_model: argparse.ArgumentParser) -> None:
+    """`run`: the source, speech and transcript, limits, and the debug view's outputs."""
     run = commands.add_parser("run", parents=[common, with_model], help="speak what the camera or a file shows",
                               description="Speak what the camera or a file shows.", epilog=KEY_HELP)
     run.add_argument("--source", metavar="SRC",
@@ -589,6 +565,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="how fast the heatmap fades (1.0)")
     run.set_defaults(func=cmd_run)
 
+
+def _add_describe(commands: argparse._SubParsersAction, common: argparse.ArgumentParser,
+                  with_model: argparse.ArgumentParser) -> None:
+    """`describe`: images, JSON output and the still debug view."""
     describe = commands.add_parser(
         "describe", parents=[common, with_model], help="say what is in images",
         description="Say at once what is in each image, as the assistant would, then one line per object: "
@@ -604,54 +584,65 @@ def build_parser() -> argparse.ArgumentParser:
                           help="with --debug-out, the lowest score in the heatmap (0.1)")
     describe.set_defaults(func=cmd_describe)
 
+
+def _add_profiles(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """`profiles list|show|classes|check`."""
     profiles = commands.add_parser("profiles", help="list, show or check caregiver profiles")
-    profile_actions = profiles.add_subparsers(dest="action", required=True)
-    listing = profile_actions.add_parser("list", parents=[common], help="shipped profiles and what each is for")
+    actions = profiles.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", parents=[common], help="shipped profiles and what each is for")
     listing.set_defaults(func=cmd_profiles_list)
-    show = profile_actions.add_parser("show", parents=[common], help="print a profile after 'extends' is applied")
+    show = actions.add_parser("show", parents=[common], help="print a profile after 'extends' is applied")
     show.add_argument("name", type=_named, metavar="NAME|PATH")
     show.set_defaults(func=cmd_profiles_show)
-    classes = profile_actions.add_parser("classes", parents=[common],
-                                         help="the class names the model knows, with the other names accepted for them")
-    classes.add_argument("--model", type=_named, metavar="NAME|PATH", help="this model's classes (default: the best present)")
+    classes = actions.add_parser("classes", parents=[common],
+                                 help="the class names the model knows, with the other names accepted for them")
+    _model_option(classes, "this model's classes (default: the best present)")
     classes.add_argument("--language", default="en", metavar="CODE",
                          help="also list the words a profile may use for each class in this language (default: en)")
     classes.set_defaults(func=cmd_profiles_classes)
-    check = profile_actions.add_parser("check", parents=[common], help="validate profile files; exit 0 if all are valid")
+    check = actions.add_parser("check", parents=[common], help="validate profile files; exit 0 if all are valid")
     check.add_argument("files", type=_named, nargs="+", metavar="FILE")
-    check.add_argument("--model", type=_named, metavar="NAME|PATH", help="check class names against this model's labels")
+    _model_option(check, "check class names against this model's labels")
     check.set_defaults(func=cmd_profiles_check)
 
-    labelled = argparse.ArgumentParser(add_help=False)
+
+def _add_dataset(commands: argparse._SubParsersAction, common: argparse.ArgumentParser,
+                 with_model: argparse.ArgumentParser) -> None:
+    """`dataset find|plot|eval` on one labelled set, and `dataset calibrate` on several."""
+    labelled = argparse.ArgumentParser(add_help=False)  # one labelled set, as find, plot and eval take it
     where = labelled.add_mutually_exclusive_group(required=True)
     where.add_argument("--coco", type=_named, metavar="ANN.json", help="a COCO instances file (with --images)")
     where.add_argument("--voc", type=_named, metavar="DIR", help="a Pascal VOC folder holding Annotations/ and JPEGImages/")
     labelled.add_argument("--images", type=_named, metavar="DIR", help="the folder of the COCO file's images")
     data = commands.add_parser("dataset", help="find, draw and evaluate on labelled sets (COCO or Pascal VOC)")
-    data_actions = data.add_subparsers(dest="action", required=True)
-    find = data_actions.add_parser("find", parents=[common, labelled], help="images that show the given classes")
+    actions = data.add_subparsers(dest="action", required=True)
+    find = actions.add_parser("find", parents=[common, labelled], help="images that show the given classes")
     find.add_argument("--classes", required=True, metavar="A,B", help="comma-separated COCO class names")
     find.add_argument("--all", action="store_true", help="only images with every class (default: any)")
     find.add_argument("--json", action="store_true", help='one JSON object: {"images": [...], "total": n}')
     find.set_defaults(func=cmd_dataset_find)
-    plot = data_actions.add_parser("plot", parents=[common, labelled],
-                                   help="draw predicted and ground-truth boxes on the images with the classes")
+    plot = actions.add_parser("plot", parents=[common, labelled],
+                              help="draw predicted and ground-truth boxes on the images with the classes")
     plot.add_argument("--classes", metavar="A,B", help="comma-separated COCO class names (default: all)")
     plot.add_argument("--threshold", type=_unit, default=0.5, metavar="SCORE", help="lowest predicted score (0.5)")
     plot.add_argument("--out", type=_named, required=True, metavar="DIR", help="folder for the PNGs")
-    plot.add_argument("--model", type=_named, metavar="NAME|PATH", help="a model name or .tflite file")
+    _model_option(plot, "a model name or .tflite file")
     plot.set_defaults(func=cmd_dataset_plot)
-    evaluate = data_actions.add_parser("eval", parents=[common, labelled, with_model],
-                                       help="COCO mAP, per class and size, overlap recall, and what would be said")
+    evaluate = actions.add_parser("eval", parents=[common, labelled, with_model],
+                                  help="COCO mAP, per class and size, overlap recall, and what would be said")
     evaluate.add_argument("--json", action="store_true", help="one JSON object with every figure")
     evaluate.add_argument("--min-score", type=_unit, default=EVAL_MIN_SCORE, metavar="SCORE",
                           help="lowest candidate score scored for mAP (0.05, as COCO evaluation expects)")
     evaluate.add_argument("--report", type=_named, metavar="OUT_DIR", help="write report.md, metrics.json and plots there")
     evaluate.set_defaults(func=cmd_dataset_eval)
+    _add_dataset_calibrate(actions, common)
 
-    calibrate = data_actions.add_parser(
+
+def _add_dataset_calibrate(actions: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """`dataset calibrate`: any number of VOC folders and COCO files, folds and evidence."""
+    calibrate = actions.add_parser(
         "calibrate", parents=[common], help="measure a model's speaking thresholds on labelled sets and save them")
-    calibrate.add_argument("--model", type=_named, metavar="NAME|PATH", help="the model to calibrate (default: the best present)")
+    _model_option(calibrate, "the model to calibrate (default: the best present)")
     calibrate.add_argument("--voc", type=_named, action="append", metavar="DIR", help="a Pascal VOC folder (repeatable)")
     calibrate.add_argument("--coco", type=_named, action="append", metavar="ANN.json", help="a COCO instances file (repeatable)")
     calibrate.add_argument("--images", type=_named, action="append", metavar="DIR", help="the images of each --coco, in order")
@@ -662,14 +653,16 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--json", action="store_true", help="print the calibration as one JSON object")
     calibrate.set_defaults(func=cmd_dataset_calibrate)
 
+
+def _add_models(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """`models list|fetch`."""
     model_cmd = commands.add_parser("models", help="list or download detection models")
-    model_actions = model_cmd.add_subparsers(dest="action", required=True)
-    listing = model_actions.add_parser("list", parents=[common], help="show known models and whether each is present")
+    actions = model_cmd.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", parents=[common], help="show known models and whether each is present")
     listing.set_defaults(func=cmd_models_list)
-    fetch = model_actions.add_parser("fetch", parents=[common], help="download and verify a model")
+    fetch = actions.add_parser("fetch", parents=[common], help="download and verify a model")
     fetch.add_argument("name", type=_named, nargs="?", help="model name (default: the default model)")
     fetch.set_defaults(func=cmd_models_fetch)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -52,9 +52,9 @@ from .session import (
 from .sources import Source
 from .speaking import Judged, judge, settle
 from .speech import Speaker
+from .speech_backends import VoiceSettings
 from .stills import still_utterance
 from .tracking import Tracker
-from .voices import VoiceSettings
 
 MAX_MISSING_MS = 1000  # a confirmed object unseen this long has left; shorter gaps are detector misses
 CANDIDATE_MAX_RESULTS = 100

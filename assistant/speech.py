@@ -23,9 +23,10 @@ from pathlib import Path
 from .core import Utterance
 from .run_context import StandardOutput
 from .shown import excerpt
+from .speech_backends import Backend, OutputClosed, PrintBackend, VoiceSettings
 from .speech_engines import MAX_RATE_WPM, MIN_RATE_WPM
+from .speech_failures import Failures
 from .speech_queue import Pending, SpeechQueue
-from .voices import Backend, OutputClosed, PrintBackend, VoiceSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,6 @@ class Speaker:
         self.settings = settings
         self.on_spoken = on_spoken
         self.warn = warn
-        self.max_failures = max_failures
         self.watchdog_s = watchdog_s
         self.spoken = 0
         self.unheard = 0  # decided but not printed, because stdout was closed by its reader
@@ -113,9 +113,7 @@ class Speaker:
         self._ready = threading.Event()
         self._current: _Attempt | None = None  # the phrase the worker holds, from queue to record
         self._configured: VoiceSettings | None = None
-        self._failures = 0  # failed attempts in a row
-        self._failed_sentences: set[str] = set()  # sentences given up since the engine last spoke
-        self._unsayable_texts: set[str] = set()  # sentences this engine cannot say: printed instead
+        self._failures = Failures(max_failures)  # kept by the worker only
         self._restart_due = False
         self._thread = self._start_worker(hung=None)
         self._watchdog = threading.Thread(target=self._watch, name="speech-watchdog", daemon=True)
@@ -271,7 +269,7 @@ class Speaker:
             if self._configured != settings:
                 self._configured = settings
                 attempt.backend.configure(settings)
-            if item.utterance.text in self._unsayable_texts:  # given up before: not tried again
+            if item.utterance.text in self._failures.unsayable:  # given up before: not tried again
                 PrintBackend(self.stdout).speak(item.utterance, self._number)
             else:
                 wav = attempt.backend.speak(item.utterance, self._number)
@@ -309,9 +307,8 @@ class Speaker:
                 return True
             if not self._print(item.utterance):
                 return False
-        elif not self.printing and item.utterance.text not in self._unsayable_texts:
-            self._failures = 0
-            self._failed_sentences.clear()
+        elif not self.printing and item.utterance.text not in self._failures.unsayable:
+            self._failures.spoke()
         self.spoken += 1
         if self.on_spoken is not None:
             record = Spoken(item.utterance, wav, item.queued_s, attempt.started_s, time.monotonic(),
@@ -345,34 +342,27 @@ class Speaker:
     def _retry(self, item: Pending, reason: str) -> bool:
         """After a failed attempt: True if the phrase is to be tried again on a fresh engine; else
         it is given up, and the caller prints it."""
-        self._failures += 1
+        self._failures.failed()
         self._restart_due = True
-        if self._may_retry() and not self.printing:
+        if self._failures.may_retry() and not self.printing:
             return True
         if not self.printing:
             self._give_up(item.utterance.text, reason)
         return False
 
-    def _may_retry(self) -> bool:
-        """Whether a phrase that just failed is tried again: up to `max_failures` times, but only
-        once while the engine has not spoken since it last gave a sentence up."""
-        return self._failures < (1 if self._failed_sentences else self.max_failures)
-
     def _give_up(self, text: str, reason: str) -> None:
-        """A sentence failed `max_failures` times: this engine cannot say it, and it is printed from
-        now on; when `max_failures` different sentences fail in a row, the engine is broken."""
-        if self._failures > 1:
-            reason = f"{reason}, {self._failures} times in a row"
-        self._failures = 0
-        self._failed_sentences.add(text)
-        if len(self._failed_sentences) >= self.max_failures:
-            n = len(self._failed_sentences)
+        """A sentence failed `max_failures` times: printed from now on, saying so for the first one;
+        or, when it is the `max_failures`th different one in a row, the engine is broken."""
+        first = not self._failures.unsayable
+        tries = self._failures.give_up(text)
+        if tries > 1:
+            reason = f"{reason}, {tries} times in a row"
+        if self._failures.broken:
+            n = len(self._failures.given_up)
             self._fall_back(reason + (f", on {n} different sentences" if n > 1 else ""))
-            return
-        if not self._unsayable_texts:
+        elif first:
             self.warn(f"{reason} on one sentence ({excerpt(text)}); speech goes on, and that sentence is "
                       "printed instead.")
-        self._unsayable_texts.add(text)
 
     def _restart(self) -> None:
         """A fresh engine in place of one that failed."""
@@ -414,8 +404,8 @@ class Speaker:
 
     def _count_hang(self, item: Pending) -> None:
         """On the new worker, before it voices: the phrase that hung counts as a failed attempt."""
-        self._failures += 1
-        if not self._may_retry():
+        self._failures.failed()
+        if not self._failures.may_retry():
             self._give_up(item.utterance.text, "Speech stopped responding")
         if not self.printing:
             self.restarts += 1

@@ -1,5 +1,5 @@
 """The speech engines by name, and the rates a voice can be set to: one list for the profile's
-`voice.engine` and `voice.rate`, the command line's --speech and the backend factory (`voices.py`).
+`voice.engine` and `voice.rate`, the command line's --speech and the backend factory (`backend_factory.py`).
 
 A profile names `wav` and its files go to DEFAULT_WAV_FOLDER; --speech names a folder of its own
 (`wav:DIR`).

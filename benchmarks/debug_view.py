@@ -21,8 +21,8 @@ from assistant.pipeline import RunOptions, run  # noqa: E402
 from assistant.profile import load_profile  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
 from assistant.speech import Speaker  # noqa: E402
+from assistant.speech_backends import NullBackend  # noqa: E402
 from assistant.viewer import Viewer  # noqa: E402
-from assistant.voices import NullBackend  # noqa: E402
 
 
 def fps(video: Path, model: Path, record: Path | None) -> tuple[float, int]:

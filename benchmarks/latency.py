@@ -28,10 +28,9 @@ import threading
 import time
 from pathlib import Path
 
-from shared import ROOT, SHARED  # noqa: E402  (first: it points the assistant at the shared models)
-
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+from shared import ROOT, SHARED  # noqa: E402  (first: it points the assistant at the shared models)
 
 sys.path.insert(0, str(ROOT))
 from assistant import models  # noqa: E402
@@ -42,7 +41,7 @@ from assistant.pipeline import RunOptions, run  # noqa: E402
 from assistant.profile import load_profile  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
 from assistant.speech import Speaker  # noqa: E402
-from assistant.voices import NullBackend  # noqa: E402
+from assistant.speech_backends import NullBackend  # noqa: E402
 from tests.streaming import FPS, free_udp_port, photo, stream  # noqa: E402
 
 IMAGES = SHARED / "data" / "images"

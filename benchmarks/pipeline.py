@@ -14,19 +14,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from shared import SHARED  # noqa: E402  (first: it points the assistant at the shared models)
-
 import cv2  # noqa: E402
 import mediapipe as mp  # noqa: E402
 from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
+from shared import SHARED  # noqa: E402  (first: it points the assistant at the shared models)
 
 from assistant import models  # noqa: E402
 from assistant.detector import mediapipe_detectors  # noqa: E402
 from assistant.pipeline import run  # noqa: E402
 from assistant.profile import load_profile  # noqa: E402
+from assistant.rendered_backends import WavBackend  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
 from assistant.speech import Speaker  # noqa: E402
-from assistant.voices import NullBackend, VoiceSettings, WavBackend  # noqa: E402
+from assistant.speech_backends import NullBackend, VoiceSettings  # noqa: E402
 from assistant.transcript import Transcript  # noqa: E402
 
 

@@ -21,7 +21,7 @@ from assistant.profile import PROFILE_DIR, load_profile, shipped_profiles  # noq
 from assistant.reload import ProfileWatcher  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
 from assistant.speech import Speaker  # noqa: E402
-from assistant.voices import NullBackend  # noqa: E402
+from assistant.speech_backends import NullBackend  # noqa: E402
 
 
 def load_ms(path: Path, labels: tuple[str, ...], repeat: int = 100) -> float:

@@ -34,22 +34,21 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np  # noqa: E402
 from shared import VIDEOS  # noqa: E402  (first: it points the assistant at the shared models)
 from tracking import near  # noqa: E402  (benchmarks/tracking.py: how an id switch is told)
 
-import numpy as np  # noqa: E402
-
 from assistant import calibration, models  # noqa: E402
 from assistant.core import Box  # noqa: E402
-from assistant.frame_report import FrameReport  # noqa: E402
 from assistant.detector import mediapipe_detectors  # noqa: E402
+from assistant.frame_report import FrameReport  # noqa: E402
 from assistant.pipeline import RunOptions, run  # noqa: E402
 from assistant.profile import load_profile  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
 from assistant.speech import Speaker  # noqa: E402
+from assistant.speech_backends import NullBackend  # noqa: E402
 from assistant.tracking import related  # noqa: E402
 from assistant.transcript import Transcript, read_transcript, static_repeats  # noqa: E402
-from assistant.voices import NullBackend  # noqa: E402
 
 VEHICLES = {"car", "truck", "bus", "motorcycle", "bicycle"}
 # What each shared video really shows (SOURCES.md), so a word for anything else is wrong; truck and

@@ -21,14 +21,15 @@ from pathlib import Path
 from shared import SHARED  # noqa: E402  (first: it points the assistant at the shared models)
 
 from assistant import models  # noqa: E402
+from assistant.backend_factory import make_backend  # noqa: E402
 from assistant.core import Frame  # noqa: E402
 from assistant.detector import mediapipe_detectors  # noqa: E402
 from assistant.pipeline import RunOptions, run  # noqa: E402
 from assistant.profile import load_profile  # noqa: E402
 from assistant.sources import Source, VideoFile  # noqa: E402
 from assistant.speech import Speaker  # noqa: E402
+from assistant.speech_backends import VoiceSettings  # noqa: E402
 from assistant.transcript import Transcript  # noqa: E402
-from assistant.voices import VoiceSettings, make_backend  # noqa: E402
 
 SAMPLE_S = 30
 

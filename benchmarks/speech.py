@@ -25,9 +25,10 @@ from assistant.detector import Detector, mediapipe_detectors  # noqa: E402
 from assistant.frame_report import FrameReport  # noqa: E402
 from assistant.pipeline import RunOptions, run  # noqa: E402
 from assistant.profile import Profile, load_profile  # noqa: E402
+from assistant.rendered_backends import WavBackend  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
 from assistant.speech import Speaker, Spoken  # noqa: E402
-from assistant.voices import VoiceSettings, WavBackend  # noqa: E402
+from assistant.speech_backends import VoiceSettings  # noqa: E402
 from assistant.transcript import Transcript, read_transcript, static_repeats  # noqa: E402
 
 

@@ -20,13 +20,14 @@ os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 from assistant import calibration, models  # noqa: E402 - after the log levels above
+from assistant.backend_factory import make_backend
+from assistant.cli_checks import require_voice
 from assistant.detector import Detectors
 from assistant.pipeline import RunOptions, RunStats, run, voice_settings
 from assistant.rules import load_rules
 from assistant.sources import open_source
 from assistant.speech import Speaker
 from assistant.transcript import Transcript
-from assistant.voices import make_backend, require_voice
 
 from .replay import RecordedDetections
 from .servers import null_sink_server, server

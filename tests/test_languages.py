@@ -23,7 +23,8 @@ from assistant.pipeline import RunStats
 from assistant.profile import Profile
 from assistant.profile_files import ProfileProblems, load_profile
 from assistant.rules import Rules
-from assistant.voices import BackendUnavailable, pyttsx3_voice
+from assistant.speech_backends import BackendUnavailable
+from assistant.synthesis import pyttsx3_voice
 from assistant.wording import approach_words, compose, gone_words
 
 from .conftest import MODEL, ROOT, VIDEOS, narrate_replayed, needs
@@ -345,7 +346,8 @@ def test_a_word_two_languages_use_for_different_classes_means_the_profile_langua
 def test_each_language_voice_says_long_and_short_sentences_at_a_plausible_length(code: str) -> None:
     """espeak-ng's voice for the language, on the longest and shortest scene sentences of its table."""
     needs("espeak-ng", why="the spoken languages are checked in espeak-ng's voices")
-    from assistant.voices import EspeakSynthesizer, VoiceSettings
+    from assistant.speech_backends import VoiceSettings
+    from assistant.synthesis import EspeakSynthesizer
 
     synthesizer = EspeakSynthesizer(VoiceSettings(language=code))
     for scene in ("book_bottle_knife", "status_paused", "detailed_five_chairs"):

@@ -13,7 +13,7 @@ from assistant.profile import Profile
 from assistant.rules import Rules
 from assistant.speaking import Kind, judge
 from assistant.speech import Speaker
-from assistant.voices import PrintBackend
+from assistant.speech_backends import PrintBackend
 from assistant.tracking import Tracker
 from assistant.language import load as load_language
 from assistant.wording import compose, counted, describe_scene, sightings_of

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from assistant.backend_factory import make_backend
 from assistant.detector import Detectors, mediapipe_detectors
 from assistant.frame_report import FrameReport
 from assistant.pipeline import RunOptions, run
 from assistant.rules import load_rules
 from assistant.sources import open_source
 from assistant.speech import Speaker
-from assistant.voices import VoiceSettings, make_backend
+from assistant.speech_backends import VoiceSettings
 
 from .conftest import CAR_VIDEO, IMAGES, MODEL, VIDEOS
 from .replay import RecordedDetections

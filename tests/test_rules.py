@@ -16,7 +16,8 @@ from assistant.rules import WEAK_MARGIN, Rules, load_rules
 from assistant.sources import open_source
 from assistant.speaking import Kind, judge, settle
 from assistant.speech import Speaker
-from assistant.voices import VoiceSettings, make_backend
+from assistant.backend_factory import make_backend
+from assistant.speech_backends import VoiceSettings
 
 from .conftest import CAR_VIDEO, IMAGES, MODEL
 

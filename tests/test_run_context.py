@@ -15,7 +15,7 @@ import assistant.detector  # noqa: F401 - its import-time log defaults are the p
 from assistant.core import Utterance
 from assistant.run_context import RunContext
 from assistant.signals import stop_signals
-from assistant.voices import OutputClosed, PrintBackend
+from assistant.speech_backends import OutputClosed, PrintBackend
 
 from .conftest import IMAGES, Cli, run_cli
 

@@ -12,14 +12,25 @@ import numpy as np
 import pytest
 
 from assistant import audio
-from assistant.core import HAZARD, ROUTINE, URGENT, Box, Clause, Detection, Frame, Utterance
+from assistant.core import (
+    HAZARD,
+    ROUTINE,
+    URGENT,
+    Box,
+    Clause,
+    Detection,
+    Frame,
+    Utterance,
+)
 from assistant.errors import ProfileError
 from assistant.position import place
 from assistant.profile import Profile
 from assistant.profile_files import load_profile
 from assistant.rules import Rules
+from assistant.rendered_backends import SoundBackend
 from assistant.speech import Speaker
-from assistant.voices import EspeakSynthesizer, SoundBackend, VoiceSettings, render
+from assistant.speech_backends import VoiceSettings
+from assistant.synthesis import EspeakSynthesizer, render
 from assistant.wording import Sentence, compose, gone_words, warning
 
 from .conftest import ROOT, VIDEOS
@@ -102,6 +113,14 @@ class TestPlacing:
         hazard, new = audio.earcon("hazard", RATE), audio.earcon("new", RATE)
         assert len(hazard) <= 0.12 * RATE and len(new) <= 0.12 * RATE
         assert np.abs(hazard).max() <= 0.5 and np.abs(new).max() <= 0.25
+
+    @pytest.mark.parametrize(("kind", "earcons", "cue"), [
+        ("approach", "hazard", "hazard"), ("approach", "all", "hazard"), ("approach", "off", None),
+        ("new", "hazard", None), ("new", "all", "new"), ("new", "off", None),
+        ("change", "all", None), ("gone", "all", None), ("describe", "all", None),
+    ])
+    def test_which_sentences_get_an_earcon(self, kind: str, earcons: str, cue: str | None) -> None:
+        assert audio.earcon_for(kind, earcons) == cue
 
 
 class TestRendering:

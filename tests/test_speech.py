@@ -9,14 +9,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import voices
+from assistant import engine_backends
+from assistant.backend_factory import make_backend
 from assistant.core import HAZARD, REQUESTED, ROUTINE, URGENT, Utterance
+from assistant.engine_backends import EspeakBackend, Pyttsx3Backend
 from assistant.errors import AssistantError
+from assistant.rendered_backends import WavBackend
 from assistant.speech import Speaker
+from assistant.speech_backends import PrintBackend, VoiceSettings
 from assistant.speech_engines import ENGINES, SPEECH_CHOICES, speech_spec
-from assistant.voices import (
-    EspeakBackend, PrintBackend, Pyttsx3Backend, VoiceSettings, WavBackend, make_backend, wav_seconds,
-)
+
+
+def wav_seconds(path: Path) -> float:
+    """A WAV file's length in seconds."""
+    with wave.open(str(path), "rb") as w:
+        return w.getnframes() / float(w.getframerate())
 
 
 class SlowBackend(PrintBackend):
@@ -182,7 +189,7 @@ def test_an_engine_that_ignores_stop_is_abandoned(capsys: pytest.CaptureFixture)
 
 
 def test_no_audio_device_warns_once_and_prints(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
-    monkeypatch.setattr(voices, "audio_output_available", lambda: False)
+    monkeypatch.setattr(engine_backends, "audio_output_available", lambda: False)
     warnings = []
     speaker = Speaker(Pyttsx3Backend(VoiceSettings()), warn=warnings.append)
     speaker.say(utt("a cup ahead"))

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from assistant.core import HAZARD, REQUESTED, ROUTINE, URGENT, Utterance
+from assistant.rendered_backends import WavBackend
 from assistant.speech import Speaker, Spoken
-from assistant.voices import PrintBackend, VoiceSettings, WavBackend
+from assistant.speech_backends import PrintBackend, VoiceSettings
 
 
 class Stage:

@@ -14,9 +14,10 @@ import pytest
 
 from assistant.core import ROUTINE, Utterance
 from assistant.debug_view import drawable
+from assistant.rendered_backends import WavBackend
 from assistant.shown import excerpt, redact_url, shown
 from assistant.speech import Speaker
-from assistant.voices import PrintBackend, VoiceSettings, WavBackend
+from assistant.speech_backends import PrintBackend, VoiceSettings
 
 from ..conftest import IMAGES, MODEL, ROOT, VIDEOS, run_cli
 from .common import one_error
