@@ -49,7 +49,7 @@ from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
 
 from .core import Box, Detection, Frame  # noqa: E402
 from .errors import ModelError  # noqa: E402
-from .imaging import native_stderr_silenced  # noqa: E402
+from .run_context import native_stderr_silenced  # noqa: E402
 
 NO_LABEL = "???"  # the label map's placeholder for unused class ids; never spoken
 

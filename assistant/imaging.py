@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
 import stat
-import sys
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -16,6 +12,7 @@ import numpy as np
 from PIL import Image, JpegImagePlugin, PngImagePlugin
 
 from .errors import SourceError
+from .run_context import native_stderr_silenced
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm"})
 # The detector looks at 320 px; a decoded image is held several times over (decoded, converted, drawn), so
@@ -40,20 +37,6 @@ def to_rgb(image: np.ndarray) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] == 3:
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     raise SourceError(f"Cannot use an image of shape {image.shape}; expected grayscale, colour or colour with alpha.")
-
-
-@contextlib.contextmanager
-def native_stderr_silenced() -> Iterator[None]:
-    """Hide what native code (TFLite starting a graph, libjpeg on a cut-off file) writes to file descriptor 2."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def looks_cut_off(path: Path) -> bool:
