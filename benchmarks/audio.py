@@ -30,8 +30,8 @@ from assistant.core import ROUTINE, URGENT, Box, Detection, Frame, Utterance  # 
 from assistant.detector import mediapipe_detectors  # noqa: E402
 from assistant.pipeline import RunOptions, run, voice_settings  # noqa: E402
 from assistant.position import place  # noqa: E402
-from assistant.profile import load_profile  # noqa: E402
 from assistant.rendered_backends import SoundBackend  # noqa: E402
+from assistant.rules import load_rules  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
 from assistant.speech import Speaker  # noqa: E402
 from assistant.speech_backends import NullBackend, VoiceSettings  # noqa: E402
@@ -40,14 +40,14 @@ from assistant.wording import compose, warning  # noqa: E402
 from tests.servers import null_sink_server  # noqa: E402
 from tests.sink import RATE, SinkRecorder, level_difference_db, loud  # noqa: E402
 
-PROFILE = load_profile("default")
+RULES = load_rules("default")
 FRAME = Frame(np.zeros((480, 640, 3), np.uint8), 0, 0)
 PHRASE = "a person ahead two metres"
 
 
 def one(label: str, x: float) -> Utterance:
     sighting = place(Detection(label, 0.9, Box(x, 150, x + 60, 300)), FRAME, 60.0)
-    said = compose([sighting], PROFILE)
+    said = compose([sighting], RULES.style)
     return Utterance(said.text, 0, 0, said.objects, clauses=said.clauses)
 
 
@@ -77,7 +77,7 @@ def onsets(env: dict, trials: int, settings: VoiceSettings = VoiceSettings(),
 def cuts(env: dict, trials: int) -> list[float]:
     settings = VoiceSettings()
     car = place(Detection("car", 0.9, Box(40, 150, 200, 300)), FRAME, 60.0)
-    said = warning([car], PROFILE)
+    said = warning([car], RULES.style)
     hazard = Utterance(said.text, 0, 0, said.objects, "approach", URGENT, True, clauses=said.clauses)
     cue = audio.earcon("hazard", RATE)
     result = []
@@ -118,10 +118,10 @@ def pace(speech: bool, frames: int) -> float:
     """The loop's frame rate on the car video played at its own pace (as a camera would give it),
     speaking through PortAudio or not at all."""
     model = models.resolve()
-    settings = voice_settings(PROFILE)
+    settings = voice_settings(RULES.profile)
     speaker = Speaker(SoundBackend(settings) if speech else NullBackend(), settings=settings)
     with open_source(str(VIDEOS[0]), realtime=True) as source:
-        stats = run(source, mediapipe_detectors(model), PROFILE, speaker, RunOptions(max_frames=frames))
+        stats = run(source, mediapipe_detectors(model), RULES, speaker, RunOptions(max_frames=frames))
     speaker.close(drain=False)
     return stats.fps
 

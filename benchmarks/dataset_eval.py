@@ -24,10 +24,10 @@ from assistant import models  # noqa: E402
 from assistant.datasets import EVAL_MAX_RESULTS, EVAL_MIN_SCORE, evaluation  # noqa: E402
 from assistant.datasets.readers import Dataset, read_coco, read_voc  # noqa: E402
 from assistant.detector import Detector  # noqa: E402
-from assistant.profile import load_profile  # noqa: E402
+from assistant.rules import load_rules  # noqa: E402
 
 
-def measure(sets: list, model, profile) -> tuple[float, float, list[dict]]:
+def measure(sets: list, model, rules) -> tuple[float, float, list[dict]]:
     """Images per second of the bare detector and of the whole evaluation, interleaved image by image
     so that drift in machine speed hits both alike; the evaluation also pays for scoring."""
     options = vision.ObjectDetectorOptions(
@@ -50,7 +50,7 @@ def measure(sets: list, model, profile) -> tuple[float, float, list[dict]]:
                 bare_s += middle - start
                 ours_s += time.perf_counter() - middle
             start = time.perf_counter()
-            results.append(evaluation.evaluate(dataset, predicted, profile).metrics)
+            results.append(evaluation.evaluate(dataset, predicted, rules).metrics)
             ours_s += time.perf_counter() - start
     images = sum(len(d.images) for d in sets)
     return images / bare_s, images / ours_s, results
@@ -64,10 +64,10 @@ def main() -> None:
     sets = [read_voc(labelled / "voc2012_subset100"),
             read_coco(labelled / "coco_val2017_icevision6" / "annotations.json",
                       labelled / "coco_val2017_icevision6" / "images")]
-    model, profile = models.resolve(), load_profile()
+    model, rules = models.resolve(), load_rules()
     best_bare = best_ours = 0.0
     for round_ in range(args.repeat):
-        rate_bare, rate_ours, results = measure(sets, model, profile)
+        rate_bare, rate_ours, results = measure(sets, model, rules)
         best_bare, best_ours = max(best_bare, rate_bare), max(best_ours, rate_ours)
         print(f"round {round_ + 1}: bare detector {rate_bare:.2f} images/s, dataset eval {rate_ours:.2f} images/s",
               file=sys.stderr)

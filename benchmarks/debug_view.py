@@ -18,7 +18,7 @@ from shared import VIDEOS  # noqa: E402  (first: it points the assistant at the 
 from assistant import models  # noqa: E402
 from assistant.detector import mediapipe_detectors  # noqa: E402
 from assistant.pipeline import RunOptions, run  # noqa: E402
-from assistant.profile import load_profile  # noqa: E402
+from assistant.rules import load_rules  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
 from assistant.speech import Speaker  # noqa: E402
 from assistant.speech_backends import NullBackend  # noqa: E402
@@ -27,12 +27,12 @@ from assistant.viewer import Viewer  # noqa: E402
 
 def fps(video: Path, model: Path, record: Path | None) -> tuple[float, int]:
     """Frame rate of the real loop, with the debug view recording to `record` when given."""
-    profile = load_profile()
+    rules = load_rules()
     speaker = Speaker(NullBackend())
     with open_source(str(video)) as source:
         viewer = Viewer(record=record) if record else None
         show = (lambda report: viewer.show(report, speaker.queued, speaker.last_spoken)) if viewer else None
-        stats = run(source, mediapipe_detectors(model), profile, speaker,
+        stats = run(source, mediapipe_detectors(model), rules, speaker,
                     RunOptions(on_frame=show, candidates=0.1 if viewer else None))
         if viewer:
             viewer.close()

@@ -32,8 +32,9 @@ from assistant.datasets.readers import read_coco, read_voc  # noqa: E402
 from assistant.detector import Detector  # noqa: E402
 from assistant.duplicates import SAME_CLASS_IOU  # noqa: E402
 from assistant.position import CLOSE_M, TYPICAL_HEIGHT_M, TYPICAL_WIDTH_M, focal_px, place  # noqa: E402
-from assistant.profile import Profile, load_profile, speakable, weak_boxes  # noqa: E402
+from assistant.rules import Rules, load_rules  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
+from assistant.speaking import judge  # noqa: E402
 from assistant.tracking import Tracker  # noqa: E402
 from assistant.wording import compose  # noqa: E402
 
@@ -41,11 +42,11 @@ FIGURES = ("precision", "large_recall", "recall", "count_accuracy", "count_mae",
            "large_right", "large_true", "count_pairs", "duplicates_removed", "neighbours_merged")
 
 
-def plain_half(detections: tuple[Detection, ...], frame: Frame, profile: Profile) -> tuple[Sighting, ...]:
+def plain_half(detections: tuple[Detection, ...], frame: Frame, rules: Rules) -> tuple[Sighting, ...]:
     """The baseline: every profile class at 0.5, the detector's boxes as they come, one sentence."""
-    sightings = [place(d, frame, profile.camera.hfov_deg) for d in detections
-                 if d.label in profile.objects and d.score >= 0.5]
-    return compose(sightings, profile).objects
+    sightings = [place(d, frame, rules.profile.camera.hfov_deg) for d in detections
+                 if d.label in rules.labels and d.score >= 0.5]
+    return compose(sightings, rules.style).objects
 
 
 def pooled(parts: list[dict]) -> dict:
@@ -65,14 +66,14 @@ def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def score(groups: list[tuple], profile: Profile, say=evaluation.described) -> dict:
+def score(groups: list[tuple], rules: Rules, say=evaluation.described) -> dict:
     """announcements() over (dataset, predicted) groups, pooled."""
-    return pooled([evaluation.announcements(predicted, profile, dataset.categories, say) for dataset, predicted in groups])
+    return pooled([evaluation.announcements(predicted, rules, dataset.categories, say) for dataset, predicted in groups])
 
 
-def with_selection(selection: calibrate.Selection, labels: tuple[str, ...]) -> Profile:
+def with_selection(selection: calibrate.Selection, labels: tuple[str, ...]) -> Rules:
     made = calibration.Calibration("", labels, selection.default, selection.thresholds)
-    return load_profile("default", calibration=made)
+    return load_rules("default", calibration=made)
 
 
 def hearing(sets: list[tuple]) -> dict:
@@ -88,7 +89,7 @@ def hearing(sets: list[tuple]) -> dict:
         selection = calibrate.select(train)
         groups = [(dataset, [p for d, p, k in keyed if d is dataset and k in test_keys]) for dataset, _ in sets]
         chosen = score(groups, with_selection(selection, labels))
-        plain = score(groups, load_profile("default"), plain_half)
+        plain = score(groups, load_rules("default"), plain_half)
         chosen_parts.append(chosen)
         plain_parts.append(plain)
         fold_rows.append({"images": len(test), "default": selection.default, "moved": selection.thresholds,
@@ -101,11 +102,11 @@ def hearing(sets: list[tuple]) -> dict:
         held_out[dataset.name] = {
             "default": selection.default, "moved": selection.thresholds,
             "chosen": score([(dataset, predicted)], with_selection(selection, labels)),
-            "plain_0.5": score([(dataset, predicted)], load_profile("default"), plain_half)}
+            "plain_0.5": score([(dataset, predicted)], load_rules("default"), plain_half)}
     shipped = calibration.for_model(models.resolve())
     return {"cross_validated": pooled(chosen_parts), "plain_0.5": pooled(plain_parts), "folds": fold_rows,
             "held_out_sets": held_out,
-            "shipped_in_sample": score(sets, load_profile("default", calibration=shipped)),
+            "shipped_in_sample": score(sets, load_rules("default", calibration=shipped)),
             "shipped": {"default": shipped.default, "moved": dict(shipped.thresholds)} if shipped else None}
 
 
@@ -148,19 +149,18 @@ def _cut_width(polygons: list[list[float]], cut_y: float) -> float:
     return max(xs) - min(xs)
 
 
-def double_tracks(model, profile: Profile) -> dict:
+def double_tracks(model, rules: Rules) -> dict:
     """Frames where one class holds two confirmed tracks whose boxes overlap at SAME_CLASS_IOU or more."""
     result = {}
     for video in VIDEOS:
         frames = doubled = 0
-        tracker = Tracker(profile.confirm_frames, profile.min_score)
-        with open_source(str(video)) as source, Detector(model, video=True, score_threshold=profile.weak_floor,
+        tracker = Tracker(rules.profile.confirm_frames, rules.min_score)
+        with open_source(str(video)) as source, Detector(model, video=True, score_threshold=rules.weak_floor,
                                                          max_results=100) as detector:
             for frame in source:
                 detections = detector.detect(frame)
-                kept = speakable(detections, profile, frame.height)
-                tracks = [t for t in tracker.update(kept, frame.timestamp_ms,
-                                                    weak_boxes(detections, profile, frame.height, kept)) if t.confirmed]
+                judged = judge(detections, rules, frame.width, frame.height)
+                tracks = [t for t in tracker.update(judged.accepted, frame.timestamp_ms, judged.weak) if t.confirmed]
                 frames += 1
                 doubled += any(a.detection.label == b.detection.label
                                and a.detection.box.iou(b.detection.box) >= SAME_CLASS_IOU
@@ -196,7 +196,7 @@ def main() -> None:
               f"large recall {c['large_recall']}; plain {p['precision']}, {p['large_recall']}", file=sys.stderr)
     distance = cut_person_distance()
     print(f"cut person distance from width: {distance}", file=sys.stderr)
-    tracks = double_tracks(model, load_profile("default", calibration=calibration.for_model(model)))
+    tracks = double_tracks(model, load_rules("default", calibration=calibration.for_model(model)))
     print(f"double tracks: {tracks}", file=sys.stderr)
     print(json.dumps({
         "precision": cv["precision"], "large_recall": cv["large_recall"], "count_accuracy": cv["count_accuracy"],

@@ -32,34 +32,35 @@ from assistant.core import Frame  # noqa: E402
 from assistant.detector import Detector  # noqa: E402
 from assistant.imaging import read_image  # noqa: E402
 from assistant.pipeline import voice_settings  # noqa: E402
-from assistant.profile import Profile, load_profile  # noqa: E402
+from assistant.rules import Rules, load_rules  # noqa: E402
+from assistant.style import Style  # noqa: E402
 from assistant.wording import approach_words, compose, gone_words, sightings_of  # noqa: E402
 
 CODES = ("en", "es", "fr", "de", "pt")
 PHOTOS = sorted((SHARED / "data" / "images").glob("*.jpg"))[:24]
 
 
-def scenes(profile: Profile) -> tuple[list[list], float]:
+def scenes(rules: Rules) -> tuple[list[list], float]:
     """Each photo's objects as the default profile sees them, and the detector's median ms per frame."""
     found, times = [], []
-    with Detector(models.resolve(), video=False, score_threshold=profile.lowest_min_score,
-                  labels=profile.objects) as detector:
+    with Detector(models.resolve(), video=False, score_threshold=rules.lowest_min_score,
+                  labels=rules.labels) as detector:
         for path in PHOTOS:
             frame = Frame(read_image(path), 0, 0)
             start = time.perf_counter()
             detections = detector.detect(frame)
             times.append((time.perf_counter() - start) * 1000)
-            found.append(sightings_of(detections, frame, profile))
+            found.append(sightings_of(detections, frame, rules))
     return [s for s in found if s], float(np.median(times))
 
 
-def wording(profile: Profile, photos: list[list], repeats: int) -> list[float]:
+def wording(style: Style, photos: list[list], repeats: int) -> list[float]:
     """Microseconds per sentence: each photo's sentence, an approach warning and a 'gone'."""
     per_sentence = []
     for sightings in photos:
         labels = [s.detection.label for s in sightings]
-        for make in (lambda: compose(sightings, profile), lambda: approach_words(sightings[0], profile),
-                     lambda: gone_words(labels, profile)):
+        for make in (lambda: compose(sightings, style), lambda: approach_words(sightings[0], style),
+                     lambda: gone_words(labels, style)):
             start = time.perf_counter()
             for _ in range(repeats):
                 make()
@@ -72,7 +73,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=10, help="onset trials per language")
     parser.add_argument("--repeats", type=int, default=200, help="wordings of each sentence, timed together")
     args = parser.parse_args()
-    default = load_profile("default")
+    default = load_rules("default")
     photos, frame_ms = scenes(default)
 
     def p(values: list[float], q: int) -> float:
@@ -86,10 +87,10 @@ def main() -> None:
             start = time.perf_counter()
             language.load(code)
             load_ms = (time.perf_counter() - start) * 1000
-            profile = default.model_copy(update={"language": code})
-            times = wording(profile, photos, args.repeats)
-            sentence = compose(photos[0][:1], profile).text
-            delays, synthesis = onsets(env, args.trials, voice_settings(profile), sentence)
+            rules = Rules(default.profile.model_copy(update={"language": code}), default.calibration)
+            times = wording(rules.style, photos, args.repeats)
+            sentence = compose(photos[0][:1], rules.style).text
+            delays, synthesis = onsets(env, args.trials, voice_settings(rules.profile), sentence)
             result["languages"][code] = {
                 "wording_us_p50": p(times, 50), "wording_us_p95": p(times, 95),
                 "ratio_to_frame": round(float(np.percentile(times, 95)) / 1000 / frame_ms, 5),

@@ -38,7 +38,7 @@ from assistant.capture import FFMPEG_OPTIONS, FFMPEG_OPTIONS_ENV, Capture, open_
 from assistant.core import Frame  # noqa: E402
 from assistant.detector import Detector, mediapipe_detectors  # noqa: E402
 from assistant.pipeline import RunOptions, run  # noqa: E402
-from assistant.profile import load_profile  # noqa: E402
+from assistant.rules import load_rules  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
 from assistant.speech import Speaker  # noqa: E402
 from assistant.speech_backends import NullBackend  # noqa: E402
@@ -120,7 +120,7 @@ def realtime_file(schedule: tuple[float, ...], road: np.ndarray, bus: np.ndarray
 
     speaker = Speaker(NullBackend(), on_spoken=on_spoken)
     with open_source(str(video), realtime=True) as source:
-        stats = run(source, mediapipe_detectors(model), load_profile(str(profile_path)), speaker,
+        stats = run(source, mediapipe_detectors(model), load_rules(str(profile_path)), speaker,
                     RunOptions(on_frame=on_frame, max_fps=max_fps))
     speaker.close()
     return {"latencies": latencies([start[0] + t for t in schedule], said), "fps": stats.fps,

@@ -22,8 +22,8 @@ from shared import SHARED  # noqa: E402  (first: it points the assistant at the 
 from assistant import models  # noqa: E402
 from assistant.detector import mediapipe_detectors  # noqa: E402
 from assistant.pipeline import run  # noqa: E402
-from assistant.profile import load_profile  # noqa: E402
 from assistant.rendered_backends import WavBackend  # noqa: E402
+from assistant.rules import load_rules  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
 from assistant.speech import Speaker  # noqa: E402
 from assistant.speech_backends import NullBackend, VoiceSettings  # noqa: E402
@@ -54,12 +54,12 @@ def bare_mediapipe_fps(video: Path, model: Path, threshold: float) -> float:
 
 def pipeline_fps(video: Path, model: Path, speech: str, out: Path) -> tuple[float, int]:
     """The full `assistant run` loop with `none` or `wav:` speech (the latter with a transcript)."""
-    profile = load_profile()
+    rules = load_rules()
     transcript = Transcript(out / "transcript.jsonl") if speech == "wav" else None
-    backend = WavBackend(out / "wav", VoiceSettings(profile.voice.rate)) if speech == "wav" else NullBackend()
+    backend = WavBackend(out / "wav", VoiceSettings(rules.profile.voice.rate)) if speech == "wav" else NullBackend()
     with open_source(str(video)) as source:
         speaker = Speaker(backend, on_spoken=transcript.write if transcript else None)
-        stats = run(source, mediapipe_detectors(model), profile, speaker)
+        stats = run(source, mediapipe_detectors(model), rules, speaker)
         speaker.close(drain=False)
     if transcript:
         transcript.close()
@@ -72,7 +72,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs of each kind, interleaved; the best is kept")
     args = parser.parse_args()
     model = models.resolve()
-    threshold = load_profile().lowest_min_score
+    threshold = load_rules().lowest_min_score
     best = {"bare": 0.0, "none": 0.0, "wav": 0.0}
     utterances = 0
     with tempfile.TemporaryDirectory() as tmp:

@@ -17,8 +17,9 @@ from shared import SHARED  # noqa: E402  (first: it points the assistant at the 
 from assistant import models  # noqa: E402
 from assistant.detector import mediapipe_detectors  # noqa: E402
 from assistant.pipeline import RunOptions, run  # noqa: E402
-from assistant.profile import PROFILE_DIR, load_profile, shipped_profiles  # noqa: E402
+from assistant.profile_files import PROFILE_DIR, load_profile, shipped_profiles  # noqa: E402
 from assistant.reload import ProfileWatcher  # noqa: E402
+from assistant.rules import load_rules  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
 from assistant.speech import Speaker  # noqa: E402
 from assistant.speech_backends import NullBackend  # noqa: E402
@@ -44,11 +45,11 @@ def poll_us(path: Path, interval_s: float, calls: int = 100_000) -> float:
 
 
 def pipeline_fps(video: Path, model: Path, profile_path: Path, watch: bool, frames: int) -> float:
-    profile = load_profile(str(profile_path))
+    rules = load_rules(str(profile_path))
     with open_source(str(video)) as source:
         speaker = Speaker(NullBackend())
         watcher = ProfileWatcher(profile_path, interval_s=0) if watch else None  # stat every frame: the worst case
-        stats = run(source, mediapipe_detectors(model), profile, speaker, RunOptions(max_frames=frames, watcher=watcher))
+        stats = run(source, mediapipe_detectors(model), rules, speaker, RunOptions(max_frames=frames, watcher=watcher))
         speaker.close(drain=False)
     return stats.fps
 

@@ -43,7 +43,7 @@ from assistant.core import Box  # noqa: E402
 from assistant.detector import mediapipe_detectors  # noqa: E402
 from assistant.frame_report import FrameReport  # noqa: E402
 from assistant.pipeline import RunOptions, run  # noqa: E402
-from assistant.profile import load_profile  # noqa: E402
+from assistant.rules import load_rules  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
 from assistant.speech import Speaker  # noqa: E402
 from assistant.speech_backends import NullBackend  # noqa: E402
@@ -89,13 +89,13 @@ class Run:
 
 
 def narrate(video: Path, profile_name: str, rate: float | None, model: Path, out: Path) -> Run:
-    profile = load_profile(profile_name, models.labels(model), calibration=calibration.for_model(model))
+    rules = load_rules(profile_name, models.labels(model), calibration=calibration.for_model(model))
     tracks: dict[int, Track] = {}
     boxes: list[tuple[int, list[tuple[str, bool, Box]]]] = []
 
     def on_frame(report: FrameReport) -> None:
-        boxes.append((report.frame.timestamp_ms, [(d.label, d.score >= profile.min_score(d.label), d.box)
-                                                  for d in report.detections if d.label in profile.objects]))
+        boxes.append((report.frame.timestamp_ms, [(d.label, d.score >= rules.min_score(d.label), d.box)
+                                                  for d in report.detections if d.label in rules.labels]))
         for t in report.tracks:
             if t.misses == 0:
                 tracks.setdefault(t.track_id, Track(t.detection.label)).boxes[report.frame.timestamp_ms] = t.detection.box
@@ -104,7 +104,7 @@ def narrate(video: Path, profile_name: str, rate: float | None, model: Path, out
     transcript = Transcript(path)
     speaker = Speaker(NullBackend(), on_spoken=transcript.write)
     with open_source(str(video)) as source:
-        run(source, mediapipe_detectors(model), profile, speaker, RunOptions(on_frame=on_frame, max_fps=rate))
+        run(source, mediapipe_detectors(model), rules, speaker, RunOptions(on_frame=on_frame, max_fps=rate))
         fps = rate or source.fps
     speaker.close()
     transcript.close()
@@ -205,7 +205,7 @@ def main() -> None:
             for rate in [None, *rates]:
                 low = reference if rate is None else narrate(video, profile_name, rate, model, Path(tmp))
                 result = compare(reference, low, shows)
-                result["repeats"] = static_repeats(low.records, load_profile(profile_name).cooldown_s)
+                result["repeats"] = static_repeats(low.records, load_rules(profile_name).cooldown_s)
                 result["sentences"] = len(low.records)
                 key = "full" if rate is None else f"{rate:g}"
                 by_rate.setdefault(key, []).append(result)

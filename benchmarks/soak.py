@@ -25,7 +25,7 @@ from assistant.backend_factory import make_backend  # noqa: E402
 from assistant.core import Frame  # noqa: E402
 from assistant.detector import mediapipe_detectors  # noqa: E402
 from assistant.pipeline import RunOptions, run  # noqa: E402
-from assistant.profile import load_profile  # noqa: E402
+from assistant.rules import load_rules  # noqa: E402
 from assistant.sources import Source, VideoFile  # noqa: E402
 from assistant.speech import Speaker  # noqa: E402
 from assistant.speech_backends import VoiceSettings  # noqa: E402
@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--video", type=Path, default=SHARED / "data" / "video" / "car-detection.mp4")
     args = parser.parse_args()
     model = models.resolve()
-    profile = load_profile("default")
+    rules = load_rules("default")
     samples: list[tuple[float, float]] = []
     done = threading.Event()
     started = time.monotonic()
@@ -82,12 +82,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         transcript = Transcript(out / "said.jsonl")
-        speaker = Speaker(make_backend(f"wav:{out / 'wav'}", VoiceSettings(profile.voice.rate)),
+        speaker = Speaker(make_backend(f"wav:{out / 'wav'}", VoiceSettings(rules.profile.voice.rate)),
                           on_spoken=transcript.write)
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         source = Looped(args.video, started + args.minutes * 60)
-        stats = run(source, mediapipe_detectors(model), profile, speaker, RunOptions())
+        stats = run(source, mediapipe_detectors(model), rules, speaker, RunOptions())
         speaker.close()
         transcript.close()
         done.set()  # the last sample stays the last one taken while running, before the detector closed

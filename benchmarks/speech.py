@@ -24,8 +24,8 @@ from assistant.core import Utterance  # noqa: E402
 from assistant.detector import Detector, mediapipe_detectors  # noqa: E402
 from assistant.frame_report import FrameReport  # noqa: E402
 from assistant.pipeline import RunOptions, run  # noqa: E402
-from assistant.profile import Profile, load_profile  # noqa: E402
 from assistant.rendered_backends import WavBackend  # noqa: E402
+from assistant.rules import Rules, load_rules  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
 from assistant.speech import Speaker, Spoken  # noqa: E402
 from assistant.speech_backends import VoiceSettings  # noqa: E402
@@ -37,7 +37,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-def ours(video: Path, model: Path, profile: Profile, out: Path) -> dict:
+def ours(video: Path, model: Path, rules: Rules, out: Path) -> dict:
     """Run the real loop; time every frame and note whether speech was playing meanwhile."""
     transcript = Transcript(out / "transcript.jsonl")
     spoken: list[Spoken] = []
@@ -49,9 +49,9 @@ def ours(video: Path, model: Path, profile: Profile, out: Path) -> dict:
         spoken.append(record)
         transcript.write(record)
 
-    settings = VoiceSettings(profile.voice.rate)
+    settings = VoiceSettings(rules.profile.voice.rate)
     speaker = Speaker(WavBackend(out / "wav", settings), settings=settings, on_spoken=on_spoken,
-                      max_age_s=profile.freshness_s)
+                      max_age_s=rules.profile.freshness_s)
     speaker.wait_ready()
 
     def on_frame(report: FrameReport) -> None:
@@ -63,7 +63,7 @@ def ours(video: Path, model: Path, profile: Profile, out: Path) -> dict:
         last[0] = now
 
     with open_source(str(video)) as source:
-        run(source, mediapipe_detectors(model), profile, speaker, RunOptions(on_frame=on_frame))
+        run(source, mediapipe_detectors(model), rules, speaker, RunOptions(on_frame=on_frame))
     duration_s = (len(frame_times) / source.fps) if source.fps else 0.0
     speaker.close()
     transcript.close()
@@ -82,7 +82,7 @@ def ours(video: Path, model: Path, profile: Profile, out: Path) -> dict:
         "duration_s": duration_s,
         "frames": len(frame_times),
         "utterances": len(records),
-        "static_repeats": static_repeats(records, profile.cooldown_s),
+        "static_repeats": static_repeats(records, rules.cooldown_s),
         "delays_ms": delays,
         "confirmed": len(confirmed_at),
         "frame_ms": frame_ms,
@@ -119,11 +119,11 @@ def main() -> None:
     parser.add_argument("--naive-seconds", type=float, default=60.0, help="wall-clock budget of the naive loop")
     args = parser.parse_args()
     model = models.resolve()
-    profile = load_profile(args.profile)
+    rules = load_rules(args.profile)
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         for video in VIDEOS:
-            result = ours(video, model, profile, Path(tmp) / video.stem)
+            result = ours(video, model, rules, Path(tmp) / video.stem)
             runs.append(result)
             print(f"{video.name}: {result['utterances']} utterances in {result['duration_s']:.1f} s of video "
                   f"{result['kinds']}, {result['static_repeats']} static repeats, "
@@ -139,7 +139,7 @@ def main() -> None:
     silent_fps = sum(r["silent_frames"] for r in runs) / sum(r["silent_s"] for r in runs)
     minutes = sum(r["duration_s"] for r in runs) / 60
     print(json.dumps({
-        "profile": profile.name,
+        "profile": rules.profile.name,
         "videos": [r["video"] for r in runs],
         "video_minutes": round(minutes, 2),
         "frame_ms": round(frame_ms, 1),

@@ -21,8 +21,9 @@ from assistant import models  # noqa: E402
 from assistant.core import Box, Detection  # noqa: E402
 from assistant.detector import Detector  # noqa: E402
 from assistant.pipeline import MAX_MISSING_MS  # noqa: E402
-from assistant.profile import Profile, load_profile, speakable, weak_boxes  # noqa: E402
+from assistant.rules import Rules, load_rules  # noqa: E402
 from assistant.sources import open_source  # noqa: E402
+from assistant.speaking import judge  # noqa: E402
 from assistant.tracking import Tracker  # noqa: E402
 
 SWITCH_WINDOW_MS = 1000
@@ -31,7 +32,7 @@ SWITCH_WINDOW_MS = 1000
 Frames = list[tuple[int, list[Detection], list[Detection]]]
 
 
-def detections_of(video: Path, model: Path, profile: Profile, min_score: float | None) -> tuple[Frames, float]:
+def detections_of(video: Path, model: Path, rules: Rules, min_score: float | None) -> tuple[Frames, float]:
     """Each frame's time, its speakable boxes of the profile's classes and its weak ones (as the
     loop splits them), and the video's length in seconds.
 
@@ -40,14 +41,14 @@ def detections_of(video: Path, model: Path, profile: Profile, min_score: float |
     """
     frames = []
     with open_source(str(video)) as source, Detector(
-        model, video=True, score_threshold=profile.weak_floor if min_score is None else min_score,
-        labels=profile.objects,
+        model, video=True, score_threshold=rules.weak_floor if min_score is None else min_score,
+        labels=rules.labels,
     ) as detector:
         for frame in source:
             found = detector.detect(frame)
             if min_score is None:
-                kept = speakable(found, profile, frame.height)
-                frames.append((frame.timestamp_ms, kept, weak_boxes(found, profile, frame.height, kept)))
+                judged = judge(found, rules, frame.width, frame.height)
+                frames.append((frame.timestamp_ms, judged.accepted, judged.weak))
             else:
                 frames.append((frame.timestamp_ms, [d for d in found if d.score >= min_score], []))
         seconds = len(frames) / source.fps
@@ -93,15 +94,15 @@ def main() -> None:
                              "thresholds, so the tracker has work to do); a negative value uses the profile's own")
     args = parser.parse_args()
     model = models.resolve()
-    profile = load_profile(args.profile)
+    rules = load_rules(args.profile)
     totals = {"motion": [0, 0], "iou_only": [0, 0]}
     minutes = 0.0
     for video in VIDEOS:
-        frames, seconds = detections_of(video, model, profile, args.min_score if args.min_score >= 0 else None)
+        frames, seconds = detections_of(video, model, rules, args.min_score if args.min_score >= 0 else None)
         minutes += seconds / 60
         line = []
         for name, motion in (("motion", True), ("iou_only", False)):
-            tracker = Tracker(profile.confirm_frames, profile.min_score,
+            tracker = Tracker(rules.profile.confirm_frames, rules.min_score,
                               max_missing_ms=args.max_missing_ms, motion=motion)
             switches, tracks = id_switches(frames, tracker)
             totals[name][0] += switches
@@ -110,7 +111,7 @@ def main() -> None:
         print(f"{video.name} ({seconds:.1f} s): " + "; ".join(line), file=sys.stderr)
     motion, iou_only = (totals[k][0] / minutes for k in ("motion", "iou_only"))
     print(json.dumps({
-        "profile": profile.name,
+        "profile": rules.profile.name,
         "min_score": args.min_score,
         "max_missing_ms": args.max_missing_ms,
         "video_minutes": round(minutes, 2),
