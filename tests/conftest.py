@@ -21,7 +21,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 from assistant import calibration, models  # noqa: E402 - after the log levels above
 from assistant.backend_factory import make_backend
-from assistant.cli_checks import require_voice
+from assistant.commands.checks import require_voice
 from assistant.detector import Detectors
 from assistant.pipeline import RunOptions, RunStats, run, voice_settings
 from assistant.rules import load_rules

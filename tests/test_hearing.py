@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant import calibration, cli, models
+from assistant import calibration, models
+from assistant.commands.models import calibration_state
 from assistant.core import Box, Detection
 from assistant.datasets import calibrate
 from assistant.duplicates import suppress
@@ -120,7 +121,7 @@ def test_min_score_overrides_the_calibration_which_overrides_one_half() -> None:
 
 def test_without_a_calibration_the_model_is_said_to_be_not_calibrated() -> None:
     assert calibration.for_model(MODEL) is None  # the checkout's models/ is hidden from these tests
-    assert cli._calibration_state(MODEL).startswith("not calibrated: every class is spoken at 0.5")
+    assert calibration_state(MODEL).startswith("not calibrated: every class is spoken at 0.5")
 
 
 def test_the_shipped_calibration_belongs_to_the_local_model() -> None:
