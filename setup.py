@@ -1,5 +1,5 @@
 """Builds the package as pyproject.toml says, and
-- first compiles the gettext catalogs (assistant/locales/*/LC_MESSAGES/assistant.po -> .mo) with
+- first compiles the gettext catalogs (assistant/language/locales/*/LC_MESSAGES/assistant.po -> .mo) with
   Babel, so an install ships them compiled;
 - maps the checkout's top-level profiles/ and models/ into the package as assistant/_shipped/..., so an
   installed wheel carries its profiles, model manifest and calibrations (assistant/shipped.py finds
@@ -10,7 +10,7 @@ from pathlib import Path
 from setuptools import find_namespace_packages, setup
 from setuptools.command.build_py import build_py
 
-LOCALES = Path(__file__).resolve().parent / "assistant" / "locales"
+LOCALES = Path(__file__).resolve().parent / "assistant" / "language" / "locales"
 SHIPPED = {"assistant._shipped.profiles": "profiles", "assistant._shipped.models": "models"}
 
 

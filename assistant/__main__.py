@@ -7,8 +7,8 @@ import contextlib
 import os
 import sys
 
-from .run_context import RunContext
-from .signals import EXIT_INTERRUPTED, EXIT_OK, Stopped, stop_at_once
+from .process.run_context import RunContext
+from .process.signals import EXIT_INTERRUPTED, EXIT_OK, Stopped, stop_at_once
 
 
 def entry() -> int:

@@ -23,12 +23,12 @@ from .commands.profiles import (
     cmd_profiles_show,
 )
 from .commands.run import cmd_run
-from .controls import KEY_HELP, VIEW_KEY_HELP
 from .datasets import EVAL_MIN_SCORE
 from .errors import AssistantError
-from .run_context import RunContext
-from .signals import EXIT_INTERRUPTED, EXIT_OK
-from .speech_engines import SPEECH_CHOICES
+from .process.run_context import RunContext
+from .process.signals import EXIT_INTERRUPTED, EXIT_OK
+from .runtime.controls import KEY_HELP, VIEW_KEY_HELP
+from .speech.engine_names import SPEECH_CHOICES
 
 
 def _named(text: str) -> str:

@@ -25,18 +25,19 @@ import numpy as np
 from shared import ROOT, VIDEOS  # noqa: E402  (first: it points the assistant at the shared models)
 
 sys.path.insert(0, str(ROOT))
-from assistant import audio, models  # noqa: E402
+from assistant.speech import audio
+from assistant.config import models  # noqa: E402
 from assistant.core import ROUTINE, URGENT, Box, Detection, Frame, Utterance  # noqa: E402
-from assistant.detector import mediapipe_detectors  # noqa: E402
-from assistant.pipeline import RunOptions, run, voice_settings  # noqa: E402
-from assistant.position import place  # noqa: E402
-from assistant.rendered_backends import SoundBackend  # noqa: E402
-from assistant.rules import load_rules  # noqa: E402
-from assistant.sources import open_source  # noqa: E402
-from assistant.speech import Speaker  # noqa: E402
-from assistant.speech_backends import NullBackend, VoiceSettings  # noqa: E402
-from assistant.synthesis import EspeakSynthesizer  # noqa: E402
-from assistant.wording import compose, warning  # noqa: E402
+from assistant.vision.detector import mediapipe_detectors  # noqa: E402
+from assistant.runtime.loop import RunOptions, run, voice_settings  # noqa: E402
+from assistant.vision.position import place  # noqa: E402
+from assistant.speech.rendered_backends import SoundBackend  # noqa: E402
+from assistant.config.rules import load_rules  # noqa: E402
+from assistant.sources.source import open_source  # noqa: E402
+from assistant.speech.speaker import Speaker  # noqa: E402
+from assistant.speech.backends import NullBackend, VoiceSettings  # noqa: E402
+from assistant.speech.synthesis import EspeakSynthesizer  # noqa: E402
+from assistant.narration.wording import compose, warning  # noqa: E402
 from tests.servers import null_sink_server  # noqa: E402
 from tests.sink import RATE, SinkRecorder, level_difference_db, loud  # noqa: E402
 

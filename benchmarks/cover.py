@@ -15,7 +15,7 @@ from shared import SHARED  # noqa: E402  (first: it points the assistant at the 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from assistant.camera_watch import COVER_MEAN, COVER_STD, luminance  # noqa: E402
+from assistant.sources.camera_watch import COVER_MEAN, COVER_STD, luminance  # noqa: E402
 
 BRIGHTNESS = (1.0, 0.3, 0.15, 0.1, 0.05, 0.03)
 RULES = [(COVER_MEAN, COVER_STD), (COVER_MEAN, float("inf")), (16.0, 6.0), (20.0, 8.0), (30.0, 6.0)]

@@ -20,11 +20,11 @@ import cv2  # noqa: E402
 import mediapipe as mp  # noqa: E402
 from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
 
-from assistant import models  # noqa: E402
+from assistant.config import models  # noqa: E402
 from assistant.datasets import EVAL_MAX_RESULTS, EVAL_MIN_SCORE, evaluation  # noqa: E402
 from assistant.datasets.readers import Dataset, read_coco, read_voc  # noqa: E402
-from assistant.detector import Detector  # noqa: E402
-from assistant.rules import load_rules  # noqa: E402
+from assistant.vision.detector import Detector  # noqa: E402
+from assistant.config.rules import load_rules  # noqa: E402
 
 
 def measure(sets: list, model, rules) -> tuple[float, float, list[dict]]:

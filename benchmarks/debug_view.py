@@ -15,14 +15,14 @@ from pathlib import Path
 
 from shared import VIDEOS  # noqa: E402  (first: it points the assistant at the shared models)
 
-from assistant import models  # noqa: E402
-from assistant.detector import mediapipe_detectors  # noqa: E402
-from assistant.pipeline import RunOptions, run  # noqa: E402
-from assistant.rules import load_rules  # noqa: E402
-from assistant.sources import open_source  # noqa: E402
-from assistant.speech import Speaker  # noqa: E402
-from assistant.speech_backends import NullBackend  # noqa: E402
-from assistant.viewer import Viewer  # noqa: E402
+from assistant.config import models  # noqa: E402
+from assistant.vision.detector import mediapipe_detectors  # noqa: E402
+from assistant.runtime.loop import RunOptions, run  # noqa: E402
+from assistant.config.rules import load_rules  # noqa: E402
+from assistant.sources.source import open_source  # noqa: E402
+from assistant.speech.speaker import Speaker  # noqa: E402
+from assistant.speech.backends import NullBackend  # noqa: E402
+from assistant.view.viewer import Viewer  # noqa: E402
 
 
 def fps(video: Path, model: Path, record: Path | None) -> tuple[float, int]:

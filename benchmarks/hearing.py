@@ -25,18 +25,19 @@ import sys
 import numpy as np
 from shared import SHARED, VIDEOS  # noqa: E402  (first: it points the assistant at the shared models)
 
-from assistant import calibration, models  # noqa: E402
+from assistant.config import calibration
+from assistant.config import models  # noqa: E402
 from assistant.core import Detection, Frame, Sighting  # noqa: E402
 from assistant.datasets import EVAL_MAX_RESULTS, calibrate, evaluation  # noqa: E402
 from assistant.datasets.readers import read_coco, read_voc  # noqa: E402
-from assistant.detector import Detector  # noqa: E402
-from assistant.duplicates import SAME_CLASS_IOU  # noqa: E402
-from assistant.position import CLOSE_M, TYPICAL_HEIGHT_M, TYPICAL_WIDTH_M, focal_px, place  # noqa: E402
-from assistant.rules import Rules, load_rules  # noqa: E402
-from assistant.sources import open_source  # noqa: E402
-from assistant.speaking import judge  # noqa: E402
-from assistant.tracking import Tracker  # noqa: E402
-from assistant.wording import compose  # noqa: E402
+from assistant.vision.detector import Detector  # noqa: E402
+from assistant.vision.duplicates import SAME_CLASS_IOU  # noqa: E402
+from assistant.vision.position import CLOSE_M, TYPICAL_HEIGHT_M, TYPICAL_WIDTH_M, focal_px, place  # noqa: E402
+from assistant.config.rules import Rules, load_rules  # noqa: E402
+from assistant.sources.source import open_source  # noqa: E402
+from assistant.vision.speaking import judge  # noqa: E402
+from assistant.vision.tracking import Tracker  # noqa: E402
+from assistant.narration.wording import compose  # noqa: E402
 
 FIGURES = ("precision", "large_recall", "recall", "count_accuracy", "count_mae", "spoken", "right", "wrong",
            "large_right", "large_true", "count_pairs", "duplicates_removed", "neighbours_merged")

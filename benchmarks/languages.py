@@ -27,14 +27,15 @@ sys.path.insert(0, str(ROOT))
 from audio import onsets  # noqa: E402  (benchmarks/audio.py: the same onset measurement)
 from tests.servers import null_sink_server  # noqa: E402
 
-from assistant import language, models  # noqa: E402
+from assistant.language import catalog as language
+from assistant.config import models  # noqa: E402
 from assistant.core import Frame  # noqa: E402
-from assistant.detector import Detector  # noqa: E402
-from assistant.imaging import read_image  # noqa: E402
-from assistant.pipeline import voice_settings  # noqa: E402
-from assistant.rules import Rules, load_rules  # noqa: E402
-from assistant.style import Style  # noqa: E402
-from assistant.wording import approach_words, compose, gone_words, sightings_of  # noqa: E402
+from assistant.vision.detector import Detector  # noqa: E402
+from assistant.sources.imaging import read_image  # noqa: E402
+from assistant.runtime.loop import voice_settings  # noqa: E402
+from assistant.config.rules import Rules, load_rules  # noqa: E402
+from assistant.config.style import Style  # noqa: E402
+from assistant.narration.wording import approach_words, compose, gone_words, sightings_of  # noqa: E402
 
 CODES = ("en", "es", "fr", "de", "pt")
 PHOTOS = sorted((SHARED / "data" / "images").glob("*.jpg"))[:24]

@@ -33,15 +33,15 @@ import numpy as np  # noqa: E402
 from shared import ROOT, SHARED  # noqa: E402  (first: it points the assistant at the shared models)
 
 sys.path.insert(0, str(ROOT))
-from assistant import models  # noqa: E402
-from assistant.capture import FFMPEG_OPTIONS, FFMPEG_OPTIONS_ENV, Capture, open_url  # noqa: E402
+from assistant.config import models  # noqa: E402
+from assistant.sources.capture import FFMPEG_OPTIONS, FFMPEG_OPTIONS_ENV, Capture, open_url  # noqa: E402
 from assistant.core import Frame  # noqa: E402
-from assistant.detector import Detector, mediapipe_detectors  # noqa: E402
-from assistant.pipeline import RunOptions, run  # noqa: E402
-from assistant.rules import load_rules  # noqa: E402
-from assistant.sources import open_source  # noqa: E402
-from assistant.speech import Speaker  # noqa: E402
-from assistant.speech_backends import NullBackend  # noqa: E402
+from assistant.vision.detector import Detector, mediapipe_detectors  # noqa: E402
+from assistant.runtime.loop import RunOptions, run  # noqa: E402
+from assistant.config.rules import load_rules  # noqa: E402
+from assistant.sources.source import open_source  # noqa: E402
+from assistant.speech.speaker import Speaker  # noqa: E402
+from assistant.speech.backends import NullBackend  # noqa: E402
 from tests.streaming import FPS, free_udp_port, photo, stream  # noqa: E402
 
 IMAGES = SHARED / "data" / "images"

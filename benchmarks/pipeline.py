@@ -19,15 +19,15 @@ import mediapipe as mp  # noqa: E402
 from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
 from shared import SHARED  # noqa: E402  (first: it points the assistant at the shared models)
 
-from assistant import models  # noqa: E402
-from assistant.detector import mediapipe_detectors  # noqa: E402
-from assistant.pipeline import run  # noqa: E402
-from assistant.rendered_backends import WavBackend  # noqa: E402
-from assistant.rules import load_rules  # noqa: E402
-from assistant.sources import open_source  # noqa: E402
-from assistant.speech import Speaker  # noqa: E402
-from assistant.speech_backends import NullBackend, VoiceSettings  # noqa: E402
-from assistant.transcript import Transcript  # noqa: E402
+from assistant.config import models  # noqa: E402
+from assistant.vision.detector import mediapipe_detectors  # noqa: E402
+from assistant.runtime.loop import run  # noqa: E402
+from assistant.speech.rendered_backends import WavBackend  # noqa: E402
+from assistant.config.rules import load_rules  # noqa: E402
+from assistant.sources.source import open_source  # noqa: E402
+from assistant.speech.speaker import Speaker  # noqa: E402
+from assistant.speech.backends import NullBackend, VoiceSettings  # noqa: E402
+from assistant.runtime.transcript import Transcript  # noqa: E402
 
 
 def bare_mediapipe_fps(video: Path, model: Path, threshold: float) -> float:

@@ -38,17 +38,18 @@ import numpy as np  # noqa: E402
 from shared import VIDEOS  # noqa: E402  (first: it points the assistant at the shared models)
 from tracking import near  # noqa: E402  (benchmarks/tracking.py: how an id switch is told)
 
-from assistant import calibration, models  # noqa: E402
+from assistant.config import calibration
+from assistant.config import models  # noqa: E402
 from assistant.core import Box  # noqa: E402
-from assistant.detector import mediapipe_detectors  # noqa: E402
-from assistant.frame_report import FrameReport  # noqa: E402
-from assistant.pipeline import RunOptions, run  # noqa: E402
-from assistant.rules import load_rules  # noqa: E402
-from assistant.sources import open_source  # noqa: E402
-from assistant.speech import Speaker  # noqa: E402
-from assistant.speech_backends import NullBackend  # noqa: E402
-from assistant.tracking import related  # noqa: E402
-from assistant.transcript import Transcript, read_transcript, static_repeats  # noqa: E402
+from assistant.vision.detector import mediapipe_detectors  # noqa: E402
+from assistant.runtime.frame_report import FrameReport  # noqa: E402
+from assistant.runtime.loop import RunOptions, run  # noqa: E402
+from assistant.config.rules import load_rules  # noqa: E402
+from assistant.sources.source import open_source  # noqa: E402
+from assistant.speech.speaker import Speaker  # noqa: E402
+from assistant.speech.backends import NullBackend  # noqa: E402
+from assistant.vision.tracking import related  # noqa: E402
+from assistant.runtime.transcript import Transcript, read_transcript, static_repeats  # noqa: E402
 
 VEHICLES = {"car", "truck", "bus", "motorcycle", "bicycle"}
 # What each shared video really shows (SOURCES.md), so a word for anything else is wrong; truck and

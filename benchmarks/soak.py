@@ -20,16 +20,16 @@ from pathlib import Path
 
 from shared import SHARED  # noqa: E402  (first: it points the assistant at the shared models)
 
-from assistant import models  # noqa: E402
-from assistant.backend_factory import make_backend  # noqa: E402
+from assistant.config import models  # noqa: E402
+from assistant.speech.factory import make_backend  # noqa: E402
 from assistant.core import Frame  # noqa: E402
-from assistant.detector import mediapipe_detectors  # noqa: E402
-from assistant.pipeline import RunOptions, run  # noqa: E402
-from assistant.rules import load_rules  # noqa: E402
-from assistant.sources import Source, VideoFile  # noqa: E402
-from assistant.speech import Speaker  # noqa: E402
-from assistant.speech_backends import VoiceSettings  # noqa: E402
-from assistant.transcript import Transcript  # noqa: E402
+from assistant.vision.detector import mediapipe_detectors  # noqa: E402
+from assistant.runtime.loop import RunOptions, run  # noqa: E402
+from assistant.config.rules import load_rules  # noqa: E402
+from assistant.sources.source import Source, VideoFile  # noqa: E402
+from assistant.speech.speaker import Speaker  # noqa: E402
+from assistant.speech.backends import VoiceSettings  # noqa: E402
+from assistant.runtime.transcript import Transcript  # noqa: E402
 
 SAMPLE_S = 30
 

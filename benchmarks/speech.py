@@ -19,17 +19,17 @@ from pathlib import Path
 
 from shared import VIDEOS  # noqa: E402  (first: it points the assistant at the shared models)
 
-from assistant import models  # noqa: E402
+from assistant.config import models  # noqa: E402
 from assistant.core import Utterance  # noqa: E402
-from assistant.detector import Detector, mediapipe_detectors  # noqa: E402
-from assistant.frame_report import FrameReport  # noqa: E402
-from assistant.pipeline import RunOptions, run  # noqa: E402
-from assistant.rendered_backends import WavBackend  # noqa: E402
-from assistant.rules import Rules, load_rules  # noqa: E402
-from assistant.sources import open_source  # noqa: E402
-from assistant.speech import Speaker, Spoken  # noqa: E402
-from assistant.speech_backends import VoiceSettings  # noqa: E402
-from assistant.transcript import Transcript, read_transcript, static_repeats  # noqa: E402
+from assistant.vision.detector import Detector, mediapipe_detectors  # noqa: E402
+from assistant.runtime.frame_report import FrameReport  # noqa: E402
+from assistant.runtime.loop import RunOptions, run  # noqa: E402
+from assistant.speech.rendered_backends import WavBackend  # noqa: E402
+from assistant.config.rules import Rules, load_rules  # noqa: E402
+from assistant.sources.source import open_source  # noqa: E402
+from assistant.speech.speaker import Speaker, Spoken  # noqa: E402
+from assistant.speech.backends import VoiceSettings  # noqa: E402
+from assistant.runtime.transcript import Transcript, read_transcript, static_repeats  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:

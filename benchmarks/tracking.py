@@ -17,14 +17,14 @@ from pathlib import Path
 
 from shared import VIDEOS  # noqa: E402  (first: it points the assistant at the shared models)
 
-from assistant import models  # noqa: E402
+from assistant.config import models  # noqa: E402
 from assistant.core import Box, Detection  # noqa: E402
-from assistant.detector import Detector  # noqa: E402
-from assistant.pipeline import MAX_MISSING_MS  # noqa: E402
-from assistant.rules import Rules, load_rules  # noqa: E402
-from assistant.sources import open_source  # noqa: E402
-from assistant.speaking import judge  # noqa: E402
-from assistant.tracking import Tracker  # noqa: E402
+from assistant.vision.detector import Detector  # noqa: E402
+from assistant.runtime.loop import MAX_MISSING_MS  # noqa: E402
+from assistant.config.rules import Rules, load_rules  # noqa: E402
+from assistant.sources.source import open_source  # noqa: E402
+from assistant.vision.speaking import judge  # noqa: E402
+from assistant.vision.tracking import Tracker  # noqa: E402
 
 SWITCH_WINDOW_MS = 1000
 

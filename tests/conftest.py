@@ -19,15 +19,16 @@ import pytest
 os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
-from assistant import calibration, models  # noqa: E402 - after the log levels above
-from assistant.backend_factory import make_backend
+from assistant.config import calibration
+from assistant.config import models  # noqa: E402 - after the log levels above
+from assistant.speech.factory import make_backend
 from assistant.commands.checks import require_voice
-from assistant.detector import Detectors
-from assistant.pipeline import RunOptions, RunStats, run, voice_settings
-from assistant.rules import load_rules
-from assistant.sources import open_source
-from assistant.speech import Speaker
-from assistant.transcript import Transcript
+from assistant.vision.detector import Detectors
+from assistant.runtime.loop import RunOptions, RunStats, run, voice_settings
+from assistant.config.rules import load_rules
+from assistant.sources.source import open_source
+from assistant.speech.speaker import Speaker
+from assistant.runtime.transcript import Transcript
 
 from .replay import RecordedDetections
 from .servers import null_sink_server, server
@@ -58,7 +59,7 @@ def _offline_model_dir(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest
     """Every test finds models in ../shared/models and caches in a temporary directory of its own."""
     monkeypatch.setenv("ASSISTANT_MODEL_DIR", str(MODEL.parent))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
-    monkeypatch.setattr("assistant.models.PROJECT_MODEL_DIR", tmp_path_factory.mktemp("project-models"))
+    monkeypatch.setattr("assistant.config.models.PROJECT_MODEL_DIR", tmp_path_factory.mktemp("project-models"))
 
 
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -77,7 +78,7 @@ def cli(capfd: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> Cli:
     """`run_cli` in this process: `assistant.cli.main(ARGS)`, its exit code and what it wrote to the
     standard output and error descriptors (so native libraries' lines count too), as a process would."""
     from assistant import cli as command
-    from assistant import models
+    from assistant.config import models
 
     monkeypatch.chdir(ROOT)
     monkeypatch.setattr(models, "PROJECT_MODEL_DIR", models.MANIFEST.parent)  # as a process sees it

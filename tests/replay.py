@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.core import Detection, Frame
-from assistant.detector import Detector, DetectorSettings
+from assistant.vision.detector import Detector, DetectorSettings
 
 RECORD_SCORE = 0.01  # the lowest weak-box floor a profile can have (profile.weak_floor)
 EVERY_RESULT = -1  # MediaPipe's "no cap"

@@ -7,10 +7,10 @@ import cv2
 import numpy as np
 import pytest
 
-from assistant.camera_watch import COVER_HOLD_MS, UNCOVER_HOLD_MS, CoverWatch, LossWatch, looks_covered, luminance
-from assistant.capture import Capture, NewestFrame, open_file
+from assistant.sources.camera_watch import COVER_HOLD_MS, UNCOVER_HOLD_MS, CoverWatch, LossWatch, looks_covered, luminance
+from assistant.sources.capture import Capture, NewestFrame, open_file
 from assistant.errors import SourceError
-from assistant.sources import open_source
+from assistant.sources.source import open_source
 
 from .conftest import IMAGES, VIDEOS
 

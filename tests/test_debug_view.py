@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 
 from assistant.core import Box, Detection, Frame, Track
-from assistant.debug_view import COLOURS, HEAT_SCALE, Heatmap, colour_of, frame_heat, legend_rect
-from assistant.detector import Detector
-from assistant.imaging import read_image
-from assistant.profile import Profile
-from assistant.frame_report import FrameReport
-from assistant.rules import Rules
-from assistant.speaking import judge, settle
-from assistant.viewer import Viewer, annotate
+from assistant.view.draw import COLOURS, HEAT_SCALE, Heatmap, colour_of, frame_heat, legend_rect
+from assistant.vision.detector import Detector
+from assistant.sources.imaging import read_image
+from assistant.config.profile import Profile
+from assistant.runtime.frame_report import FrameReport
+from assistant.config.rules import Rules
+from assistant.vision.speaking import judge, settle
+from assistant.view.viewer import Viewer, annotate
 
 from .conftest import IMAGES, MODEL, ROOT, VIDEOS, run_cli
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from assistant.core import Frame
-from assistant.detector import Detector
+from assistant.vision.detector import Detector
 from assistant.errors import ModelError, SourceError
-from assistant.imaging import read_image, to_rgb
-from assistant.sources import open_source
+from assistant.sources.imaging import read_image, to_rgb
+from assistant.sources.source import open_source
 
 from .conftest import IMAGES, MODEL, VIDEOS
 

@@ -221,12 +221,12 @@ def test_describe_a_folder_and_its_help(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_the_photo_debug_view_draws_every_spoken_box_by_default() -> None:
-    from assistant.debug_view import COLOURS
-    from assistant.detector import Detector
-    from assistant.profile import Profile
-    from assistant.rules import Rules
-    from assistant.stills import describe_image
-    from assistant.viewer import still_view
+    from assistant.view.draw import COLOURS
+    from assistant.vision.detector import Detector
+    from assistant.config.profile import Profile
+    from assistant.config.rules import Rules
+    from assistant.runtime.stills import describe_image
+    from assistant.view.viewer import still_view
 
     rules = Rules(Profile(name="dogs", objects={"dog": {"min_score": 0.4}, "bicycle": {}}))
     with Detector(MODEL, video=False, score_threshold=0.1, max_results=100) as detector:

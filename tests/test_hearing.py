@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from assistant import calibration, models
+from assistant.config import calibration
+from assistant.config import models
 from assistant.commands.models import calibration_state
 from assistant.core import Box, Detection
 from assistant.datasets import calibrate
-from assistant.duplicates import suppress
-from assistant.profile_files import PROFILE_DIR
-from assistant.rules import load_rules
-from assistant.speaking import judge
-from assistant.tracking import Tracker
+from assistant.vision.duplicates import suppress
+from assistant.config.profile_files import PROFILE_DIR
+from assistant.config.rules import load_rules
+from assistant.vision.speaking import judge
+from assistant.vision.tracking import Tracker
 
 from .conftest import IMAGES, MODEL, SHARED, VIDEOS, run_cli
 
@@ -203,9 +204,9 @@ def test_real_photos_one_voice_per_object_and_sane_sentences() -> None:
 
 @pytest.mark.parametrize(("video", "frames"), [("face-demographics-walking.gif", None), ("car-detection.mp4", 60)])
 def test_no_object_holds_two_confirmed_tracks(video: str, frames: int | None) -> None:
-    from assistant.detector import Detector
-    from assistant.duplicates import SAME_CLASS_IOU
-    from assistant.sources import open_source
+    from assistant.vision.detector import Detector
+    from assistant.vision.duplicates import SAME_CLASS_IOU
+    from assistant.sources.source import open_source
 
     rules = load_rules("default")
     tracker = Tracker(rules.profile.confirm_frames, rules.min_score)

@@ -17,15 +17,15 @@ import pytest
 import yaml
 from babel.messages.pofile import read_po
 
-from assistant import language
+from assistant.language import catalog as language
 from assistant.core import Box, Detection, Position, Sighting
-from assistant.pipeline import RunStats
-from assistant.profile import Profile
-from assistant.profile_files import ProfileProblems, load_profile
-from assistant.rules import Rules
-from assistant.speech_backends import BackendUnavailable
-from assistant.synthesis import pyttsx3_voice
-from assistant.wording import approach_words, compose, gone_words
+from assistant.runtime.loop import RunStats
+from assistant.config.profile import Profile
+from assistant.config.profile_files import ProfileProblems, load_profile
+from assistant.config.rules import Rules
+from assistant.speech.backends import BackendUnavailable
+from assistant.speech.synthesis import pyttsx3_voice
+from assistant.narration.wording import approach_words, compose, gone_words
 
 from .conftest import MODEL, ROOT, VIDEOS, narrate_replayed, needs
 from .replay import RecordedDetections
@@ -214,7 +214,7 @@ def test_numbers_are_words_in_the_form_asked() -> None:
 
 
 def test_the_debug_view_draws_accented_sentences_as_plain_letters() -> None:
-    from assistant.debug_view import drawable
+    from assistant.view.draw import drawable
 
     assert drawable("Une horloge à votre gauche; fünf Stühle, größer; câmera, niño, cœur") == \
         "Une horloge a votre gauche; funf Stuhle, grosser; camera, nino, coeur"
@@ -336,7 +336,7 @@ def test_a_system_voice_is_chosen_by_the_language_tag() -> None:
 
 
 def test_a_word_two_languages_use_for_different_classes_means_the_profile_language_one() -> None:
-    from assistant.profile import class_for
+    from assistant.config.profile import class_for
 
     assert class_for("vaso", "es") == "cup" and class_for("vaso", "pt") == "vase"
     assert class_for("Vase", "de") == "vase" and class_for("TV") == "tv" and class_for("persn") == "persn"
@@ -346,8 +346,8 @@ def test_a_word_two_languages_use_for_different_classes_means_the_profile_langua
 def test_each_language_voice_says_long_and_short_sentences_at_a_plausible_length(code: str) -> None:
     """espeak-ng's voice for the language, on the longest and shortest scene sentences of its table."""
     needs("espeak-ng", why="the spoken languages are checked in espeak-ng's voices")
-    from assistant.speech_backends import VoiceSettings
-    from assistant.synthesis import EspeakSynthesizer
+    from assistant.speech.backends import VoiceSettings
+    from assistant.speech.synthesis import EspeakSynthesizer
 
     synthesizer = EspeakSynthesizer(VoiceSettings(language=code))
     for scene in ("book_bottle_knife", "status_paused", "detailed_five_chairs"):

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from assistant.core import Box, Frame
-from assistant.detector import Detector
-from assistant.rules import load_rules
-from assistant.transcript import read_transcript, static_repeats
+from assistant.vision.detector import Detector
+from assistant.config.rules import load_rules
+from assistant.runtime.transcript import read_transcript, static_repeats
 
 from .conftest import IMAGES, MODEL, ROOT, VIDEOS, narrate, run_cli
 

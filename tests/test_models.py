@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import models
+from assistant.config import models
 from assistant.errors import ModelError
 
 from .conftest import MODEL, ROOT

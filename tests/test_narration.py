@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 
 from assistant.core import REQUESTED, URGENT, Box, Detection, Frame, Track, Utterance
-from assistant.narration import Narrator
-from assistant.profile import Profile
-from assistant.rules import Rules
-from assistant.speaking import Kind, judge
-from assistant.speech import Speaker
-from assistant.speech_backends import PrintBackend
-from assistant.tracking import Tracker
-from assistant.language import load as load_language
-from assistant.wording import compose, counted, describe_scene, sightings_of
+from assistant.narration.policy import Narrator
+from assistant.config.profile import Profile
+from assistant.config.rules import Rules
+from assistant.vision.speaking import Kind, judge
+from assistant.speech.speaker import Speaker
+from assistant.speech.backends import PrintBackend
+from assistant.vision.tracking import Tracker
+from assistant.language.catalog import load as load_language
+from assistant.narration.wording import compose, counted, describe_scene, sightings_of
 
 PROFILE = Rules(Profile(
     name="test",

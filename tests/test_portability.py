@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from assistant.controls import Command, TerminalKeys
+from assistant.runtime.controls import Command, TerminalKeys
 
 from .conftest import IMAGES, ROOT, VIDEOS
 

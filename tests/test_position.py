@@ -5,7 +5,7 @@ import math
 import pytest
 
 from assistant.core import Box
-from assistant.position import (
+from assistant.vision.position import (
     TYPICAL_HEIGHT_M, bearing_deg, clock_hour, direction_of, distance_m, focal_px, locate, time_to_contact_s,
     touches_edge,
 )

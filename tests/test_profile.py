@@ -7,11 +7,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant import models
+from assistant.config import models
 from assistant.errors import ProfileError
-from assistant.profile_files import ProfileProblems, load_profile, shipped_profiles
-from assistant.rules import Rules
-from assistant.speech_engines import ENGINES, MAX_RATE_WPM, MIN_RATE_WPM
+from assistant.config.profile_files import ProfileProblems, load_profile, shipped_profiles
+from assistant.config.rules import Rules
+from assistant.speech.engine_names import ENGINES, MAX_RATE_WPM, MIN_RATE_WPM
 
 from .conftest import MODEL, run_cli
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import ProfileError
-from assistant.reload import ProfileWatcher
+from assistant.runtime.reload import ProfileWatcher
 
 from .conftest import MODEL, ROOT, VIDEOS
 
@@ -35,7 +35,7 @@ def test_watcher_notices_saves_by_mtime(tmp_path: Path) -> None:
 
 
 def test_a_reloaded_profile_keeps_the_models_calibration(tmp_path: Path) -> None:
-    from assistant.calibration import Calibration
+    from assistant.config.calibration import Calibration
 
     path = tmp_path / "p.yaml"
     path.write_text("name: live\nobjects: [car, dog]\n")

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from assistant.backend_factory import make_backend
-from assistant.detector import Detectors, mediapipe_detectors
-from assistant.frame_report import FrameReport
-from assistant.pipeline import RunOptions, run
-from assistant.rules import load_rules
-from assistant.sources import open_source
-from assistant.speech import Speaker
-from assistant.speech_backends import VoiceSettings
+from assistant.speech.factory import make_backend
+from assistant.vision.detector import Detectors, mediapipe_detectors
+from assistant.runtime.frame_report import FrameReport
+from assistant.runtime.loop import RunOptions, run
+from assistant.config.rules import load_rules
+from assistant.sources.source import open_source
+from assistant.speech.speaker import Speaker
+from assistant.speech.backends import VoiceSettings
 
 from .conftest import CAR_VIDEO, IMAGES, MODEL, VIDEOS
 from .replay import RecordedDetections

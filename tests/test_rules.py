@@ -6,18 +6,18 @@ from dataclasses import FrozenInstanceError
 
 import pytest
 
-from assistant.calibration import UNCALIBRATED, Calibration
+from assistant.config.calibration import UNCALIBRATED, Calibration
 from assistant.core import Box, Detection
-from assistant.detector import mediapipe_detectors
-from assistant.frame_report import FrameReport
-from assistant.pipeline import RunOptions, run
-from assistant.profile import Profile
-from assistant.rules import WEAK_MARGIN, Rules, load_rules
-from assistant.sources import open_source
-from assistant.speaking import Kind, judge, settle
-from assistant.speech import Speaker
-from assistant.backend_factory import make_backend
-from assistant.speech_backends import VoiceSettings
+from assistant.vision.detector import mediapipe_detectors
+from assistant.runtime.frame_report import FrameReport
+from assistant.runtime.loop import RunOptions, run
+from assistant.config.profile import Profile
+from assistant.config.rules import WEAK_MARGIN, Rules, load_rules
+from assistant.sources.source import open_source
+from assistant.vision.speaking import Kind, judge, settle
+from assistant.speech.speaker import Speaker
+from assistant.speech.factory import make_backend
+from assistant.speech.backends import VoiceSettings
 
 from .conftest import CAR_VIDEO, IMAGES, MODEL
 

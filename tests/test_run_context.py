@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-import assistant.detector  # noqa: F401 - its import-time log defaults are the process's, not a run's
+import assistant.vision.detector  # noqa: F401 - its import-time log defaults are the process's, not a run's
 from assistant.core import Utterance
-from assistant.run_context import RunContext
-from assistant.signals import stop_signals
-from assistant.speech_backends import OutputClosed, PrintBackend
+from assistant.process.run_context import RunContext
+from assistant.process.signals import stop_signals
+from assistant.speech.backends import OutputClosed, PrintBackend
 
 from .conftest import IMAGES, Cli, run_cli
 

@@ -4,11 +4,11 @@ from dataclasses import replace
 
 import pytest
 
-from assistant.controls import RATE_STEP_WPM, Command
+from assistant.runtime.controls import RATE_STEP_WPM, Command
 from assistant.core import HAZARD, REQUESTED, Utterance
-from assistant.profile import Profile
-from assistant.rules import Rules
-from assistant.session import (
+from assistant.config.profile import Profile
+from assistant.config.rules import Rules
+from assistant.runtime.session import (
     AdjustRate,
     ApplyProfile,
     Clear,

@@ -11,12 +11,12 @@ import cv2
 import pytest
 
 from assistant.core import Box
-from assistant.debug_view import Hud, hud_layout
-from assistant.detector import Detector
-from assistant.position import bearing_deg, direction_of
-from assistant.sources import open_source
-from assistant.tracking import RELATED
-from assistant.transcript import read_transcript
+from assistant.view.draw import Hud, hud_layout
+from assistant.vision.detector import Detector
+from assistant.vision.position import bearing_deg, direction_of
+from assistant.sources.source import open_source
+from assistant.vision.tracking import RELATED
+from assistant.runtime.transcript import read_transcript
 
 from .conftest import MODEL, VIDEOS, run_cli
 from .test_live import video_frames

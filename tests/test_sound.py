@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import audio
+from assistant.speech import audio
 from assistant.core import (
     HAZARD,
     ROUTINE,
@@ -23,15 +23,15 @@ from assistant.core import (
     Utterance,
 )
 from assistant.errors import ProfileError
-from assistant.position import place
-from assistant.profile import Profile
-from assistant.profile_files import load_profile
-from assistant.rules import Rules
-from assistant.rendered_backends import SoundBackend
-from assistant.speech import Speaker
-from assistant.speech_backends import VoiceSettings
-from assistant.synthesis import EspeakSynthesizer, render
-from assistant.wording import Sentence, compose, gone_words, warning
+from assistant.vision.position import place
+from assistant.config.profile import Profile
+from assistant.config.profile_files import load_profile
+from assistant.config.rules import Rules
+from assistant.speech.rendered_backends import SoundBackend
+from assistant.speech.speaker import Speaker
+from assistant.speech.backends import VoiceSettings
+from assistant.speech.synthesis import EspeakSynthesizer, render
+from assistant.narration.wording import Sentence, compose, gone_words, warning
 
 from .conftest import ROOT, VIDEOS
 from .sink import RATE, SinkRecorder, level_difference_db, loud

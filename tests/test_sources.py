@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.imaging import cut_off_warning
-from assistant.sources import ImageSource, is_camera_index
+from assistant.sources.imaging import cut_off_warning
+from assistant.sources.source import ImageSource, is_camera_index
 
 from .conftest import IMAGES
 

@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import engine_backends
-from assistant.backend_factory import make_backend
+from assistant.speech import engine_backends
+from assistant.speech.factory import make_backend
 from assistant.core import HAZARD, REQUESTED, ROUTINE, URGENT, Utterance
-from assistant.engine_backends import EspeakBackend, Pyttsx3Backend
+from assistant.speech.engine_backends import EspeakBackend, Pyttsx3Backend
 from assistant.errors import AssistantError
-from assistant.rendered_backends import WavBackend
-from assistant.speech import Speaker
-from assistant.speech_backends import PrintBackend, VoiceSettings
-from assistant.speech_engines import ENGINES, SPEECH_CHOICES, speech_spec
+from assistant.speech.rendered_backends import WavBackend
+from assistant.speech.speaker import Speaker
+from assistant.speech.backends import PrintBackend, VoiceSettings
+from assistant.speech.engine_names import ENGINES, SPEECH_CHOICES, speech_spec
 
 
 def wav_seconds(path: Path) -> float:

@@ -3,7 +3,7 @@ printed instead, and when the engine is broken (the Speaker's behaviour is in te
 
 import pytest
 
-from assistant.speech_failures import Failures
+from assistant.speech.failures import Failures
 
 
 def replay(failures: Failures, events: str) -> list[str]:

@@ -3,7 +3,7 @@
 import pytest
 
 from assistant.core import HAZARD, REQUESTED, ROUTINE, URGENT, Utterance
-from assistant.speech_queue import SpeechQueue
+from assistant.speech.queue import SpeechQueue
 
 
 def utt(text: str, priority: int = ROUTINE, interrupt: bool = False) -> Utterance:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from assistant.core import HAZARD, REQUESTED, ROUTINE, URGENT, Utterance
-from assistant.rendered_backends import WavBackend
-from assistant.speech import Speaker, Spoken
-from assistant.speech_backends import PrintBackend, VoiceSettings
+from assistant.speech.rendered_backends import WavBackend
+from assistant.speech.speaker import Speaker, Spoken
+from assistant.speech.backends import PrintBackend, VoiceSettings
 
 
 class Stage:

@@ -16,15 +16,15 @@ import cv2
 import numpy as np
 import pytest
 
-from assistant.backend_factory import make_backend
-from assistant.detector import Detectors, mediapipe_detectors
+from assistant.speech.factory import make_backend
+from assistant.vision.detector import Detectors, mediapipe_detectors
 from assistant.errors import SourceError
-from assistant.pipeline import RunOptions, run
-from assistant.rules import load_rules
-from assistant.sources import open_source
-from assistant.speech import Speaker
-from assistant.speech_backends import VoiceSettings
-from assistant.transcript import read_transcript
+from assistant.runtime.loop import RunOptions, run
+from assistant.config.rules import load_rules
+from assistant.sources.source import open_source
+from assistant.speech.speaker import Speaker
+from assistant.speech.backends import VoiceSettings
+from assistant.runtime.transcript import read_transcript
 
 from .conftest import CAR_VIDEO, IMAGES, MODEL, ROOT, VIDEOS, needs
 from .replay import RecordedDetections

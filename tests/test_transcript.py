@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.transcript import static_repeats
+from assistant.runtime.transcript import static_repeats
 
 
 def said(t_ms: int, kind: str, *objects: tuple[str, int, str, str | None]) -> dict:

@@ -13,13 +13,23 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .. import calibration, language, outputs
+from ..config import calibration
+from ..config.profile import MAX_FPS
+from ..config.profile_files import profile_files
 from ..errors import AssistantError
-from ..profile import MAX_FPS
-from ..profile_files import profile_files
-from ..speech_backends import BackendUnavailable, VoiceSettings
-from ..speech_engines import AUTO, ESPEAK, PYTTSX3, SOUND, WAV, WAV_PREFIX, wav_folder
-from ..synthesis import pyttsx3_voice
+from ..language import catalog as language
+from ..process import outputs
+from ..speech.backends import BackendUnavailable, VoiceSettings
+from ..speech.engine_names import (
+    AUTO,
+    ESPEAK,
+    PYTTSX3,
+    SOUND,
+    WAV,
+    WAV_PREFIX,
+    wav_folder,
+)
+from ..speech.synthesis import pyttsx3_voice
 
 
 def check_run_numbers(args: argparse.Namespace) -> None:
@@ -41,12 +51,12 @@ def check_number(option: str, value: float | None, most: float = math.inf, unit:
 def check_run_outputs(args: argparse.Namespace, model_path: Path, speech: str) -> None:
     """Refuse any output of `run` (speaking through `speech`) that would replace one of its inputs
     or another of its outputs."""
-    from ..sources import is_camera_index, is_url
+    from ..sources.source import is_camera_index, is_url
 
     source = args.source or "0"
     reads = model_inputs(args.profile, model_path)
     if not is_camera_index(source) and not is_url(source):
-        from ..imaging import images_in
+        from ..sources.imaging import images_in
 
         reads += images_in(Path(source).expanduser())
     targets = [outputs.Target(option, Path(path), streamed=option == "--transcript")
@@ -58,7 +68,7 @@ def check_run_outputs(args: argparse.Namespace, model_path: Path, speech: str) -
         targets.append(outputs.Target("--speech wav:", wav, outputs.WAV_NAMES))
     outputs.check(reads, targets)
     if args.record:
-        from ..imaging import opencv_path
+        from ..sources.imaging import opencv_path
 
         opencv_path(args.record)  # refused now, not after the run has begun
 

@@ -7,10 +7,10 @@ import sys
 import traceback
 from pathlib import Path
 
-from .. import calibration, models
-from ..profile_files import ProfileProblems
-from ..rules import Rules, load_rules
-from ..shown import shown
+from ..config import calibration, models
+from ..config.profile_files import ProfileProblems
+from ..config.rules import Rules, load_rules
+from ..process.shown import shown
 
 EXIT_FAILURE, EXIT_BAD_INPUT = 1, 2
 
@@ -41,8 +41,8 @@ def load(profile_spec: str | None, model_spec: str | None) -> tuple[Rules, Path,
 
 def require_detector(model_path: Path) -> None:
     """ModelError, in one sentence, if MediaPipe cannot run the model as an object detector."""
-    from ..detector import Detector
     from ..errors import ModelError
+    from ..vision.detector import Detector
 
     try:
         Detector(model_path, video=False).close()

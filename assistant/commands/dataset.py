@@ -7,11 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-from .. import calibration, models, outputs
+from ..config import calibration, models
 from ..datasets import EVAL_MAX_RESULTS
 from ..errors import AssistantError
-from ..run_context import RunContext
-from ..signals import EXIT_OK
+from ..process import outputs
+from ..process.run_context import RunContext
+from ..process.signals import EXIT_OK
 from .checks import model_inputs
 from .common import load, warn
 
@@ -74,9 +75,9 @@ def _progress(items, what: str):
 def cmd_dataset_plot(args: argparse.Namespace, context: RunContext) -> int:
     from ..core import Frame
     from ..datasets.find import find_images_with_classes
-    from ..detector import Detector
-    from ..imaging import read_image
-    from ..viewer import truth_and_prediction_view, write_png
+    from ..sources.imaging import read_image
+    from ..view.viewer import truth_and_prediction_view, write_png
+    from ..vision.detector import Detector
 
     dataset = _dataset(args)
     classes = _class_list(args.classes, dataset) or sorted(dataset.labels)
@@ -97,7 +98,7 @@ def cmd_dataset_plot(args: argparse.Namespace, context: RunContext) -> int:
 
 def cmd_dataset_eval(args: argparse.Namespace, context: RunContext) -> int:
     from ..datasets import evaluation, report
-    from ..detector import Detector
+    from ..vision.detector import Detector
 
     dataset = _dataset(args)
     rules, model_path, _ = load(args.profile, args.model)
@@ -121,7 +122,7 @@ def cmd_dataset_eval(args: argparse.Namespace, context: RunContext) -> int:
 
 def cmd_dataset_calibrate(args: argparse.Namespace, context: RunContext) -> int:
     from ..datasets import calibrate, evaluation
-    from ..detector import Detector
+    from ..vision.detector import Detector
 
     if len(args.coco or []) != len(args.images or []):
         raise AssistantError("Give one --images DIR for each --coco file, in the same order.")

@@ -6,22 +6,23 @@ import argparse
 import json
 from pathlib import Path
 
-from .. import calibration, outputs
+from ..config import calibration
+from ..config.rules import Rules
 from ..errors import AssistantError
-from ..rules import Rules
-from ..run_context import RunContext
-from ..shown import shown
-from ..signals import EXIT_OK
+from ..process import outputs
+from ..process.run_context import RunContext
+from ..process.shown import shown
+from ..process.signals import EXIT_OK
 from .checks import model_inputs
 from .common import EXIT_BAD_INPUT, load, note, report, warn
 
 
 def cmd_describe(args: argparse.Namespace, context: RunContext) -> int:
-    from ..imaging import cut_off_warning, images_in
-    from ..pipeline import detector_for
-    from ..speaking import score_text
-    from ..stills import describe_image
-    from ..wording import distance_label
+    from ..narration.wording import distance_label
+    from ..runtime.loop import detector_for
+    from ..runtime.stills import describe_image
+    from ..sources.imaging import cut_off_warning, images_in
+    from ..vision.speaking import score_text
 
     rules, model_path, _ = load(args.profile, args.model)
     failed = 0
@@ -67,7 +68,7 @@ def _still_view_path(image: Path, out: Path, several: bool) -> Path:
 
 def _draw_still(result, rules: Rules, threshold: float | None, out: Path, several: bool) -> None:
     """Write one image's debug view: to `out` itself, or into the folder `out` when there are several."""
-    from ..viewer import still_view, write_png
+    from ..view.viewer import still_view, write_png
 
     path = _still_view_path(result.path, out, several)
     view = still_view(result.image, result.detections, result.fates, rules, threshold, result.scene,

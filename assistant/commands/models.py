@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .. import calibration, models
-from ..run_context import RunContext
-from ..signals import EXIT_OK
+from ..config import calibration, models
+from ..process.run_context import RunContext
+from ..process.signals import EXIT_OK
 
 
 def cmd_models_list(args: argparse.Namespace, context: RunContext) -> int:

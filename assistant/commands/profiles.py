@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import models
+from ..config import models
+from ..config.profile_files import ProfileProblems, load_profile, shipped_profiles
 from ..errors import AssistantError
-from ..profile_files import ProfileProblems, load_profile, shipped_profiles
-from ..run_context import RunContext
-from ..shown import shown
-from ..signals import EXIT_OK
+from ..process.run_context import RunContext
+from ..process.shown import shown
+from ..process.signals import EXIT_OK
 from .common import EXIT_BAD_INPUT, require_detector
 
 
@@ -49,7 +49,7 @@ def cmd_profiles_check(args: argparse.Namespace, context: RunContext) -> int:
 
 
 def cmd_profiles_classes(args: argparse.Namespace, context: RunContext) -> int:
-    from .. import language
+    from ..language import catalog as language
 
     if args.language not in language.available():
         raise AssistantError(f"There is no language {args.language!r}; there are: {', '.join(language.available())}.")

@@ -10,20 +10,20 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import calibration
-from ..backend_factory import make_backend
+from ..config import calibration
+from ..config.profile import Profile
+from ..config.profile_files import profile_path
 from ..errors import AssistantError
-from ..profile import Profile
-from ..profile_files import profile_path
-from ..run_context import RunContext
-from ..signals import EXIT_INTERRUPTED, EXIT_OK, stop_signals
-from ..speech import Speaker
-from ..speech_engines import NONE, PRINT, speech_spec
+from ..process.run_context import RunContext
+from ..process.signals import EXIT_INTERRUPTED, EXIT_OK, stop_signals
+from ..speech.engine_names import NONE, PRINT, speech_spec
+from ..speech.factory import make_backend
+from ..speech.speaker import Speaker
 from .checks import check_run_numbers, check_run_outputs, require_voice
 from .common import load, note, report, warn
 
 if TYPE_CHECKING:
-    from ..pipeline import RunStats
+    from ..runtime.loop import RunStats
 
 
 def _speech_spec(args: argparse.Namespace, profile: Profile) -> str:
@@ -32,13 +32,13 @@ def _speech_spec(args: argparse.Namespace, profile: Profile) -> str:
 
 
 def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
-    from ..capture import FFMPEG_OPTIONS, FFMPEG_OPTIONS_ENV
-    from ..controls import TerminalKeys
-    from ..detector import mediapipe_detectors
-    from ..pipeline import RunOptions, run, voice_settings
-    from ..reload import ProfileWatcher
-    from ..sources import is_url, open_source
-    from ..transcript import Transcript
+    from ..runtime.controls import TerminalKeys
+    from ..runtime.loop import RunOptions, run, voice_settings
+    from ..runtime.reload import ProfileWatcher
+    from ..runtime.transcript import Transcript
+    from ..sources.capture import FFMPEG_OPTIONS, FFMPEG_OPTIONS_ENV
+    from ..sources.source import is_url, open_source
+    from ..vision.detector import mediapipe_detectors
 
     check_run_numbers(args)
     rules, model_path, labels = load(args.profile, args.model)
@@ -120,7 +120,7 @@ def _summary(stats: RunStats, speaker: Speaker, speech: str) -> str:
 
 def _viewer(args: argparse.Namespace, commands: queue.SimpleQueue):
     """The debug view's outputs from the run options; one sentence if there is nowhere to show it."""
-    from ..viewer import Viewer, has_display
+    from ..view.viewer import Viewer, has_display
 
     if args.snapshot_every < 1:
         raise AssistantError("--snapshot-every must be 1 or more frames.")

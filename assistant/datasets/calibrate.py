@@ -31,9 +31,9 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from ..calibration import UNCALIBRATED
-from ..duplicates import suppress
+from ..config.calibration import UNCALIBRATED
 from ..errors import AssistantError
+from ..vision.duplicates import suppress
 from .evaluation import Predicted, is_large, match
 from .readers import Dataset
 

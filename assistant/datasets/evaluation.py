@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config.rules import Rules
 from ..core import Detection, Frame, Sighting
-from ..imaging import read_image
-from ..position import locate
-from ..rules import Rules
-from ..speaking import Kind, judge
-from ..wording import describe_scene
+from ..narration.wording import describe_scene
+from ..sources.imaging import read_image
+from ..vision.position import locate
+from ..vision.speaking import Kind, judge
 from .readers import Dataset, LabelledImage, Truth
 
 MATCH_IOU = 0.5  # a prediction matches a truth of its class at this IoU, as in AP50

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import outputs
 from ..errors import AssistantError
+from ..process import outputs
 from .evaluation import LARGE_FRACTION, OVERLAP_IOU, RECALL_SCORE, SIZES
 
 RECALL_POINTS = np.linspace(0, 1, 101)  # COCOeval's recall thresholds

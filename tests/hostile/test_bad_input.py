@@ -201,7 +201,7 @@ def test_a_deeply_nested_calibration_gets_one_sentence(tmp_path: Path) -> None:
 ])
 def test_a_profile_number_of_the_wrong_type_is_refused(tmp_path: Path, body: str, fragment: str) -> None:
     from assistant.errors import ProfileError
-    from assistant.profile_files import load_profile
+    from assistant.config.profile_files import load_profile
 
     (tmp_path / "p.yaml").write_text("name: p\n" + body)
     with pytest.raises(ProfileError, match=fragment):
@@ -211,7 +211,7 @@ def test_a_profile_number_of_the_wrong_type_is_refused(tmp_path: Path, body: str
 # A profile deleted while running: said once; the settings in use are kept.
 
 def test_a_deleted_profile_is_told_once_and_its_settings_kept(tmp_path: Path) -> None:
-    from assistant.reload import ProfileWatcher
+    from assistant.runtime.reload import ProfileWatcher
 
     path = tmp_path / "p.yaml"
     path.write_text("name: p\nobjects: [dog]\n")
@@ -259,7 +259,7 @@ def test_a_camera_missing_at_start_is_waited_for_under_give_up() -> None:
 
 
 def test_a_camera_that_appears_late_is_opened_when_it_comes() -> None:
-    from assistant.capture import Capture, open_device, open_file
+    from assistant.sources.capture import Capture, open_device, open_file
     from assistant.errors import SourceError
 
     attempts: list[float] = []

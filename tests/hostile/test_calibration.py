@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import calibration
+from assistant.config import calibration
 from assistant.datasets import calibrate
 
 from ..conftest import IMAGES, MODEL, ROOT, SHARED, run_cli

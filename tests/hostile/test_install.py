@@ -83,8 +83,8 @@ SHIPPED = [
     *[(f"assistant/_shipped/profiles/{name}.yaml", 1) for name in PROFILES],
     ("assistant/_shipped/models/manifest.json", 1),
     *[(f"assistant/_shipped/models/{p.name}", 1) for p in sorted((ROOT / "models").glob("*.calibration.json"))],
-    *[(f"assistant/locales/{code}/LC_MESSAGES/assistant.mo", 1) for code in LANGUAGES],
-    *[(f"assistant/locales/{code}/nouns.yaml", 1) for code in ["en", *LANGUAGES]],
+    *[(f"assistant/language/locales/{code}/LC_MESSAGES/assistant.mo", 1) for code in LANGUAGES],
+    *[(f"assistant/language/locales/{code}/nouns.yaml", 1) for code in ["en", *LANGUAGES]],
     ("*.tflite", 0),  # model weights come from the user's model folder or a download, never the wheel
     ("*.task", 0),
     ("profiles/*", 0),  # nothing at the top of site-packages, where another package's folder may be

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from assistant.core import Box, Detection
-from assistant.imaging import photo_name
-from assistant.profile import Profile
-from assistant.rules import Rules
-from assistant.speaking import judge
-from assistant.viewer import annotate
+from assistant.sources.imaging import photo_name
+from assistant.config.profile import Profile
+from assistant.config.rules import Rules
+from assistant.vision.speaking import judge
+from assistant.view.viewer import annotate
 
 from ..conftest import IMAGES, MODEL, run_cli
 from .common import messages, one_error, tmpfs

@@ -19,11 +19,14 @@ import cv2
 import numpy as np
 import pytest
 
-from assistant import calibration, models, outputs, viewer
+from assistant.config import calibration
+from assistant.config import models
+from assistant.process import outputs
+from assistant.view import viewer
 from assistant.core import Frame
-from assistant.frame_report import FrameReport
-from assistant.profile import Profile
-from assistant.rules import Rules
+from assistant.runtime.frame_report import FrameReport
+from assistant.config.profile import Profile
+from assistant.config.rules import Rules
 
 from ..conftest import IMAGES, MODEL, ROOT, Cli, run_cli
 from .common import CAR_VIDEO, VOC, WALKING, coco_set, copy, digest, one_error, tmpfs

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from assistant.core import ROUTINE, Utterance
-from assistant.debug_view import drawable
-from assistant.rendered_backends import WavBackend
-from assistant.shown import excerpt, redact_url, shown
-from assistant.speech import Speaker
-from assistant.speech_backends import PrintBackend, VoiceSettings
+from assistant.view.draw import drawable
+from assistant.speech.rendered_backends import WavBackend
+from assistant.process.shown import excerpt, redact_url, shown
+from assistant.speech.speaker import Speaker
+from assistant.speech.backends import PrintBackend, VoiceSettings
 
 from ..conftest import IMAGES, MODEL, ROOT, VIDEOS, run_cli
 from .common import one_error

@@ -1,0 +1,1 @@
+"""The languages the assistant speaks, read from the files under locales/. May import: nothing."""

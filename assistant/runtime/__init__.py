@@ -1,0 +1,1 @@
+"""One run: the loop that wires a source, the detector, narration and speech; its session policy, still images, keys, live reload, frame reports and transcript. May import: narration, vision, sources, config, speech, language, process."""
