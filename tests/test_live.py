@@ -20,7 +20,7 @@ from assistant.detector import Detector
 from assistant.profile import load_profile
 from assistant.transcript import read_transcript, static_repeats
 
-from .conftest import IMAGES, MODEL, ROOT, VIDEOS, narrate, run_cli
+from .conftest import IMAGES, MODEL, ROOT, VIDEOS, Cli, narrate
 
 CAR_VIDEO = VIDEOS / "car-detection.mp4"
 WALKING = VIDEOS / "face-demographics-walking.gif"
@@ -80,10 +80,10 @@ def approaching_video(path: Path, growth_per_s: float, frames: int = 25) -> Path
 
 
 @pytest.mark.parametrize(("growth_per_s", "warned"), [(0.5, True), (0.08, False)])
-def test_an_approaching_bus_is_warned_of_and_cuts_in(tmp_path: Path, growth_per_s: float, warned: bool) -> None:
+def test_an_approaching_bus_is_warned_of_and_cuts_in(cli: Cli, tmp_path: Path, growth_per_s: float, warned: bool) -> None:
     video = approaching_video(tmp_path / "bus.mp4", growth_per_s)
     transcript = tmp_path / "said.jsonl"
-    result = run_cli("run", "--source", str(video), "--profile", "street", "--realtime",
+    result = cli("run", "--source", str(video), "--profile", "street", "--realtime",
                      "--speech", f"wav:{tmp_path}/wav", "--transcript", str(transcript))
     assert result.returncode == 0, result.stderr
     records = read_transcript(transcript)

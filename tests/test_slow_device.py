@@ -18,7 +18,7 @@ from assistant.sources import open_source
 from assistant.tracking import RELATED
 from assistant.transcript import read_transcript
 
-from .conftest import MODEL, VIDEOS, run_cli
+from .conftest import MODEL, VIDEOS, Cli
 from .test_live import video_frames
 
 CAR_VIDEO = VIDEOS / "car-detection.mp4"  # 377 frames at 12.5 fps
@@ -75,13 +75,13 @@ def sides_are_true(records: list[dict], video: Path) -> list[dict]:
     return said
 
 
-def test_the_car_video_at_3_fps_names_its_vehicles_on_their_sides(tmp_path: Path) -> None:
+def test_the_car_video_at_3_fps_names_its_vehicles_on_their_sides(cli: Cli, tmp_path: Path) -> None:
     """Sampled at 3 frames a second, the vehicle that its frames show twice is named, where it is.
 
     The detector names the other cars in this video 'car' in one of a 3 fps device's frames only
     (and 'cell phone' or 'boat' in the rest): a single box is never said, so they cannot be."""
     transcript = tmp_path / "t.jsonl"
-    result = run_cli("run", "--source", str(CAR_VIDEO), "--max-fps", "3", "--speech", "none",
+    result = cli("run", "--source", str(CAR_VIDEO), "--max-fps", "3", "--speech", "none",
                      "--transcript", str(transcript))
     assert result.returncode == 0, result.stderr
     summary = result.stderr.strip().splitlines()[-1]
@@ -90,7 +90,7 @@ def test_the_car_video_at_3_fps_names_its_vehicles_on_their_sides(tmp_path: Path
     assert [v["direction"] for v in vehicles] == ["ahead"]
 
 
-def test_the_car_video_at_3_fps_in_real_time_names_the_bus(tmp_path: Path) -> None:
+def test_the_car_video_at_3_fps_in_real_time_names_the_bus(cli: Cli, tmp_path: Path) -> None:
     """The same, played like a live camera with the cap: the bus crossing at 17-19 s, from a 5 s clip."""
     capture = cv2.VideoCapture(str(CAR_VIDEO))
     clip = tmp_path / "bus.mp4"
@@ -102,7 +102,7 @@ def test_the_car_video_at_3_fps_in_real_time_names_the_bus(tmp_path: Path) -> No
     capture.release()
     writer.release()
     transcript = tmp_path / "t.jsonl"
-    result = run_cli("run", "--source", str(clip), "--realtime", "--max-fps", "3", "--speech", "none",
+    result = cli("run", "--source", str(clip), "--realtime", "--max-fps", "3", "--speech", "none",
                      "--transcript", str(transcript))
     assert result.returncode == 0, result.stderr
     summary = result.stderr.strip().splitlines()[-1]
@@ -112,9 +112,9 @@ def test_the_car_video_at_3_fps_in_real_time_names_the_bus(tmp_path: Path) -> No
     assert vehicles and {v["direction"] for v in vehicles} == {"ahead"}
 
 
-def test_the_walking_video_at_2_fps_names_the_person(tmp_path: Path) -> None:
+def test_the_walking_video_at_2_fps_names_the_person(cli: Cli, tmp_path: Path) -> None:
     transcript = tmp_path / "t.jsonl"
-    result = run_cli("run", "--source", str(WALKING), "--max-fps", "2", "--speech", "none",
+    result = cli("run", "--source", str(WALKING), "--max-fps", "2", "--speech", "none",
                      "--transcript", str(transcript))
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("6 frames")
@@ -123,7 +123,7 @@ def test_the_walking_video_at_2_fps_names_the_person(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("value", ["0", "-2", "500"])
-def test_a_bad_cap_gives_one_sentence(value: str) -> None:
-    result = run_cli("run", "--source", str(WALKING), "--speech", "none", "--max-fps", value)
+def test_a_bad_cap_gives_one_sentence(cli: Cli, value: str) -> None:
+    result = cli("run", "--source", str(WALKING), "--speech", "none", "--max-fps", value)
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: --max-fps must be more than 0 and at most 120, not {float(value):g}."
