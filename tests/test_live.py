@@ -20,7 +20,7 @@ from assistant.detector import Detector
 from assistant.profile import load_profile
 from assistant.transcript import read_transcript, static_repeats
 
-from .conftest import IMAGES, MODEL, ROOT, VIDEOS, Cli, narrate
+from .conftest import IMAGES, MODEL, REALTIME, ROOT, VIDEOS, Cli, narrate
 
 CAR_VIDEO = VIDEOS / "car-detection.mp4"
 WALKING = VIDEOS / "face-demographics-walking.gif"
@@ -39,7 +39,11 @@ def video_frames(path: Path, wanted: set[int]) -> dict[int, Frame]:
     return frames
 
 
-@pytest.mark.parametrize(("video", "profile"), [(CAR_VIDEO, "default"), (CAR_VIDEO, "street"), (WALKING, "home")])
+@pytest.mark.parametrize(("video", "profile"), [
+    pytest.param(CAR_VIDEO, "default", marks=pytest.mark.xdist_group("car_video_runs")),  # car_runs, as test_cli
+    pytest.param(CAR_VIDEO, "street", marks=pytest.mark.xdist_group("car_video_runs")),
+    (WALKING, "home"),
+])
 def test_transcript_has_no_repeats_and_cites_real_objects(
     request: pytest.FixtureRequest, tmp_path: Path, video: Path, profile: str
 ) -> None:
@@ -79,6 +83,7 @@ def approaching_video(path: Path, growth_per_s: float, frames: int = 25) -> Path
     return path
 
 
+@REALTIME
 @pytest.mark.parametrize(("growth_per_s", "warned"), [(0.5, True), (0.08, False)])
 def test_an_approaching_bus_is_warned_of_and_cuts_in(cli: Cli, tmp_path: Path, growth_per_s: float, warned: bool) -> None:
     video = approaching_video(tmp_path / "bus.mp4", growth_per_s)
@@ -111,6 +116,7 @@ def read_until(fd: int, needle: str, timeout_s: float, seen: list[str]) -> None:
                 return
 
 
+@REALTIME
 def test_keys_from_a_real_terminal(tmp_path: Path) -> None:
     """Space, d, p, + and q typed on a terminal, with no window: each does what the help says."""
     transcript = tmp_path / "said.jsonl"

@@ -9,7 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from .conftest import ROOT, VIDEOS
+from .conftest import REALTIME, ROOT, VIDEOS
+
+pytestmark = REALTIME  # signals timed against a running process
 
 UNIT = ROOT / "docs" / "assistant.service"
 CAR_VIDEO = VIDEOS / "car-detection.mp4"

@@ -18,7 +18,7 @@ from assistant.sources import open_source
 from assistant.tracking import RELATED
 from assistant.transcript import read_transcript
 
-from .conftest import MODEL, VIDEOS, Cli
+from .conftest import MODEL, REALTIME, VIDEOS, Cli
 from .test_live import video_frames
 
 CAR_VIDEO = VIDEOS / "car-detection.mp4"  # 377 frames at 12.5 fps
@@ -37,6 +37,7 @@ def test_a_file_under_a_cap_is_sampled_on_its_own_clock() -> None:
     assert all(320 <= step <= 400 for step in steps)
 
 
+@REALTIME
 def test_a_live_source_under_a_cap_takes_at_most_that_many_frames_a_second() -> None:
     with open_source(str(CAR_VIDEO), realtime=True) as source:  # paced like a camera, at 12.5 fps
         source.max_fps = 2
@@ -90,6 +91,7 @@ def test_the_car_video_at_3_fps_names_its_vehicles_on_their_sides(cli: Cli, tmp_
     assert [v["direction"] for v in vehicles] == ["ahead"]
 
 
+@REALTIME
 def test_the_car_video_at_3_fps_in_real_time_names_the_bus(cli: Cli, tmp_path: Path) -> None:
     """The same, played like a live camera with the cap: the bus crossing at 17-19 s, from a 5 s clip."""
     capture = cv2.VideoCapture(str(CAR_VIDEO))

@@ -25,7 +25,7 @@ from assistant.speech import Speaker
 from assistant.transcript import read_transcript
 from assistant.voices import VoiceSettings, make_backend
 
-from .conftest import CAR_VIDEO, IMAGES, MODEL, ROOT, VIDEOS, needs
+from .conftest import CAR_VIDEO, IMAGES, MODEL, REALTIME, ROOT, VIDEOS, needs
 from .replay import RecordedDetections
 from .streaming import free_udp_port, photo, silent_server, stream
 from .test_live import approaching_video
@@ -33,6 +33,8 @@ from .test_live import approaching_video
 ROAD = IMAGES / "empty_road.jpg"
 BUS = IMAGES / "coco_train2017_000000000641.jpg"
 STREET = IMAGES / "pytorchyolov3_street.jpg"
+
+pytestmark = REALTIME  # real streams, real waits and signals timed to the second
 
 
 class Assistant:
