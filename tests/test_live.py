@@ -104,9 +104,10 @@ def test_an_approaching_bus_is_warned_of_and_cuts_in(cli: Cli, tmp_path: Path, g
 
 
 def read_until(fd: int, needle: str, timeout_s: float, seen: list[str]) -> None:
-    """Read the terminal until `needle` has appeared; everything read is appended to `seen`."""
-    deadline = time.monotonic() + timeout_s
-    while needle not in "".join(seen):
+    """Read the terminal until `needle` has appeared in what this call reads; everything read is
+    appended to `seen`."""
+    deadline, start = time.monotonic() + timeout_s, len("".join(seen))
+    while needle not in "".join(seen)[start:]:
         assert time.monotonic() < deadline, f"{needle!r} never appeared in {''.join(seen)!r}"
         ready, _, _ = select.select([fd], [], [], 0.1)
         if ready:
@@ -130,7 +131,7 @@ def test_keys_from_a_real_terminal(tmp_path: Path) -> None:
     os.close(slave)
     seen: list[str] = []
     try:
-        time.sleep(4)  # the model loads and the video plays
+        read_until(master, "\n", 120, seen)  # its first sentence: the model is loaded and the keys are read
         for key, answer in [("d", "\n"), ("p", "Paused"), ("p", "Resumed"), ("+", "Rate 200"), (" ", "\n")]:
             before = len("".join(seen))
             os.write(master, key.encode())

@@ -37,7 +37,7 @@ def test_the_unit_runs_the_assistant_with_no_stdin_and_stops_on_sigterm() -> Non
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
         start_new_session=True,
     )
-    time.sleep(6)
+    assert process.stdout.readline(), process.stderr.read()  # its first sentence: the run is under way
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=20)
     assert process.returncode == 0, stderr
