@@ -48,8 +48,10 @@ test-deps:
 run: system-deps $(STAMP)
 	$(VENV)/bin/assistant run $(ARGS)
 
+# On every core (pytest-xdist), each group of tests that share a run or measure real time on one worker
+# (tests/conftest.py); plain `pytest` runs them one after another.
 test: system-deps test-deps $(STAMP)
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -n auto --dist loadgroup
 
 # Every benchmark but the soak, a few minutes each; the soak runs for 20 minutes on its own: `make soak`.
 bench: $(STAMP)

@@ -173,6 +173,38 @@ def car_run(car_runs: dict) -> tuple[subprocess.CompletedProcess, list[dict]]:
     return car_runs["default"]
 
 
+# pytest-xdist (`make test` runs `-n auto --dist loadgroup`) sends the tests of one xdist_group to one
+# worker, one after another. Session fixtures run once per worker, so the tests of an expensive
+# shared run are grouped to make it once; and tests that measure real time (live streams, a sound
+# server's sink, a window, signals to a running process) are grouped so they never run beside one
+# another. A test that uses one of these fixtures, even through another fixture, joins its group;
+# mark others `@REALTIME`. Without xdist the marker is only a label.
+REALTIME = pytest.mark.xdist_group("realtime")
+GROUP_OF_FIXTURE = {"car_runs": "car_video_runs", "sound_server": "realtime", "x_display": "realtime"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "xdist_group(name): run on one pytest-xdist worker with its group")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> Iterator[None]:
+    """Mark each test that uses a grouped fixture, before xdist reads the marks. xdist groups by a
+    suffix it adds to a nodeid ('...@realtime') through `item._nodeid`, which pytest 9.2 no longer
+    reads (it keeps a structured `item._id`): after xdist, the suffix is added there where missing."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            group = next((GROUP_OF_FIXTURE[name] for name in item.fixturenames if name in GROUP_OF_FIXTURE), None)
+            if group:
+                item.add_marker(pytest.mark.xdist_group(group))
+    yield
+    if config.getoption("loadgroup", False):  # a worker of `--dist loadgroup`
+        for item in items:
+            mark = item.get_closest_marker("xdist_group")
+            if mark and "@" not in item.nodeid and hasattr(item, "_id"):
+                item._id = type(item._id).parse(f"{item.nodeid}@{mark.args[0]}")
+
+
 def needs(*programs: str, why: str) -> None:
     """Skip unless the programs are installed; in CI, where .ci/run installs them, fail instead."""
     missing = [p for p in programs if shutil.which(p) is None]

@@ -12,7 +12,9 @@ from assistant.sources.capture import Capture, NewestFrame, open_file
 from assistant.errors import SourceError
 from assistant.sources.source import open_source
 
-from .conftest import IMAGES, VIDEOS
+from .conftest import IMAGES, REALTIME, VIDEOS
+
+pytestmark = REALTIME  # frame periods measured in real time
 
 CAR_VIDEO = VIDEOS / "car-detection.mp4"  # 377 frames at 12.5 fps
 

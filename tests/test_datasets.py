@@ -13,7 +13,7 @@ from assistant.core import Box
 from assistant.datasets.evaluation import coco_ground_truth, coco_metrics, run_cocoeval
 from assistant.datasets.readers import Dataset, LabelledImage, Truth, read_coco, read_voc
 
-from .conftest import MODEL, SHARED, run_cli
+from .conftest import MODEL, SHARED, Cli, run_cli
 
 LABELLED = SHARED / "data" / "labeled"
 VOC = LABELLED / "voc2012_subset100"
@@ -70,16 +70,16 @@ def test_shared_sets_read_completely() -> None:
      "bad.json:2:12: not valid JSON (Expecting property name enclosed in double quotes)."),
     ("notcoco.json", '{"images": []}', "notcoco.json: not a COCO instances file (bad or missing 'categories')."),
 ])
-def test_malformed_coco_names_file_and_position(tmp_path: Path, name: str, text: str, expected: str) -> None:
+def test_malformed_coco_names_file_and_position(cli: Cli, tmp_path: Path, name: str, text: str, expected: str) -> None:
     (tmp_path / name).write_text(text)
-    result = run_cli("dataset", "find", "--coco", str(tmp_path / name), "--images", str(tmp_path), "--classes", "cup")
+    result = cli("dataset", "find", "--coco", str(tmp_path / name), "--images", str(tmp_path), "--classes", "cup")
     assert result.returncode == 2
     assert result.stderr == f"error: {tmp_path}/{expected}\n"
 
 
-def test_malformed_voc_xml_names_file_and_position(tmp_path: Path) -> None:
+def test_malformed_voc_xml_names_file_and_position(cli: Cli, tmp_path: Path) -> None:
     make_voc(tmp_path, "<annotation>\n  <filename>a.jpg</filename>\n  <size>\n</annotation>\n")
-    result = run_cli("dataset", "find", "--voc", str(tmp_path), "--classes", "person")
+    result = cli("dataset", "find", "--voc", str(tmp_path), "--classes", "person")
     assert result.returncode == 2
     assert result.stderr == f"error: {tmp_path}/Annotations/a.xml:4:3: not valid XML.\n"
 
@@ -90,22 +90,22 @@ def test_unknown_class_gets_a_suggestion() -> None:
     assert result.stderr == "error: 'hrose' is not a class of voc2012_subset100; did you mean 'horse'?\n"
 
 
-def test_find_json_contract_any_and_all() -> None:
-    every = json.loads(run_cli("dataset", "find", "--voc", str(VOC), "--classes", "person,horse", "--all",
+def test_find_json_contract_any_and_all(cli: Cli) -> None:
+    every = json.loads(cli("dataset", "find", "--voc", str(VOC), "--classes", "person,horse", "--all",
                                "--json").stdout)
     assert every["total"] == len(every["images"]) == 6
     assert all(set(i["counts"]) == {"person", "horse"} for i in every["images"])
-    anyof = json.loads(run_cli("dataset", "find", "--voc", str(VOC), "--classes", "person,horse", "--json").stdout)
+    anyof = json.loads(cli("dataset", "find", "--voc", str(VOC), "--classes", "person,horse", "--json").stdout)
     assert anyof["total"] > every["total"]
     horse = next(i for i in anyof["images"] if i["image"].endswith("2007_000392.jpg"))
     assert horse["counts"] == {"person": 1, "horse": 1}
 
 
-def test_missing_image_is_listed_skipped_and_counted(tmp_path: Path) -> None:
+def test_missing_image_is_listed_skipped_and_counted(cli: Cli, tmp_path: Path) -> None:
     data = json.loads((COCO_DIR / "annotations.json").read_text())
     data["images"].append({"id": 999, "file_name": "not_there.jpg", "width": 10, "height": 10})
     (tmp_path / "ann.json").write_text(json.dumps(data))
-    result = run_cli("dataset", "eval", "--coco", str(tmp_path / "ann.json"), "--images", str(COCO_DIR / "images"),
+    result = cli("dataset", "eval", "--coco", str(tmp_path / "ann.json"), "--images", str(COCO_DIR / "images"),
                      "--json", "--model", str(MODEL))
     assert result.returncode == 0, result.stderr
     assert f"warning: {COCO_DIR / 'images' / 'not_there.jpg'} is listed but missing; skipped." in result.stderr
@@ -139,12 +139,12 @@ def test_one_shifted_box_gets_the_evaluators_ap() -> None:
 
 
 @pytest.mark.parametrize("where", ["voc", "coco"])
-def test_shared_set_numbers_match_pycocotools_run_directly(tmp_path: Path, where: str) -> None:
+def test_shared_set_numbers_match_pycocotools_run_directly(cli: Cli, tmp_path: Path, where: str) -> None:
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
     args = ("--voc", str(VOC)) if where == "voc" else COCO_ARGS
-    result = run_cli("dataset", "eval", *args, "--json", "--report", str(tmp_path), "--model", str(MODEL))
+    result = cli("dataset", "eval", *args, "--json", "--report", str(tmp_path), "--model", str(MODEL))
     assert result.returncode == 0, result.stderr
     ours = json.loads(result.stdout)
     assert set(ours) >= {"map", "ap50", "ap75", "per_class", "by_size", "overlap", "announcements", "images", "skipped"}
@@ -176,8 +176,8 @@ def test_shared_set_numbers_match_pycocotools_run_directly(tmp_path: Path, where
     assert max(per_image.values()) <= 100
 
 
-def test_plot_draws_truth_and_predictions(tmp_path: Path) -> None:
-    result = run_cli("dataset", "plot", "--voc", str(VOC), "--classes", "horse", "--out", str(tmp_path),
+def test_plot_draws_truth_and_predictions(cli: Cli, tmp_path: Path) -> None:
+    result = cli("dataset", "plot", "--voc", str(VOC), "--classes", "horse", "--out", str(tmp_path),
                      "--model", str(MODEL))
     assert result.returncode == 0, result.stderr
     pngs = sorted(tmp_path.glob("*.png"))

@@ -21,7 +21,7 @@ from assistant.config.rules import Rules
 from assistant.vision.speaking import judge, settle
 from assistant.view.viewer import Viewer, annotate
 
-from .conftest import IMAGES, MODEL, ROOT, VIDEOS, run_cli
+from .conftest import IMAGES, MODEL, ROOT, VIDEOS, Cli, run_cli
 
 BUS = IMAGES / "yolov5_bus.jpg"
 CAR_VIDEO = VIDEOS / "car-detection.mp4"
@@ -121,9 +121,9 @@ def test_each_candidate_gets_its_status_and_reason() -> None:
     assert out["chair0.6"] == ("filtered", "chair 0.60 duplicate")
 
 
-def test_record_writes_a_playable_video(tmp_path: Path) -> None:
+def test_record_writes_a_playable_video(cli: Cli, tmp_path: Path) -> None:
     out = tmp_path / "view.mp4"
-    result = run_cli("run", "--source", str(CAR_VIDEO), "--speech", "none", "--max-frames", "60", "--record", str(out))
+    result = cli("run", "--source", str(CAR_VIDEO), "--speech", "none", "--max-frames", "60", "--record", str(out))
     assert result.returncode == 0, result.stderr
     capture = cv2.VideoCapture(str(out))
     assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(12.5)  # the video's own rate, from frame times
@@ -155,17 +155,17 @@ def test_a_recording_plays_at_the_rate_frames_really_came(tmp_path: Path) -> Non
     assert capture.get(cv2.CAP_PROP_FRAME_COUNT) == 20
 
 
-def test_snapshots_every_n_frames(tmp_path: Path) -> None:
-    result = run_cli("run", "--source", str(CAR_VIDEO), "--speech", "none", "--max-frames", "25",
+def test_snapshots_every_n_frames(cli: Cli, tmp_path: Path) -> None:
+    result = cli("run", "--source", str(CAR_VIDEO), "--speech", "none", "--max-frames", "25",
                      "--snapshots", str(tmp_path), "--snapshot-every", "10", "--heatmap-only")
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["frame_000000.png", "frame_000010.png", "frame_000020.png"]
 
 
-def test_debug_without_a_display_says_how_to_get_output() -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    result = subprocess.run([sys.executable, "-m", "assistant", "run", "--debug", "--source", str(CAR_VIDEO)],
-                            capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+def test_debug_without_a_display_says_how_to_get_output(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    result = cli("run", "--debug", "--source", str(CAR_VIDEO))
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "--record FILE.mp4" in result.stderr
 

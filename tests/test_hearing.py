@@ -18,7 +18,7 @@ from assistant.config.rules import load_rules
 from assistant.vision.speaking import judge
 from assistant.vision.tracking import Tracker
 
-from .conftest import IMAGES, MODEL, SHARED, VIDEOS, run_cli
+from .conftest import IMAGES, MODEL, SHARED, VIDEOS, Cli
 
 VOC_IMAGES = SHARED / "data" / "labeled" / "voc2012_subset100" / "JPEGImages"
 COCO_SMALL = SHARED / "data" / "labeled" / "coco_val2017_icevision6"
@@ -131,9 +131,9 @@ def test_the_shipped_calibration_belongs_to_the_local_model() -> None:
     assert made.default == 0.5 and made.report["sets"] and len(made.report["folds"]) == 5
 
 
-def test_calibrate_write_load_apply(tmp_path: Path) -> None:
+def test_calibrate_write_load_apply(cli: Cli, tmp_path: Path) -> None:
     out = tmp_path / "made.calibration.json"
-    result = run_cli("dataset", "calibrate", "--model", str(MODEL), "--coco", str(COCO_SMALL / "annotations.json"),
+    result = cli("dataset", "calibrate", "--model", str(MODEL), "--coco", str(COCO_SMALL / "annotations.json"),
                      "--images", str(COCO_SMALL / "images"), "--folds", "2", "--min-images", "2", "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert "Cross-validated (2 folds by image)" in result.stdout and f"Written to {out}" in result.stdout
@@ -144,9 +144,9 @@ def test_calibrate_write_load_apply(tmp_path: Path) -> None:
     # applied: a calibration in the user cache that lowers dogs makes `describe` say the 0.44 dog
     lowered = calibration.Calibration(made.model_sha256, made.labels, 0.5, {"dog": 0.4})
     written = calibration.write(lowered, MODEL, calibration.calibration_dir() / (MODEL.stem + calibration.SUFFIX))
-    described = json.loads(run_cli("describe", "--json", str(IMAGES / "darknet_dog.jpg")).stdout)
+    described = json.loads(cli("describe", "--json", str(IMAGES / "darknet_dog.jpg")).stdout)
     assert "dog" in described["utterance"]
-    assert f"calibrated ({written}): 0.5 for every class; dog 0.4" in run_cli("models", "list").stdout
+    assert f"calibrated ({written}): 0.5 for every class; dog 0.4" in cli("models", "list").stdout
 
 
 def test_a_calibration_goes_beside_the_model_else_to_the_user_cache(tmp_path: Path) -> None:
@@ -165,7 +165,7 @@ def test_a_calibration_goes_beside_the_model_else_to_the_user_cache(tmp_path: Pa
     ("SAME_LABELS", "was made for another model (sha256 000000000000...)"),
     ("OUT_OF_RANGE", 'gives thresholds -> "dog" = 4, but a threshold must be a number more than 0'),
 ])
-def test_a_bad_calibration_is_one_sentence_and_exit_2(text: str, reason: str) -> None:
+def test_a_bad_calibration_is_one_sentence_and_exit_2(cli: Cli, text: str, reason: str) -> None:
     labels = list(models.labels(MODEL))
     if text == "SAME_LABELS":
         text = json.dumps({"format": calibration.FORMAT, "model": {"sha256": "0" * 64, "labels": labels},
@@ -176,15 +176,15 @@ def test_a_bad_calibration_is_one_sentence_and_exit_2(text: str, reason: str) ->
     path = calibration.calibration_dir() / (MODEL.stem + calibration.SUFFIX)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
-    result = run_cli("describe", str(IMAGES / "darknet_dog.jpg"))
+    result = cli("describe", str(IMAGES / "darknet_dog.jpg"))
     assert result.returncode == 2
     assert reason in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-def test_real_photos_one_voice_per_object_and_sane_sentences() -> None:
+def test_real_photos_one_voice_per_object_and_sane_sentences(cli: Cli) -> None:
     photos = [VOC_IMAGES / "2007_000799.jpg", IMAGES / "yolov5_zidane.jpg", VOC_IMAGES / "2007_001284.jpg",
               IMAGES / "coco_train2017_000000000074.jpg", IMAGES / "darknet_dog.jpg", IMAGES / "darknet_horses.jpg"]
-    result = run_cli("describe", "--json", *map(str, photos))
+    result = cli("describe", "--json", *map(str, photos))
     assert result.returncode == 0, result.stderr
     rider, zidane, crowd, pavement, dog, horses = [json.loads(line) for line in result.stdout.splitlines()]
 

@@ -20,7 +20,7 @@ from assistant.vision.detector import Detector
 from assistant.config.rules import load_rules
 from assistant.runtime.transcript import read_transcript, static_repeats
 
-from .conftest import IMAGES, MODEL, ROOT, VIDEOS, narrate, run_cli
+from .conftest import IMAGES, MODEL, REALTIME, ROOT, VIDEOS, Cli, narrate
 
 CAR_VIDEO = VIDEOS / "car-detection.mp4"
 WALKING = VIDEOS / "face-demographics-walking.gif"
@@ -39,7 +39,11 @@ def video_frames(path: Path, wanted: set[int]) -> dict[int, Frame]:
     return frames
 
 
-@pytest.mark.parametrize(("video", "profile"), [(CAR_VIDEO, "default"), (CAR_VIDEO, "street"), (WALKING, "home")])
+@pytest.mark.parametrize(("video", "profile"), [
+    pytest.param(CAR_VIDEO, "default", marks=pytest.mark.xdist_group("car_video_runs")),  # car_runs, as test_cli
+    pytest.param(CAR_VIDEO, "street", marks=pytest.mark.xdist_group("car_video_runs")),
+    (WALKING, "home"),
+])
 def test_transcript_has_no_repeats_and_cites_real_objects(
     request: pytest.FixtureRequest, tmp_path: Path, video: Path, profile: str
 ) -> None:
@@ -79,11 +83,12 @@ def approaching_video(path: Path, growth_per_s: float, frames: int = 25) -> Path
     return path
 
 
+@REALTIME
 @pytest.mark.parametrize(("growth_per_s", "warned"), [(0.5, True), (0.08, False)])
-def test_an_approaching_bus_is_warned_of_and_cuts_in(tmp_path: Path, growth_per_s: float, warned: bool) -> None:
+def test_an_approaching_bus_is_warned_of_and_cuts_in(cli: Cli, tmp_path: Path, growth_per_s: float, warned: bool) -> None:
     video = approaching_video(tmp_path / "bus.mp4", growth_per_s)
     transcript = tmp_path / "said.jsonl"
-    result = run_cli("run", "--source", str(video), "--profile", "street", "--realtime",
+    result = cli("run", "--source", str(video), "--profile", "street", "--realtime",
                      "--speech", f"wav:{tmp_path}/wav", "--transcript", str(transcript))
     assert result.returncode == 0, result.stderr
     records = read_transcript(transcript)
@@ -99,9 +104,10 @@ def test_an_approaching_bus_is_warned_of_and_cuts_in(tmp_path: Path, growth_per_
 
 
 def read_until(fd: int, needle: str, timeout_s: float, seen: list[str]) -> None:
-    """Read the terminal until `needle` has appeared; everything read is appended to `seen`."""
-    deadline = time.monotonic() + timeout_s
-    while needle not in "".join(seen):
+    """Read the terminal until `needle` has appeared in what this call reads; everything read is
+    appended to `seen`."""
+    deadline, start = time.monotonic() + timeout_s, len("".join(seen))
+    while needle not in "".join(seen)[start:]:
         assert time.monotonic() < deadline, f"{needle!r} never appeared in {''.join(seen)!r}"
         ready, _, _ = select.select([fd], [], [], 0.1)
         if ready:
@@ -111,6 +117,7 @@ def read_until(fd: int, needle: str, timeout_s: float, seen: list[str]) -> None:
                 return
 
 
+@REALTIME
 def test_keys_from_a_real_terminal(tmp_path: Path) -> None:
     """Space, d, p, + and q typed on a terminal, with no window: each does what the help says."""
     transcript = tmp_path / "said.jsonl"
@@ -124,7 +131,7 @@ def test_keys_from_a_real_terminal(tmp_path: Path) -> None:
     os.close(slave)
     seen: list[str] = []
     try:
-        time.sleep(4)  # the model loads and the video plays
+        read_until(master, "\n", 120, seen)  # its first sentence: the model is loaded and the keys are read
         for key, answer in [("d", "\n"), ("p", "Paused"), ("p", "Resumed"), ("+", "Rate 200"), (" ", "\n")]:
             before = len("".join(seen))
             os.write(master, key.encode())

@@ -13,7 +13,7 @@ from assistant.config.profile_files import ProfileProblems, load_profile, shippe
 from assistant.config.rules import Rules
 from assistant.speech.engine_names import ENGINES, MAX_RATE_WPM, MIN_RATE_WPM
 
-from .conftest import MODEL, run_cli
+from .conftest import MODEL, Cli
 
 LABELS = models.labels(MODEL)
 REQUIRED = {
@@ -212,36 +212,36 @@ def test_any_nested_data_raises_only_profile_errors(tmp_path: Path, data: dict) 
         pass
 
 
-def test_checker_cli_lists_errors_and_exit_codes(tmp_path: Path) -> None:
+def test_checker_cli_lists_errors_and_exit_codes(cli: Cli, tmp_path: Path) -> None:
     bad = write(tmp_path, "name: t\nobjects:\n  cup: {min_score: 1.5}\n  persn: {}\n")
-    result = run_cli("profiles", "check", *map(str, shipped_profiles()), bad)
+    result = cli("profiles", "check", *map(str, shipped_profiles()), bad)
     assert result.returncode == 2
     assert result.stdout.count(": ok (") == len(shipped_profiles())
     assert result.stderr.splitlines() == [
         f"{bad}:3: objects -> cup -> min_score = 1.5: must be at most 1.0.",
         f"{bad}:4: objects -> persn: 'persn' is not a class this model knows; did you mean 'person'?",
     ]
-    assert run_cli("profiles", "check", *map(str, shipped_profiles())).returncode == 0
+    assert cli("profiles", "check", *map(str, shipped_profiles())).returncode == 0
 
 
-def test_list_and_show() -> None:
-    listing = run_cli("profiles", "list").stdout
+def test_list_and_show(cli: Cli) -> None:
+    listing = cli("profiles", "list").stdout
     assert all(f"{name}: " in listing for name in ("default", "street", "home", "table", "quiet"))
-    shown = run_cli("profiles", "show", "street")
+    shown = cli("profiles", "show", "street")
     assert shown.returncode == 0 and "hazard: true" in shown.stdout and "name: street" in shown.stdout
 
 
-def test_a_caregivers_words_mean_model_classes_and_say_so_once(tmp_path) -> None:
+def test_a_caregivers_words_mean_model_classes_and_say_so_once(cli: Cli, tmp_path) -> None:
     path = tmp_path / "kitchen.yaml"
     path.write_text("name: kitchen\nobjects: [fridge, TV, bike, people, sofa, mobile, table, plant, cup]\n")
-    result = run_cli("profiles", "check", str(path))
+    result = cli("profiles", "check", str(path))
     assert result.returncode == 0, result.stderr
     assert f"note: {path}: 'fridge' means the class 'refrigerator'." in result.stdout
     assert result.stdout.count("note:") == 8 and "did you mean" not in result.stdout + result.stderr
     profile = load_profile(str(path))
     assert set(profile.objects) == {"refrigerator", "tv", "bicycle", "person", "couch", "cell phone", "dining table",
                                     "potted plant", "cup"}
-    classes = run_cli("profiles", "classes").stdout.splitlines()
+    classes = cli("profiles", "classes").stdout.splitlines()
     assert "refrigerator (also: fridge)" in classes and "toothbrush" in classes and "???" not in classes
 
 

@@ -9,7 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from .conftest import ROOT, VIDEOS
+from .conftest import REALTIME, ROOT, VIDEOS
+
+pytestmark = REALTIME  # signals timed against a running process
 
 UNIT = ROOT / "docs" / "assistant.service"
 CAR_VIDEO = VIDEOS / "car-detection.mp4"
@@ -35,7 +37,7 @@ def test_the_unit_runs_the_assistant_with_no_stdin_and_stops_on_sigterm() -> Non
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
         start_new_session=True,
     )
-    time.sleep(6)
+    assert process.stdout.readline(), process.stderr.read()  # its first sentence: the run is under way
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=20)
     assert process.returncode == 0, stderr

@@ -18,7 +18,7 @@ from assistant.sources.source import open_source
 from assistant.vision.tracking import RELATED
 from assistant.runtime.transcript import read_transcript
 
-from .conftest import MODEL, VIDEOS, run_cli
+from .conftest import MODEL, REALTIME, VIDEOS, Cli
 from .test_live import video_frames
 
 CAR_VIDEO = VIDEOS / "car-detection.mp4"  # 377 frames at 12.5 fps
@@ -37,6 +37,7 @@ def test_a_file_under_a_cap_is_sampled_on_its_own_clock() -> None:
     assert all(320 <= step <= 400 for step in steps)
 
 
+@REALTIME
 def test_a_live_source_under_a_cap_takes_at_most_that_many_frames_a_second() -> None:
     with open_source(str(CAR_VIDEO), realtime=True) as source:  # paced like a camera, at 12.5 fps
         source.max_fps = 2
@@ -75,13 +76,13 @@ def sides_are_true(records: list[dict], video: Path) -> list[dict]:
     return said
 
 
-def test_the_car_video_at_3_fps_names_its_vehicles_on_their_sides(tmp_path: Path) -> None:
+def test_the_car_video_at_3_fps_names_its_vehicles_on_their_sides(cli: Cli, tmp_path: Path) -> None:
     """Sampled at 3 frames a second, the vehicle that its frames show twice is named, where it is.
 
     The detector names the other cars in this video 'car' in one of a 3 fps device's frames only
     (and 'cell phone' or 'boat' in the rest): a single box is never said, so they cannot be."""
     transcript = tmp_path / "t.jsonl"
-    result = run_cli("run", "--source", str(CAR_VIDEO), "--max-fps", "3", "--speech", "none",
+    result = cli("run", "--source", str(CAR_VIDEO), "--max-fps", "3", "--speech", "none",
                      "--transcript", str(transcript))
     assert result.returncode == 0, result.stderr
     summary = result.stderr.strip().splitlines()[-1]
@@ -90,7 +91,8 @@ def test_the_car_video_at_3_fps_names_its_vehicles_on_their_sides(tmp_path: Path
     assert [v["direction"] for v in vehicles] == ["ahead"]
 
 
-def test_the_car_video_at_3_fps_in_real_time_names_the_bus(tmp_path: Path) -> None:
+@REALTIME
+def test_the_car_video_at_3_fps_in_real_time_names_the_bus(cli: Cli, tmp_path: Path) -> None:
     """The same, played like a live camera with the cap: the bus crossing at 17-19 s, from a 5 s clip."""
     capture = cv2.VideoCapture(str(CAR_VIDEO))
     clip = tmp_path / "bus.mp4"
@@ -102,7 +104,7 @@ def test_the_car_video_at_3_fps_in_real_time_names_the_bus(tmp_path: Path) -> No
     capture.release()
     writer.release()
     transcript = tmp_path / "t.jsonl"
-    result = run_cli("run", "--source", str(clip), "--realtime", "--max-fps", "3", "--speech", "none",
+    result = cli("run", "--source", str(clip), "--realtime", "--max-fps", "3", "--speech", "none",
                      "--transcript", str(transcript))
     assert result.returncode == 0, result.stderr
     summary = result.stderr.strip().splitlines()[-1]
@@ -112,9 +114,9 @@ def test_the_car_video_at_3_fps_in_real_time_names_the_bus(tmp_path: Path) -> No
     assert vehicles and {v["direction"] for v in vehicles} == {"ahead"}
 
 
-def test_the_walking_video_at_2_fps_names_the_person(tmp_path: Path) -> None:
+def test_the_walking_video_at_2_fps_names_the_person(cli: Cli, tmp_path: Path) -> None:
     transcript = tmp_path / "t.jsonl"
-    result = run_cli("run", "--source", str(WALKING), "--max-fps", "2", "--speech", "none",
+    result = cli("run", "--source", str(WALKING), "--max-fps", "2", "--speech", "none",
                      "--transcript", str(transcript))
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("6 frames")
@@ -123,7 +125,7 @@ def test_the_walking_video_at_2_fps_names_the_person(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("value", ["0", "-2", "500"])
-def test_a_bad_cap_gives_one_sentence(value: str) -> None:
-    result = run_cli("run", "--source", str(WALKING), "--speech", "none", "--max-fps", value)
+def test_a_bad_cap_gives_one_sentence(cli: Cli, value: str) -> None:
+    result = cli("run", "--source", str(WALKING), "--speech", "none", "--max-fps", value)
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: --max-fps must be more than 0 and at most 120, not {float(value):g}."

@@ -26,7 +26,7 @@ from assistant.speech.speaker import Speaker
 from assistant.speech.backends import VoiceSettings
 from assistant.runtime.transcript import read_transcript
 
-from .conftest import CAR_VIDEO, IMAGES, MODEL, ROOT, VIDEOS, needs
+from .conftest import CAR_VIDEO, IMAGES, MODEL, REALTIME, ROOT, VIDEOS, Cli, needs
 from .replay import RecordedDetections
 from .streaming import free_udp_port, photo, silent_server, stream
 from .test_live import approaching_video
@@ -91,6 +91,7 @@ def _needs_ffmpeg() -> None:
     needs("ffmpeg", why="the live stream tests")
 
 
+@REALTIME
 def test_an_object_appearing_after_20_s_of_streaming_is_named_at_once(tmp_path: Path) -> None:
     road, bus = photo(ROAD), photo(BUS)
     port = free_udp_port()
@@ -111,6 +112,7 @@ def test_an_object_appearing_after_20_s_of_streaming_is_named_at_once(tmp_path: 
     assert 0 < named["age_ms"] < 1000  # the frame it was decided on was fresh
 
 
+@REALTIME
 def test_a_stopped_sender_is_said_lost_then_back_and_a_stall_stops_at_once(tmp_path: Path) -> None:
     road = photo(ROAD)
     port = free_udp_port()
@@ -145,6 +147,7 @@ def test_a_stopped_sender_is_said_lost_then_back_and_a_stall_stops_at_once(tmp_p
     assert "camera lost 2 times" in stderr  # the stall at the end counted too
 
 
+@REALTIME
 def test_give_up_ends_the_run_after_a_long_loss() -> None:
     road = photo(ROAD)
     port = free_udp_port()
@@ -160,6 +163,7 @@ def test_give_up_ends_the_run_after_a_long_loss() -> None:
     assert assistant.first("Camera lost") is not None
 
 
+@REALTIME
 def test_an_unreachable_stream_host_is_one_sentence_once_the_open_timeout_passes() -> None:
     """Users wait OPEN_TIMEOUT_MS (10 s); the same wait and sentence, shortened to 1 s."""
     notes: list[str] = []
@@ -175,6 +179,7 @@ def test_an_unreachable_stream_host_is_one_sentence_once_the_open_timeout_passes
     assert 0.9 <= took < 10, took
 
 
+@REALTIME
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_while_a_stream_is_opening_exits_within_a_second(signum: int) -> None:
     with silent_server() as port:
@@ -185,6 +190,7 @@ def test_a_signal_while_a_stream_is_opening_exits_within_a_second(signum: int) -
     assert "Traceback" not in stderr
 
 
+@REALTIME
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_while_the_program_is_still_loading_exits_quietly(signum: int) -> None:
     """A service stopped (or a terminal closed) in its first second: on a slow device the imports
@@ -228,22 +234,20 @@ def covered(bgr: np.ndarray, seed: int) -> np.ndarray:
     return np.clip(bgr.astype(np.float32) * 0.03 + noise, 0, 255).astype(np.uint8)
 
 
-def run_file(video: Path, tmp_path: Path, profile: str = "default") -> list[dict]:
+def run_file(cli: Cli, video: Path, tmp_path: Path, profile: str = "default") -> list[dict]:
+    """`assistant run` on a file (in this process: what a file says does not depend on the process)."""
     transcript = tmp_path / "t.jsonl"
-    result = subprocess.run(
-        [sys.executable, "-m", "assistant", "run", "--source", str(video), "--speech", "print",
-         "--profile", profile, "--transcript", str(transcript)],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
-    )
+    result = cli("run", "--source", str(video), "--speech", "print", "--profile", profile,
+                 "--transcript", str(transcript))
     assert result.returncode == 0, result.stderr
     return read_transcript(transcript)
 
 
-def test_covering_the_camera_pauses_and_uncovering_resumes(tmp_path: Path) -> None:
+def test_covering_the_camera_pauses_and_uncovering_resumes(cli: Cli, tmp_path: Path) -> None:
     bus = photo(BUS)
     dark = [(covered(bus, seed), 1) for seed in range(20)]  # 2 s of a covered lens, never two frames alike
     video = write_video(tmp_path / "cover.mp4", [(bus, 30), *dark, (bus, 30)])
-    records = run_file(video, tmp_path)
+    records = run_file(cli, video, tmp_path)
     said = [(r["t_ms"], r["text"]) for r in records]
     statuses = [(t, text) for t, text in said if text in ("Paused, camera covered", "Resumed")]
     assert [text for _, text in statuses] == ["Paused, camera covered", "Resumed"], said
@@ -253,19 +257,19 @@ def test_covering_the_camera_pauses_and_uncovering_resumes(tmp_path: Path) -> No
     assert not any(paused_ms < t < resumed_ms for t, text in said if text not in ("Paused, camera covered",))
 
 
-def test_a_dim_street_at_night_does_not_pause(tmp_path: Path) -> None:
+def test_a_dim_street_at_night_does_not_pause(cli: Cli, tmp_path: Path) -> None:
     video = write_video(tmp_path / "dim.mp4", [(photo(STREET, 0.3), 50)])
-    records = run_file(video, tmp_path, profile="street")
+    records = run_file(cli, video, tmp_path, profile="street")
     assert records, "the dim street was not described at all"
     assert not any("Paused" in r["text"] for r in records)
 
 
-def test_cover_to_pause_can_be_turned_off(tmp_path: Path) -> None:
+def test_cover_to_pause_can_be_turned_off(cli: Cli, tmp_path: Path) -> None:
     bus = photo(BUS)
     video = write_video(tmp_path / "cover.mp4", [(bus, 10), *[(covered(bus, s), 1) for s in range(20)]])
     profile = tmp_path / "p.yaml"
     profile.write_text("name: p\nextends: default\ncover_to_pause: false\n")
-    assert not any("Paused" in r["text"] for r in run_file(video, tmp_path, str(profile)))
+    assert not any("Paused" in r["text"] for r in run_file(cli, video, tmp_path, str(profile)))
 
 
 def realtime_run(video: Path, delay_s: float) -> tuple[list[int], int]:
@@ -284,6 +288,7 @@ def realtime_run(video: Path, delay_s: float) -> tuple[list[int], int]:
     return seen, stats.dropped
 
 
+@REALTIME
 def test_realtime_drops_the_frames_a_slow_loop_misses(tmp_path: Path) -> None:
     capture = cv2.VideoCapture(str(CAR_VIDEO))
     frames = [capture.read()[1] for _ in range(40)]

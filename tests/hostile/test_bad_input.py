@@ -61,6 +61,7 @@ def described(result: subprocess.CompletedProcess) -> list[str]:
 # A name OpenCV would crash on (SIGSEGV) is read by Python, or refused in one sentence; the folder goes on.
 
 def test_a_name_that_is_not_utf8_is_described_with_the_rest_of_its_folder(tmp_path: Path) -> None:
+    """A process of its own: the escaping of a name that is not UTF-8 is its standard output's (`entry`)."""
     for name in ("a", NOT_UTF8, "c"):
         copy(DOG, tmp_path / f"{name}.jpg")
     result = run_cli("describe", str(tmp_path), "--debug-out", str(tmp_path / "views"))
@@ -96,17 +97,17 @@ def test_a_huge_jpeg_header_is_decoded_reduced(tmp_path: Path, make, extra: list
     (lambda t: png_of(8000, 5001, t / "bomb.png"), "is 8000x5001 pixels, more than the 40 megapixels"),
     (lambda t: jpeg_claiming(65000, 65000, t / "bomb.jpg"), "is 65000x65000 pixels, more than the 2560 megapixels"),
 ])
-def test_an_image_too_large_to_decode_gets_one_sentence(tmp_path: Path, make, fragment: str) -> None:
+def test_an_image_too_large_to_decode_gets_one_sentence(cli: Cli, tmp_path: Path, make, fragment: str) -> None:
     image = make(tmp_path)
-    one_error(run_cli("describe", str(image), "--debug-out", str(tmp_path / "view.png"), timeout=60), fragment)
-    one_error(run_cli("run", "--source", str(image), "--speech", "none", timeout=60), fragment)
+    one_error(cli("describe", str(image), "--debug-out", str(tmp_path / "view.png")), fragment)
+    one_error(cli("run", "--source", str(image), "--speech", "none"), fragment)
 
 
-def test_an_image_bomb_in_a_folder_is_passed_over(tmp_path: Path) -> None:
+def test_an_image_bomb_in_a_folder_is_passed_over(cli: Cli, tmp_path: Path) -> None:
     copy(DOG, tmp_path / "a.jpg")
     png_of(20000, 20000, tmp_path / "b.png")
     copy(DOG, tmp_path / "c.jpg")
-    result = run_cli("describe", str(tmp_path), timeout=60)
+    result = cli("describe", str(tmp_path))
     assert result.returncode == 2 and described(result) == [f"{tmp_path}/a.jpg", f"{tmp_path}/c.jpg"]
     assert result.stderr.count("error: ") == 1 and "20000x20000 pixels" in result.stderr
 
@@ -175,19 +176,19 @@ def test_an_empty_path_option_is_refused(cli: Cli, args: list[str], option: str)
 NESTED = "[" * 100_000 + "]" * 100_000
 
 
-def test_a_deeply_nested_coco_file_gets_one_sentence(tmp_path: Path) -> None:
+def test_a_deeply_nested_coco_file_gets_one_sentence(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "ann.json").write_text(NESTED)
-    one_error(run_cli("dataset", "find", "--coco", str(tmp_path / "ann.json"), "--images", str(tmp_path),
+    one_error(cli("dataset", "find", "--coco", str(tmp_path / "ann.json"), "--images", str(tmp_path),
                       "--classes", "dog"), "is nested too deeply to be a COCO file")
 
 
-def test_a_deeply_nested_calibration_gets_one_sentence(tmp_path: Path) -> None:
+def test_a_deeply_nested_calibration_gets_one_sentence(cli: Cli, tmp_path: Path) -> None:
     from ..conftest import MODEL
 
     model = copy(MODEL, tmp_path / MODEL.name)
     copy(MODEL.with_suffix(".labels.txt"), tmp_path / MODEL.with_suffix(".labels.txt").name)
     (tmp_path / f"{MODEL.stem}.calibration.json").write_text(NESTED)
-    one_error(run_cli("describe", str(DOG), "--model", str(model)), "is corrupt; delete it or make it again")
+    one_error(cli("describe", str(DOG), "--model", str(model)), "is corrupt; delete it or make it again")
 
 
 @pytest.mark.parametrize(("body", "fragment"), [
@@ -249,8 +250,8 @@ def test_a_profile_deleted_mid_run_is_warned_about_once(tmp_path: Path) -> None:
 
 # A camera missing at start (a USB camera that enumerates late) is a lost camera: said, and waited for.
 
-def test_a_camera_missing_at_start_is_waited_for_under_give_up() -> None:
-    result = run_cli("run", "--source", "7", "--speech", "print", "--give-up-s", "3", timeout=120)
+def test_a_camera_missing_at_start_is_waited_for_under_give_up(cli: Cli) -> None:
+    result = cli("run", "--source", "7", "--speech", "print", "--give-up-s", "3")
     assert result.returncode == 2, result.stderr
     assert result.stdout.splitlines() == ["Camera lost"]
     assert messages(result.stderr) == [
@@ -293,22 +294,22 @@ def http_server(folder: Path) -> Iterator[str]:
             httpd.shutdown()
 
 
-def test_a_url_of_a_photo_is_described_once(tmp_path: Path) -> None:
+def test_a_url_of_a_photo_is_described_once(cli: Cli, tmp_path: Path) -> None:
     copy(DOG, tmp_path / "dog.jpg")
     with http_server(tmp_path) as base:
-        result = run_cli("run", "--source", f"{base}/dog.jpg", "--speech", "print", timeout=60)
+        result = cli("run", "--source", f"{base}/dog.jpg", "--speech", "print")
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.splitlines()) == 1 and "bicycle" in result.stdout  # it was said again and again
     assert result.stderr.splitlines()[-1].startswith("1 frame in ")
 
 
-def test_a_url_of_a_video_file_is_read_once_in_order(tmp_path: Path) -> None:
+def test_a_url_of_a_video_file_is_read_once_in_order(cli: Cli, tmp_path: Path) -> None:
     """377 frames at 12.5 fps, sampled at 1 fps of its own time: 31 frames, then the end (it was read
     again and again, with thousands of frames dropped)."""
     transcript = tmp_path / "t.jsonl"
     with http_server(CAR_VIDEO.parent) as base:
-        result = run_cli("run", "--source", f"{base}/{CAR_VIDEO.name}", "--speech", "none", "--max-fps", "1",
-                         "--transcript", str(transcript), timeout=120)
+        result = cli("run", "--source", f"{base}/{CAR_VIDEO.name}", "--speech", "none", "--max-fps", "1",
+                         "--transcript", str(transcript))
     assert result.returncode == 0, result.stderr
     summary = result.stderr.splitlines()[-1]
     assert summary.startswith("31 frames in ") and summary.endswith(", 0 frames dropped, 346 frames left out by the cap."), summary

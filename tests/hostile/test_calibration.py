@@ -15,7 +15,7 @@ import pytest
 from assistant.config import calibration
 from assistant.datasets import calibrate
 
-from ..conftest import IMAGES, MODEL, ROOT, SHARED, run_cli
+from ..conftest import IMAGES, MODEL, ROOT, SHARED, Cli
 from .common import VOC, WALKING, one_error
 
 COCO6 = SHARED / "data" / "labeled" / "coco_val2017_icevision6"
@@ -67,10 +67,10 @@ TOO_LITTLE = {
 
 
 @pytest.mark.parametrize("case", TOO_LITTLE)
-def test_too_little_evidence_is_refused_and_nothing_is_written(case: str, tmp_path: Path) -> None:
+def test_too_little_evidence_is_refused_and_nothing_is_written(cli: Cli, case: str, tmp_path: Path) -> None:
     make_set, extra, fragment = TOO_LITTLE[case]
     out = tmp_path / "out" / "made.calibration.json"
-    result = run_cli("dataset", "calibrate", "--model", str(MODEL), *make_set(tmp_path), *extra, "--out", str(out))
+    result = cli("dataset", "calibrate", "--model", str(MODEL), *make_set(tmp_path), *extra, "--out", str(out))
     one_error(result, fragment)
     assert not out.parent.exists() or not any(out.parent.iterdir())
 
@@ -138,10 +138,10 @@ def test_a_class_needs_labelled_objects_to_move() -> None:
     assert selection.decisions["c"] == {"images": 30, "objects": 0}
 
 
-def test_six_real_images_keep_one_half_and_say_how_much_evidence(tmp_path: Path) -> None:
+def test_six_real_images_keep_one_half_and_say_how_much_evidence(cli: Cli, tmp_path: Path) -> None:
     """Before: 0.75, though a plain 0.5 did better held out (precision 0.667 against 0.333)."""
     out = tmp_path / "made.calibration.json"
-    result = run_cli("dataset", "calibrate", "--model", str(MODEL), *coco6(tmp_path), "--folds", "2",
+    result = cli("dataset", "calibrate", "--model", str(MODEL), *coco6(tmp_path), "--folds", "2",
                      "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert "Evidence: every class 0.5 (6 images, 35 labelled objects; worth " in result.stdout
@@ -183,12 +183,12 @@ BAD_FILES = {
 
 
 @pytest.mark.parametrize("case", BAD_FILES)
-def test_a_calibration_file_is_checked_strictly(case: str) -> None:
+def test_a_calibration_file_is_checked_strictly(cli: Cli, case: str) -> None:
     data, fragment = BAD_FILES[case]
     path = calibration.calibration_dir() / (MODEL.stem + calibration.SUFFIX)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data))
-    result = run_cli("describe", str(PHOTO))
+    result = cli("describe", str(PHOTO))
     one_error(result, f"Calibration file {path} {fragment}")
     assert "\x1b" not in result.stderr
 
@@ -228,13 +228,13 @@ IN_USE = {
 
 
 @pytest.mark.parametrize("case", IN_USE)
-def test_the_calibration_in_use_is_said_at_the_start(case: str, tmp_path: Path) -> None:
+def test_the_calibration_in_use_is_said_at_the_start(cli: Cli, case: str, tmp_path: Path) -> None:
     place, command = IN_USE[case]
     model_args, said = place(tmp_path)
-    result = run_cli(*command, *model_args)
+    result = cli(*command, *model_args)
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines()[0].startswith(said), result.stderr
 
 
-def test_an_error_before_the_start_is_still_one_sentence() -> None:
-    one_error(run_cli("describe", str(IMAGES / "no-such-photo.jpg")), "no-such-photo.jpg")
+def test_an_error_before_the_start_is_still_one_sentence(cli: Cli) -> None:
+    one_error(cli("describe", str(IMAGES / "no-such-photo.jpg")), "no-such-photo.jpg")

@@ -19,7 +19,7 @@ from assistant.config.rules import Rules
 from assistant.vision.speaking import judge
 from assistant.view.viewer import annotate
 
-from ..conftest import IMAGES, MODEL, run_cli
+from ..conftest import IMAGES, MODEL, Cli, run_cli
 from .common import messages, one_error, tmpfs
 
 # --- A folder of photos: each photo is its own moment, named, and said whatever the speech output ---
@@ -46,14 +46,14 @@ PHOTO_RUNS = [
 
 
 @pytest.mark.parametrize("speech, language, bicycle, nothing, bus", PHOTO_RUNS)
-def test_every_photo_in_a_folder_is_said_and_named(tmp_path: Path, speech: str, language: str, bicycle: str,
+def test_every_photo_in_a_folder_is_said_and_named(cli: Cli, tmp_path: Path, speech: str, language: str, bicycle: str,
                                                    nothing: str, bus: str) -> None:
     """`print` said every photo, a voice only the first two (the rest went stale while it spoke),
     and nothing said which photo a sentence was about, or that a photo had nothing in it."""
     spec = "print" if speech == "print" else f"wav:{tmp_path / 'wav'}"
     profile = tmp_path / "profile.yaml"
     profile.write_text(f"name: photos\nlanguage: {language}\nobjects: [person, bicycle, car, bus]\n")
-    result = run_cli("run", "--source", str(photo_folder(tmp_path)), "--speech", spec, "--profile", str(profile),
+    result = cli("run", "--source", str(photo_folder(tmp_path)), "--speech", spec, "--profile", str(profile),
                      "--transcript", str(tmp_path / "t.jsonl"))
     assert result.returncode == 0, result.stderr
     assert f"3 sentences {'printed' if speech == 'print' else 'spoken'}, 0 dropped as stale" in result.stderr
@@ -68,9 +68,9 @@ def test_every_photo_in_a_folder_is_said_and_named(tmp_path: Path, speech: str, 
         assert len(list((tmp_path / "wav").glob("*.wav"))) == 3
 
 
-def test_describe_says_an_empty_photo_as_run_does() -> None:
+def test_describe_says_an_empty_photo_as_run_does(cli: Cli) -> None:
     """describe said "(nothing to say)", in English whatever the profile's language."""
-    result = run_cli("describe", str(IMAGES / "empty_road.jpg"))
+    result = cli("describe", str(IMAGES / "empty_road.jpg"))
     assert result.returncode == 0 and result.stdout == f"{IMAGES / 'empty_road.jpg'}: Nothing here\n", result
 
 
@@ -148,9 +148,9 @@ MODEL_PATHS: list[tuple[Callable[[Path], str], str]] = [
 
 
 @pytest.mark.parametrize("model, said", MODEL_PATHS, ids=["folder", "empty-folder", "fifo", "device", "missing"])
-def test_a_model_path_that_is_not_a_file_says_what_it_is(tmp_path: Path, model: Callable[[Path], str],
+def test_a_model_path_that_is_not_a_file_says_what_it_is(cli: Cli, tmp_path: Path, model: Callable[[Path], str],
                                                          said: str) -> None:
-    one_error(run_cli("describe", str(IMAGES / "darknet_dog.jpg"), "--model", model(tmp_path), timeout=60), said)
+    one_error(cli("describe", str(IMAGES / "darknet_dog.jpg"), "--model", model(tmp_path)), said)
 
 
 # (what $ASSISTANT_MODEL_DIR names, what the one error says); each was ignored without a word
@@ -162,10 +162,10 @@ MODEL_DIRS: list[tuple[Callable[[Path], str], str]] = [
 
 
 @pytest.mark.parametrize("model_dir, said", MODEL_DIRS, ids=["file", "missing", "second-missing"])
-def test_a_model_dir_that_is_not_a_folder_is_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_a_model_dir_that_is_not_a_folder_is_said(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                   model_dir: Callable[[Path], str], said: str) -> None:
     monkeypatch.setenv("ASSISTANT_MODEL_DIR", model_dir(tmp_path))
-    result = run_cli("describe", str(IMAGES / "darknet_dog.jpg"))
+    result = cli("describe", str(IMAGES / "darknet_dog.jpg"))
     one_error(result, said)
     assert "$ASSISTANT_MODEL_DIR names " in result.stderr
 

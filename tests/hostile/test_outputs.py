@@ -28,7 +28,7 @@ from assistant.runtime.frame_report import FrameReport
 from assistant.config.profile import Profile
 from assistant.config.rules import Rules
 
-from ..conftest import IMAGES, MODEL, ROOT, Cli, run_cli
+from ..conftest import IMAGES, MODEL, ROOT, Cli
 from .common import CAR_VIDEO, VOC, WALKING, coco_set, copy, digest, one_error, tmpfs
 
 DOG = IMAGES / "darknet_dog.jpg"
@@ -157,10 +157,10 @@ def test_two_outputs_may_not_write_the_same_file(cli: Cli, tmp_path: Path, case:
     ("--transcript", lambda p: p.symlink_to(p.parent / "elsewhere.jsonl"), "is a link"),
     ("--record", lambda p: p.symlink_to(p.parent / "elsewhere.mp4"), "is a link"),
 ])
-def test_an_output_that_is_not_a_plain_file_is_one_sentence(tmp_path: Path, option: str, make, fragment: str) -> None:
+def test_an_output_that_is_not_a_plain_file_is_one_sentence(cli: Cli, tmp_path: Path, option: str, make, fragment: str) -> None:
     target = tmp_path / "out"
     make(target)
-    one_error(run_cli(*run_args("--speech", "none", option, str(target)), timeout=60), fragment)
+    one_error(cli(*run_args("--speech", "none", option, str(target))), fragment)
     assert not (tmp_path / "elsewhere.jsonl").exists() and not (tmp_path / "elsewhere.mp4").exists()
 
 
@@ -171,17 +171,17 @@ def test_a_wav_name_linked_anywhere_is_refused(cli: Cli, tmp_path: Path) -> None
     assert not (tmp_path / "notes.txt").exists()
 
 
-def test_a_second_writer_of_a_transcript_is_refused(tmp_path: Path) -> None:
+def test_a_second_writer_of_a_transcript_is_refused(cli: Cli, tmp_path: Path) -> None:
     transcript = tmp_path / "said.jsonl"
     transcript.write_text('{"text": "from the first run"}\n')
     with transcript.open("a") as first:  # another program holds the lock a run takes
         fcntl.flock(first, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        result = run_cli(*run_args("--speech", "none", "--transcript", str(transcript)))
+        result = cli(*run_args("--speech", "none", "--transcript", str(transcript)))
     one_error(result, "is being written by another run")
     assert transcript.read_text() == '{"text": "from the first run"}\n'
 
 
-def test_two_runs_on_one_transcript_the_second_is_refused_and_the_first_is_whole(tmp_path: Path) -> None:
+def test_two_runs_on_one_transcript_the_second_is_refused_and_the_first_is_whole(cli: Cli, tmp_path: Path) -> None:
     transcript = tmp_path / "said.jsonl"
     command = [sys.executable, "-m", "assistant", "run", "--source", str(CAR_VIDEO), "--realtime", "--max-fps", "2",
                "--profile", "street", "--speech", "print", "--transcript", str(transcript)]
@@ -191,7 +191,7 @@ def test_two_runs_on_one_transcript_the_second_is_refused_and_the_first_is_whole
         deadline = time.monotonic() + 120
         while not transcript.exists() and first.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
-        one_error(run_cli(*command[3:]), "is being written by another run")
+        one_error(cli(*command[3:]), "is being written by another run")
     finally:
         first.send_signal(signal.SIGTERM)
         out, err = first.communicate(timeout=60)
@@ -212,9 +212,9 @@ def _one_warning(result, fragment: str) -> None:
     assert "error" not in result.stderr and "frames in" in result.stderr.strip().splitlines()[-1]
 
 
-def test_a_full_disk_stops_the_recording_and_leaves_no_broken_video(tmp_path: Path) -> None:
+def test_a_full_disk_stops_the_recording_and_leaves_no_broken_video(cli: Cli, tmp_path: Path) -> None:
     with tmpfs(tmp_path / "small", "256k") as disk:
-        result = run_cli("run", "--source", str(WALKING), "--profile", "home", "--speech", "print",
+        result = cli("run", "--source", str(WALKING), "--profile", "home", "--speech", "print",
                          "--record", str(disk / "view.mp4"))
         _one_warning(result, f"The recording {disk / 'view.mp4'} stopped")
         assert not (disk / "view.mp4").exists()
@@ -222,9 +222,9 @@ def test_a_full_disk_stops_the_recording_and_leaves_no_broken_video(tmp_path: Pa
     assert result.stdout.strip()  # speech went on
 
 
-def test_a_full_disk_stops_the_snapshots_and_keeps_the_whole_ones(tmp_path: Path) -> None:
+def test_a_full_disk_stops_the_snapshots_and_keeps_the_whole_ones(cli: Cli, tmp_path: Path) -> None:
     with tmpfs(tmp_path / "small", "200k") as disk:
-        result = run_cli("run", "--source", str(WALKING), "--profile", "home", "--speech", "print",
+        result = cli("run", "--source", str(WALKING), "--profile", "home", "--speech", "print",
                          "--snapshots", str(disk), "--snapshot-every", "1")
         _one_warning(result, "No space left on device")
         shots = sorted(disk.iterdir())
@@ -233,10 +233,10 @@ def test_a_full_disk_stops_the_snapshots_and_keeps_the_whole_ones(tmp_path: Path
     assert result.stdout.strip()
 
 
-def test_a_full_disk_stops_the_wavs_and_leaves_no_broken_one(tmp_path: Path) -> None:
+def test_a_full_disk_stops_the_wavs_and_leaves_no_broken_one(cli: Cli, tmp_path: Path) -> None:
     transcript = tmp_path / "said.jsonl"
     with tmpfs(tmp_path / "small", "64k") as disk:  # less than one sentence's WAV
-        result = run_cli("run", "--source", str(WALKING), "--profile", "home", "--speech", f"wav:{disk}",
+        result = cli("run", "--source", str(WALKING), "--profile", "home", "--speech", f"wav:{disk}",
                          "--transcript", str(transcript))
         _one_warning(result, "No space left on device")
         assert not list(disk.iterdir())  # neither a truncated WAV nor an empty one, nor a temporary file
@@ -258,8 +258,8 @@ def test_a_replaced_file_keeps_its_mode_and_a_new_one_gets_the_usual(tmp_path: P
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.calibration.json", "n.calibration.json"]
 
 
-def test_a_transcript_to_stdout_is_the_runs_own_stdout(tmp_path: Path) -> None:
-    result = run_cli("run", "--source", str(WALKING), "--profile", "home", "--speech", "none",
+def test_a_transcript_to_stdout_is_the_runs_own_stdout(cli: Cli, tmp_path: Path) -> None:
+    result = cli("run", "--source", str(WALKING), "--profile", "home", "--speech", "none",
                      "--transcript", "/dev/stdout")
     assert result.returncode == 0, result.stderr
     assert [json.loads(line)["text"] for line in result.stdout.splitlines()]

@@ -19,7 +19,7 @@ from assistant.process.shown import excerpt, redact_url, shown
 from assistant.speech.speaker import Speaker
 from assistant.speech.backends import PrintBackend, VoiceSettings
 
-from ..conftest import IMAGES, MODEL, ROOT, VIDEOS, run_cli
+from ..conftest import IMAGES, MODEL, ROOT, VIDEOS, Cli
 from .common import one_error
 
 IMAGE = IMAGES / "darknet_dog.jpg"
@@ -43,8 +43,8 @@ def _output(result: subprocess.CompletedProcess) -> str:
     f"rtsp://{SECRET}@127.0.0.1:1/x",  # a token as the user name
     f"http://127.0.0.1:1/video.mjpg?user=admin&password={SECRET}",  # a password as a query parameter
 ])
-def test_a_stream_password_is_never_printed(url: str) -> None:
-    result = run_cli("run", "--source", url, "--speech", "none", "--model", str(MODEL))
+def test_a_stream_password_is_never_printed(cli: Cli, url: str) -> None:
+    result = cli("run", "--source", url, "--speech", "none", "--model", str(MODEL))
     assert result.returncode == 2, result.stderr
     assert SECRET not in _output(result)
     last = result.stderr.strip().splitlines()[-1]
@@ -79,7 +79,7 @@ def _shadow(tmp_path: Path) -> Path:
     lambda shadow: None,  # the secret file given as the profile itself
 ])
 @pytest.mark.parametrize("command", ["check", "run"])
-def test_a_secret_file_is_never_quoted(tmp_path: Path, profile_text, command: str) -> None:
+def test_a_secret_file_is_never_quoted(cli: Cli, tmp_path: Path, profile_text, command: str) -> None:
     shadow = _shadow(tmp_path)
     text = profile_text(shadow)
     profile = shadow if text is None else tmp_path / "p.yaml"
@@ -87,7 +87,7 @@ def test_a_secret_file_is_never_quoted(tmp_path: Path, profile_text, command: st
         profile.write_text(text)
     args = (["profiles", "check", str(profile)] if command == "check"
             else ["run", "--source", str(IMAGE), "--profile", str(profile), "--speech", "none"])
-    result = run_cli(*args, "--model", str(MODEL))
+    result = cli(*args, "--model", str(MODEL))
     assert result.returncode == 2, result.stderr
     assert SECRET not in _output(result) and "$6$" not in _output(result)
     assert "is not a profile" in result.stderr and len(result.stderr.strip().splitlines()) == 1
@@ -100,10 +100,10 @@ def test_a_secret_file_is_never_quoted(tmp_path: Path, profile_text, command: st
     ("name: x\n" + "k" * 1_000 + ": 1\nobjects: [dog]\n", "is not a setting here"),  # YAML's longest key
     ("name: x\nobjects: [" + "d" * 10_000 + "]\n", "is not a class this model knows"),
 ])
-def test_a_huge_value_is_quoted_as_an_excerpt(tmp_path: Path, setting: str, fragment: str) -> None:
+def test_a_huge_value_is_quoted_as_an_excerpt(cli: Cli, tmp_path: Path, setting: str, fragment: str) -> None:
     profile = tmp_path / "p.yaml"
     profile.write_text(setting)
-    result = run_cli("profiles", "check", str(profile), "--model", str(MODEL))
+    result = cli("profiles", "check", str(profile), "--model", str(MODEL))
     assert result.returncode == 2 and fragment in result.stderr, result.stderr
     assert all(len(line) < 600 for line in result.stderr.splitlines()), result.stderr  # not 10 KB
 
@@ -155,13 +155,13 @@ def _until(condition, timeout_s: float = 60) -> None:
     'name: "\\e]0;owned\\adefault"\nobjects: [dog]\n',  # retitles the terminal
 ])
 @pytest.mark.parametrize("command", ["check", "run"])
-def test_control_characters_in_words_are_refused_and_never_printed(tmp_path: Path, profile_text: str,
+def test_control_characters_in_words_are_refused_and_never_printed(cli: Cli, tmp_path: Path, profile_text: str,
                                                                  command: str) -> None:
     profile = tmp_path / "p.yaml"
     profile.write_text(profile_text)
     args = (["profiles", "check", str(profile)] if command == "check"
             else ["run", "--source", str(IMAGE), "--profile", str(profile), "--speech", "print"])
-    result = run_cli(*args, "--model", str(MODEL))
+    result = cli(*args, "--model", str(MODEL))
     assert result.returncode == 2, result.stderr
     assert "FAKE LINE" not in result.stderr.replace("\\nFAKE LINE", "")  # only ever escaped, never a line
     assert not any(c in _output(result) for c in CONTROLS), repr(_output(result))
@@ -169,8 +169,8 @@ def test_control_characters_in_words_are_refused_and_never_printed(tmp_path: Pat
 
 
 @pytest.mark.parametrize("name", ["a\x1b[2Jb.jpg", "a\nFAKE LINE: all clear.jpg", "a\u202egpj.exe"])
-def test_a_hostile_file_name_is_printed_escaped(tmp_path: Path, name: str) -> None:
-    result = run_cli("run", "--source", str(tmp_path / name), "--speech", "none", "--model", str(MODEL))
+def test_a_hostile_file_name_is_printed_escaped(cli: Cli, tmp_path: Path, name: str) -> None:
+    result = cli("run", "--source", str(tmp_path / name), "--speech", "none", "--model", str(MODEL))
     one_error(result, "does not exist")
     assert not any(c in result.stderr for c in CONTROLS)
 
