@@ -180,7 +180,8 @@ def car_run(car_runs: dict) -> tuple[subprocess.CompletedProcess, list[dict]]:
 # another. A test that uses one of these fixtures, even through another fixture, joins its group;
 # mark others `@REALTIME`. Without xdist the marker is only a label.
 REALTIME = pytest.mark.xdist_group("realtime")
-GROUP_OF_FIXTURE = {"car_runs": "car_video_runs", "sound_server": "realtime", "x_display": "realtime"}
+GROUP_OF_FIXTURE = {"car_runs": "car_video_runs", "walking_runs": "walking_video_runs",  # test_languages
+                    "sound_server": "realtime", "x_display": "realtime"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
