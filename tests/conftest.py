@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -21,9 +22,11 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 from assistant.config import calibration
 from assistant.config import models  # noqa: E402 - after the log levels above
+from assistant.speech.backends import VoiceSettings
 from assistant.speech.factory import make_backend
 from assistant.commands.checks import require_voice
-from assistant.vision.detector import Detectors
+from assistant.vision.detector import Detectors, mediapipe_detectors
+from assistant.runtime.frame_report import FrameReport
 from assistant.runtime.loop import RunOptions, RunStats, run, voice_settings
 from assistant.config.rules import load_rules
 from assistant.sources.source import open_source
@@ -145,6 +148,30 @@ def narrate_side_by_side(jobs: dict[str, tuple[Path, str, Path, dict[str, str]]]
     return runs
 
 
+def frame_reports(detectors: Detectors, source: Path | str, profile: str, max_frames: int | None = None,
+                  candidates: float | None = None) -> list[FrameReport]:
+    """Every frame's report of a run on these detectors, with no speech, as the debug view gets them."""
+    reports: list[FrameReport] = []
+    speaker = Speaker(make_backend("none", VoiceSettings()))
+    with open_source(str(source)) as opened:
+        run(opened, detectors, load_rules(profile), speaker,
+            RunOptions(max_frames=max_frames, on_frame=reports.append, candidates=candidates))
+    speaker.close()
+    return reports
+
+
+CAR_STREET_FRAMES = 120
+
+
+@pytest.fixture(scope="session")
+def car_street_reports() -> list[FrameReport]:
+    """The reports of the real model's run of the car video's first 120 frames with the street
+    profile, made once for every test that reads it (test_replay, test_rules); the frames' pixels,
+    which none of them reads, are dropped rather than held for the session."""
+    reports = frame_reports(mediapipe_detectors(MODEL), CAR_VIDEO, "street", CAR_STREET_FRAMES)
+    return [dataclasses.replace(r, frame=dataclasses.replace(r.frame, image=r.frame.image[:0, :0])) for r in reports]
+
+
 @pytest.fixture(scope="session")
 def recorded() -> Iterator[Callable[[Path], RecordedDetections]]:
     """A video's detections by the real model, recorded once in the session and replayed for every run of it."""
@@ -180,7 +207,9 @@ def car_run(car_runs: dict) -> tuple[subprocess.CompletedProcess, list[dict]]:
 # another. A test that uses one of these fixtures, even through another fixture, joins its group;
 # mark others `@REALTIME`. Without xdist the marker is only a label.
 REALTIME = pytest.mark.xdist_group("realtime")
-GROUP_OF_FIXTURE = {"car_runs": "car_video_runs", "sound_server": "realtime", "x_display": "realtime"}
+GROUP_OF_FIXTURE = {"car_runs": "car_video_runs", "walking_runs": "walking_video_runs",  # test_languages
+                    "car_street_reports": "car_street_reports",
+                    "sound_server": "realtime", "x_display": "realtime"}
 
 
 def pytest_configure(config: pytest.Config) -> None:

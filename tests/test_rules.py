@@ -10,16 +10,11 @@ from assistant.config.calibration import UNCALIBRATED, Calibration
 from assistant.core import Box, Detection
 from assistant.vision.detector import mediapipe_detectors
 from assistant.runtime.frame_report import FrameReport
-from assistant.runtime.loop import RunOptions, run
 from assistant.config.profile import Profile
 from assistant.config.rules import WEAK_MARGIN, Rules, load_rules
-from assistant.sources.source import open_source
 from assistant.vision.speaking import Kind, judge, settle
-from assistant.speech.speaker import Speaker
-from assistant.speech.factory import make_backend
-from assistant.speech.backends import VoiceSettings
 
-from .conftest import CAR_VIDEO, IMAGES, MODEL
+from .conftest import IMAGES, MODEL, frame_reports
 
 W, H = 640, 480
 CALIBRATION = Calibration("x", (), 0.6, {"dog": 0.4, "cup": 0.3})
@@ -119,13 +114,7 @@ def test_the_loop_settles_accepted_boxes_as_tracked_or_spoken() -> None:
 
 def reports(source: str, profile: str, max_frames: int | None = None,
             candidates: float | None = None) -> list[FrameReport]:
-    out: list[FrameReport] = []
-    speaker = Speaker(make_backend("none", VoiceSettings()))
-    with open_source(source) as opened:
-        run(opened, mediapipe_detectors(MODEL), load_rules(profile), speaker,
-            RunOptions(max_frames=max_frames, on_frame=out.append, candidates=candidates))
-    speaker.close()
-    return out
+    return frame_reports(mediapipe_detectors(MODEL), source, profile, max_frames, candidates)
 
 
 def test_a_photos_report_says_what_was_spoken_and_why_the_rest_was_not() -> None:
@@ -142,8 +131,8 @@ def test_a_photos_report_says_what_was_spoken_and_why_the_rest_was_not() -> None
                                                               Kind.NOT_IN_PROFILE, Kind.DUPLICATE, Kind.TOO_SMALL}
 
 
-def test_a_videos_reports_mark_tracked_and_spoken_boxes() -> None:
-    seen = reports(str(CAR_VIDEO), "street", max_frames=120)
+def test_a_videos_reports_mark_tracked_and_spoken_boxes(car_street_reports: list[FrameReport]) -> None:
+    seen = car_street_reports  # the real model on the car video's first 120 frames, street profile
     kinds = {f.kind for r in seen for f in r.fates}
     assert Kind.TRACKED in kinds and Kind.SPOKEN in kinds
     for r in seen:
