@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -232,6 +233,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             mark = item.get_closest_marker("xdist_group")
             if mark and "@" not in item.nodeid and hasattr(item, "_id"):
                 item._id = type(item._id).parse(f"{item.nodeid}@{mark.args[0]}")
+
+
+def as_from_a_terminal() -> None:
+    """`preexec_fn` for a child that is sent Ctrl-C: start it as a terminal would, with SIGINT's
+    default action. A shell without job control starts a background command (`make test &`) with
+    SIGINT ignored, every child inherits that, and Python then leaves it ignored while it loads."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def needs(*programs: str, why: str) -> None:

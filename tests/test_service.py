@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from .conftest import REALTIME, ROOT, VIDEOS
+from .conftest import REALTIME, ROOT, VIDEOS, as_from_a_terminal
 
 pytestmark = REALTIME  # signals timed against a running process
 
@@ -65,6 +65,7 @@ def test_ctrl_c_at_any_moment_exits_130_without_a_traceback() -> None:
         process = subprocess.Popen(
             [sys.executable, "-m", "assistant", "run", "--source", str(CAR_VIDEO), "--realtime", "--speech", "none"],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+            preexec_fn=as_from_a_terminal,
         )
         time.sleep(delay_s)
         process.send_signal(signal.SIGINT)

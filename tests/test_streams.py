@@ -26,7 +26,7 @@ from assistant.speech.speaker import Speaker
 from assistant.speech.backends import VoiceSettings
 from assistant.runtime.transcript import read_transcript
 
-from .conftest import CAR_VIDEO, IMAGES, MODEL, REALTIME, ROOT, VIDEOS, Cli, needs
+from .conftest import CAR_VIDEO, IMAGES, MODEL, REALTIME, ROOT, VIDEOS, Cli, as_from_a_terminal, needs
 from .replay import RecordedDetections
 from .streaming import free_udp_port, photo, silent_server, stream
 from .test_live import approaching_video
@@ -43,6 +43,7 @@ class Assistant:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "assistant", "run", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=dict(os.environ),
+            preexec_fn=as_from_a_terminal,
         )
         self.lines: list[tuple[float, str]] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
