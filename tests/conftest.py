@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -43,6 +44,7 @@ MODEL = SHARED / "models" / "ssd_mobilenet_v2_fpnlite_320_coco.tflite"
 IMAGES = SHARED / "data" / "images"
 VIDEOS = SHARED / "data" / "video"
 CAR_VIDEO = VIDEOS / "car-detection.mp4"
+WALKING = VIDEOS / "face-demographics-walking.gif"
 
 if not MODEL.is_file():  # these tests run on the real model; missing media is a failure, never a skip
     raise pytest.UsageError(f"The shared model {MODEL} is missing; set ASSISTANT_SHARED to the shared/ folder.")
@@ -51,7 +53,7 @@ if not MODEL.is_file():  # these tests run on the real model; missing media is a
 @pytest.fixture(scope="session", autouse=True)
 def _shared_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Models from ../shared/models and caches in a temporary directory, from the session's start:
-    session fixtures (such as `car_runs`) run before any test's own fixtures."""
+    session fixtures (such as `car_run`) run before any test's own fixtures."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ASSISTANT_MODEL_DIR", str(MODEL.parent))
         patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("session-cache")))
@@ -102,6 +104,12 @@ def narration_command(video: Path, profile: str, out: Path) -> list[str]:
             "--speech", f"wav:{out / 'wav'}", "--transcript", str(out / "t.jsonl")]
 
 
+def wav_seconds(path: Path) -> float:
+    """A WAV file's length in seconds."""
+    with wave.open(str(path), "rb") as w:
+        return w.getnframes() / float(w.getframerate())
+
+
 def transcript_records(out: Path) -> list[dict]:
     lines = (out / "t.jsonl").read_text().splitlines() if (out / "t.jsonl").exists() else []
     return [json.loads(line) for line in lines]
@@ -114,7 +122,8 @@ def narrate(video: Path, profile: str, out: Path) -> tuple[subprocess.CompletedP
     return result, transcript_records(out)
 
 
-def narrate_replayed(detectors: Detectors, video: Path, profile: str, out: Path) -> tuple[RunStats, list[dict]]:
+def narrate_replayed(detectors: Detectors, video: Path, profile: str, out: Path,
+                     max_frames: int | None = None) -> tuple[RunStats, list[dict]]:
     """`assistant run` on a video with WAV speech and a transcript into `out`, in this process with
     these detectors: the profile, its calibration, speech and transcript wired as the command wires
     them. The run's totals and the transcript's records."""
@@ -122,31 +131,16 @@ def narrate_replayed(detectors: Detectors, video: Path, profile: str, out: Path)
     settings, speech = voice_settings(loaded.profile), f"wav:{out / 'wav'}"
     require_voice(speech, settings)
     transcript = Transcript(out / "t.jsonl")
-    speaker = Speaker(make_backend(speech, settings), settings=settings, on_spoken=transcript.write,
-                      max_age_s=loaded.profile.freshness_s)
-    try:
-        speaker.wait_ready()
-        with open_source(str(video)) as source:
-            stats = run(source, detectors, loaded, speaker, RunOptions())
-    finally:
-        speaker.close(drain=True)
-        transcript.close()
+    with open_source(str(video)) as source:
+        speaker = Speaker(make_backend(speech, settings, paced=not source.one_at_a_time), settings=settings,
+                          on_spoken=transcript.write, max_age_s=loaded.profile.freshness_s)
+        try:
+            speaker.wait_ready()
+            stats = run(source, detectors, loaded, speaker, RunOptions(max_frames=max_frames))
+        finally:
+            speaker.close(drain=True)
+            transcript.close()
     return stats, transcript_records(out)
-
-
-def narrate_side_by_side(jobs: dict[str, tuple[Path, str, Path, dict[str, str]]]
-                         ) -> dict[str, tuple[subprocess.CompletedProcess, list[dict]]]:
-    """`narrate` for several (video, profile, out, environment) jobs at once: the detector uses one
-    core, so runs side by side take little longer than one."""
-    started = {key: subprocess.Popen(narration_command(video, profile, out), cwd=ROOT, env=env, text=True,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-               for key, (video, profile, out, env) in jobs.items()}
-    runs = {}
-    for key, process in started.items():
-        stdout, stderr = process.communicate(timeout=600)
-        runs[key] = (subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr),
-                     transcript_records(jobs[key][2]))
-    return runs
 
 
 def frame_reports(detectors: Detectors, source: Path | str, profile: str, max_frames: int | None = None,
@@ -188,17 +182,18 @@ def recorded() -> Iterator[Callable[[Path], RecordedDetections]]:
         recording_.close()
 
 
-@pytest.fixture(scope="session")
-def car_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[subprocess.CompletedProcess, list[dict]]]:
-    """The car video with the default and the street profile, each run once for every test that reads it."""
-    return narrate_side_by_side({profile: (VIDEOS / "car-detection.mp4", profile, tmp_path_factory.mktemp(f"car-{profile}"),
-                                           dict(os.environ)) for profile in ("default", "street")})
+@pytest.fixture
+def walking_replayed(monkeypatch: pytest.MonkeyPatch, recorded: Callable[[Path], RecordedDetections]) -> None:
+    """A command run in this test sees the walking video's detections as the real model recorded
+    them once on this worker, rather than detecting them afresh: for the tests of what a run does
+    with its outputs, which read the same frames again and again."""
+    monkeypatch.setattr("assistant.vision.detector.mediapipe_detectors", lambda model_path: recorded(WALKING))
 
 
 @pytest.fixture(scope="session")
-def car_run(car_runs: dict) -> tuple[subprocess.CompletedProcess, list[dict]]:
-    """The car video with the default profile."""
-    return car_runs["default"]
+def car_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    """The real command on the whole car video with the default profile, run once for every test that reads it."""
+    return narrate(CAR_VIDEO, "default", tmp_path_factory.mktemp("car-default"))
 
 
 # pytest-xdist (`make test` runs `-n auto --dist loadgroup`) sends the tests of one xdist_group to one
@@ -208,7 +203,8 @@ def car_run(car_runs: dict) -> tuple[subprocess.CompletedProcess, list[dict]]:
 # another. A test that uses one of these fixtures, even through another fixture, joins its group;
 # mark others `@REALTIME`. Without xdist the marker is only a label.
 REALTIME = pytest.mark.xdist_group("realtime")
-GROUP_OF_FIXTURE = {"car_runs": "car_video_runs", "walking_runs": "walking_video_runs",  # test_languages
+GROUP_OF_FIXTURE = {"car_run": "car_video_runs", "walking_runs": "walking_video_runs",  # test_languages
+                    "walking_replayed": "walking_video_runs",
                     "car_street_reports": "car_street_reports",
                     "sound_server": "realtime", "x_display": "realtime"}
 

@@ -61,6 +61,7 @@ def assert_whole_lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in text.splitlines()]
 
 
+@pytest.mark.usefixtures("walking_replayed")
 def test_a_full_disk_stops_the_transcript_with_whole_lines_and_the_run_goes_on(cli: Cli, tmp_path: Path) -> None:
     with tmpfs(tmp_path / "small", "8k") as disk:
         filler = disk / "filler"
@@ -78,6 +79,7 @@ def test_a_full_disk_stops_the_transcript_with_whole_lines_and_the_run_goes_on(c
     assert "frames in" in result.stderr.strip().splitlines()[-1]  # and the summary was printed
 
 
+@pytest.mark.usefixtures("walking_replayed")
 def test_transcript_to_dev_full_warns_once_and_finishes(cli: Cli) -> None:
     result = cli("run", "--source", str(WALKING), "--profile", "home", "--speech", "print",
                      "--transcript", "/dev/full")

@@ -316,8 +316,9 @@ def narrate_in_process(detectors: Detectors, video: Path, profile: str, out: Pat
                        max_fps: float | None = None) -> list[tuple]:
     """A file run with real WAV speech, the loop slowed by `delay_s` a frame: what was said, and why."""
     records = []
-    speaker = Speaker(make_backend(f"wav:{out}", VoiceSettings()), on_spoken=records.append)
     with open_source(str(video)) as source:
+        speaker = Speaker(make_backend(f"wav:{out}", VoiceSettings(), paced=not source.one_at_a_time),
+                          on_spoken=records.append)
         run(source, detectors, load_rules(profile), speaker,
             RunOptions(max_frames=max_frames, on_frame=lambda report: time.sleep(delay_s), max_fps=max_fps))
     speaker.close()
@@ -332,12 +333,12 @@ def test_a_file_says_the_same_on_a_slow_machine(tmp_path: Path, recorded: Callab
     with a frame-rate cap too (the file is sampled on its own clock). Both runs see the same detections,
     recorded once."""
     max_fps, max_frames = None, 100
-    if scene == "walking":  # played at 2 fps, so the loop runs faster than the video's own clock
+    if scene == "walking":  # played at 4 fps, so the loop runs faster than the video's own clock
         capture = cv2.VideoCapture(str(VIDEOS / "face-demographics-walking.gif"))
         frames = [capture.read()[1] for _ in range(35)]
         capture.release()
-        video = write_video(tmp_path / "walking.mp4", [(frame, 1) for frame in frames], fps=2)
-        profile, delay_s = "home", 0.6  # and then slower than it, however fast the detector
+        video = write_video(tmp_path / "walking.mp4", [(frame, 1) for frame in frames], fps=4)
+        profile, delay_s = "home", 0.3  # and then slower than it, however fast the detector
     elif scene == "approaching bus":  # a hazard warning that cuts in: the case most tied to timing
         video, profile, delay_s = approaching_video(tmp_path / "bus.mp4", growth_per_s=0.5), "street", 0.3
     else:  # a slow device's 3 frames a second of the car video, on a loop slower still

@@ -20,6 +20,7 @@ from ..errors import AssistantError
 from ..language import catalog as language
 from ..process import outputs
 from ..speech.backends import BackendUnavailable, VoiceSettings
+from ..speech.factory import writable_folder
 from ..speech.engine_names import (
     AUTO,
     ESPEAK,
@@ -67,6 +68,8 @@ def check_run_outputs(args: argparse.Namespace, model_path: Path, speech: str) -
     if wav is not None:
         targets.append(outputs.Target("--speech wav:", wav, outputs.WAV_NAMES))
     outputs.check(reads, targets)
+    if wav is not None:
+        writable_folder(wav)  # refused now, not after the source has been opened
     if args.record:
         from ..sources.imaging import opencv_path
 

@@ -48,7 +48,6 @@ def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
     settings = voice_settings(profile)
     require_voice(speech, settings)
     speech_notes = [calibration.in_use(rules.calibration, model_path)]  # said once the inputs are checked
-    backend = make_backend(speech, settings, speech_notes.append, warn=warn, stdout=context.stdout)
     watcher = ProfileWatcher(profile_path(args.profile), labels, calibration=rules.calibration, warn=warn)
     stop = threading.Event()
     received: list[int] = []
@@ -64,6 +63,8 @@ def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
     viewing = args.debug or args.record or args.snapshots
     with open_source(args.source, realtime=args.realtime, stop=stop, note=note, warn=warn,
                      threads=context.captures) as source:
+        backend = make_backend(speech, settings, speech_notes.append, warn=warn, stdout=context.stdout,
+                               paced=not source.one_at_a_time)
         viewer = _viewer(args, commands) if viewing else None
         transcript = Transcript(Path(args.transcript), warn) if args.transcript else None
         for message in speech_notes:

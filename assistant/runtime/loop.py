@@ -220,7 +220,6 @@ class _Loop:
         self.session = Session(profile, media_clock=source.in_order, live=source.live, give_up_s=options.give_up_s)
         # A file read in order, and a photo (its own moment), get one sentence at a time, none
         # dropped as stale or cut by the wall clock; a stop (Ctrl-C) ends the wait.
-        self.one_at_a_time = source.in_order or source.still
         self.ages = _Ages()
         self.last_frame: Frame | None = None
         self.tracks: tuple[Track, ...] = ()
@@ -325,7 +324,7 @@ class _Loop:
         return True
 
     def _say(self, utterance: Utterance) -> None:
-        if self.one_at_a_time:
+        if self.source.one_at_a_time:
             self.speaker.wait_idle(stop=self.options.stop)
         self.session.update(Voiced(utterance, self.speaker.seconds_for(utterance.text)))
         self.speaker.say(utterance)

@@ -38,6 +38,11 @@ class Source:
     arrived: tuple[int, float | None] = (0, None)  # a live source: frames read so far, and when the newest
     named = False  # a folder of photos: what is said about each frame names its file
 
+    @property
+    def one_at_a_time(self) -> bool:
+        """Each sentence is said in full before the next frame: a file read in order, or stills."""
+        return self.in_order or self.still
+
     def __iter__(self) -> Iterator[Frame | None]:
         raise NotImplementedError
 

@@ -39,10 +39,12 @@ from .rendered_backends import SoundBackend, WavBackend
 
 
 def make_backend(spec: str, settings: VoiceSettings, note: Callable[[str], None] = lambda message: None,
-                 warn: Callable[[str], None] = lambda message: None, stdout: StandardOutput | None = None) -> Backend:
+                 warn: Callable[[str], None] = lambda message: None, stdout: StandardOutput | None = None,
+                 paced: bool = True) -> Backend:
     """A backend from a --speech value. `note` hears once which path is in use (where nothing can
     play at all, the speaker's own fallback to printing is the one sentence said); `warn` hears
     once if the WAV files of `wav:DIR` stop (a full disk). `print` prints to the run's `stdout`.
+    `wav:DIR` waits each sentence's length, as a sound card would, only if `paced` (WavBackend).
     """
     if spec == AUTO:
         try:
@@ -69,7 +71,7 @@ def make_backend(spec: str, settings: VoiceSettings, note: Callable[[str], None]
     wanted = wav_folder(spec)
     if wanted is not None:
         folder = writable_folder(wanted)
-        return WavBackend(folder, settings, outputs.Output(f"Writing WAV files in {folder}", warn))
+        return WavBackend(folder, settings, outputs.Output(f"Writing WAV files in {folder}", warn), paced)
     raise AssistantError(f"Unknown speech output {spec!r}; use {SPEECH_CHOICES}.")
 
 

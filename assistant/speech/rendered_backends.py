@@ -45,13 +45,17 @@ class _Rendered:
 
 
 class WavBackend(_Rendered):
-    """Writes the stereo, panned audio that would have been played, one WAV per utterance, then
-    waits its length as a sound card would. `stop` ends the wait early, like cutting off playback."""
+    """Writes the stereo, panned audio that would have been played, one WAV per utterance. `paced`,
+    it then waits its length as a sound card would, and `stop` ends the wait early, like cutting off
+    playback: what a live run drops as stale or cuts off is what it would be aloud. A file or photo
+    run says one sentence at a time on the media's clock, so it writes them unpaced, at once."""
 
-    def __init__(self, directory: Path, settings: VoiceSettings, output: outputs.Output | None = None):
+    def __init__(self, directory: Path, settings: VoiceSettings, output: outputs.Output | None = None,
+                 paced: bool = True):
         super().__init__(settings, EspeakSynthesizer(settings))
         self.directory = directory
         self.output = output or outputs.Output(f"Writing WAV files in {directory}")
+        self.paced = paced
 
     def open(self) -> None:
         if shutil.which("espeak-ng") is None:
@@ -65,14 +69,15 @@ class WavBackend(_Rendered):
         if len(stereo) == 0:
             raise RuntimeError(f"espeak-ng exited 0 but wrote an empty WAV for {utterance.text!r}")
         written = self.output.replace(path, audio.wav_bytes(stereo, rate))
-        self._stopped.wait(len(stereo) / rate)
+        if self.paced:
+            self._stopped.wait(len(stereo) / rate)
         return path if written else None
 
     def close(self) -> None:
         pass
 
     def fresh(self) -> Backend:
-        return WavBackend(self.directory, self.settings, self.output)
+        return WavBackend(self.directory, self.settings, self.output, self.paced)
 
 
 class SoundBackend(_Rendered):

@@ -212,6 +212,7 @@ def _one_warning(result, fragment: str) -> None:
     assert "error" not in result.stderr and "frames in" in result.stderr.strip().splitlines()[-1]
 
 
+@pytest.mark.usefixtures("walking_replayed")
 def test_a_full_disk_stops_the_recording_and_leaves_no_broken_video(cli: Cli, tmp_path: Path) -> None:
     with tmpfs(tmp_path / "small", "256k") as disk:
         result = cli("run", "--source", str(WALKING), "--profile", "home", "--speech", "print",
@@ -222,6 +223,7 @@ def test_a_full_disk_stops_the_recording_and_leaves_no_broken_video(cli: Cli, tm
     assert result.stdout.strip()  # speech went on
 
 
+@pytest.mark.usefixtures("walking_replayed")
 def test_a_full_disk_stops_the_snapshots_and_keeps_the_whole_ones(cli: Cli, tmp_path: Path) -> None:
     with tmpfs(tmp_path / "small", "200k") as disk:
         result = cli("run", "--source", str(WALKING), "--profile", "home", "--speech", "print",
@@ -233,6 +235,7 @@ def test_a_full_disk_stops_the_snapshots_and_keeps_the_whole_ones(cli: Cli, tmp_
     assert result.stdout.strip()
 
 
+@pytest.mark.usefixtures("walking_replayed")
 def test_a_full_disk_stops_the_wavs_and_leaves_no_broken_one(cli: Cli, tmp_path: Path) -> None:
     transcript = tmp_path / "said.jsonl"
     with tmpfs(tmp_path / "small", "64k") as disk:  # less than one sentence's WAV
@@ -258,7 +261,8 @@ def test_a_replaced_file_keeps_its_mode_and_a_new_one_gets_the_usual(tmp_path: P
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.calibration.json", "n.calibration.json"]
 
 
-def test_a_transcript_to_stdout_is_the_runs_own_stdout(cli: Cli, tmp_path: Path) -> None:
+@pytest.mark.usefixtures("walking_replayed")
+def test_a_transcript_to_stdout_is_the_runs_own_stdout(cli: Cli) -> None:
     result = cli("run", "--source", str(WALKING), "--profile", "home", "--speech", "none",
                      "--transcript", "/dev/stdout")
     assert result.returncode == 0, result.stderr
