@@ -197,7 +197,7 @@ def car_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comple
 
 
 # pytest-xdist (`make test` runs `-n auto --dist loadgroup`) sends the tests of one xdist_group to one
-# worker, one after another. Session fixtures run once per worker, so the tests of an expensive
+# worker, one after another. Session and module fixtures run once per worker, so the tests of an expensive
 # shared run are grouped to make it once; and tests that measure real time (live streams, a sound
 # server's sink, a window, signals to a running process) are grouped so they never run beside one
 # another. A test that uses one of these fixtures, even through another fixture, joins its group;
@@ -205,6 +205,7 @@ def car_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comple
 REALTIME = pytest.mark.xdist_group("realtime")
 GROUP_OF_FIXTURE = {"car_run": "car_video_runs", "walking_runs": "walking_video_runs",  # test_languages
                     "walking_replayed": "walking_video_runs",
+                    "wheel": "wheel", "bus_render": "bus_render",  # test_install, test_debug_view: built once
                     "car_street_reports": "car_street_reports",
                     "sound_server": "realtime", "x_display": "realtime"}
 

@@ -11,6 +11,7 @@ test_replay proves a replayed run the same as a real one.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -30,15 +31,18 @@ class RecordedDetections:
     def __init__(self, model: Path):
         self.model = model
         self.recordings: dict[tuple[bool, frozenset[str] | None], Recording] = {}
+        self._lock = threading.Lock()  # runs in two threads may replay one source at once
 
     def __call__(self, settings: DetectorSettings) -> Replay:
         """A detector that replays this source for `settings` (a `Detectors` for `pipeline.run`)."""
         assert settings.score_threshold >= RECORD_SCORE, settings
         key = (settings.video, settings.labels or None)
-        if key not in self.recordings:
-            self.recordings[key] = Recording(Detector(self.model, video=settings.video, score_threshold=RECORD_SCORE,
-                                                      max_results=EVERY_RESULT, labels=settings.labels))
-        return Replay(self.recordings[key], settings)
+        with self._lock:
+            if key not in self.recordings:
+                self.recordings[key] = Recording(Detector(
+                    self.model, video=settings.video, score_threshold=RECORD_SCORE, max_results=EVERY_RESULT,
+                    labels=settings.labels))
+            return Replay(self.recordings[key], settings)
 
     def close(self) -> None:
         for recording in self.recordings.values():
@@ -51,12 +55,14 @@ class Recording:
     def __init__(self, detector: Detector):
         self.detector = detector
         self.frames: dict[Key, tuple[Detection, ...]] = {}
+        self._lock = threading.Lock()  # each frame detected once, in order, whichever run asks first
 
     def detections(self, frame: Frame) -> tuple[Detection, ...]:
         key = (frame.index, frame.timestamp_ms)
-        if key not in self.frames:
-            self.frames[key] = self.detector.detect(frame)
-        return self.frames[key]
+        with self._lock:
+            if key not in self.frames:
+                self.frames[key] = self.detector.detect(frame)
+            return self.frames[key]
 
 
 class Replay:
