@@ -218,8 +218,6 @@ class _Loop:
         self.stages = _Stages(detectors, rules, speaker, video=not source.still, candidates=options.candidates)
         self._cap(profile)
         self.session = Session(profile, media_clock=source.in_order, live=source.live, give_up_s=options.give_up_s)
-        # A file read in order, and a photo (its own moment), get one sentence at a time, none
-        # dropped as stale or cut by the wall clock; a stop (Ctrl-C) ends the wait.
         self.ages = _Ages()
         self.last_frame: Frame | None = None
         self.tracks: tuple[Track, ...] = ()
@@ -324,6 +322,8 @@ class _Loop:
         return True
 
     def _say(self, utterance: Utterance) -> None:
+        # A file read in order, and a photo (its own moment), get one sentence at a time, none
+        # dropped as stale or cut by the wall clock; a stop (Ctrl-C) ends the wait.
         if self.source.one_at_a_time:
             self.speaker.wait_idle(stop=self.options.stop)
         self.session.update(Voiced(utterance, self.speaker.seconds_for(utterance.text)))
