@@ -183,11 +183,21 @@ def recorded() -> Iterator[Callable[[Path], RecordedDetections]]:
 
 
 @pytest.fixture
-def walking_replayed(monkeypatch: pytest.MonkeyPatch, recorded: Callable[[Path], RecordedDetections]) -> None:
+def walking_replayed(monkeypatch: pytest.MonkeyPatch, recorded: Callable[[Path], RecordedDetections]
+                     ) -> Iterator[None]:
     """A command run in this test sees the walking video's detections as the real model recorded
     them once on this worker, rather than detecting them afresh: for the tests of what a run does
     with its outputs, which read the same frames again and again."""
-    monkeypatch.setattr("assistant.vision.detector.mediapipe_detectors", lambda model_path: recorded(WALKING))
+    replays: list[Detectors] = []
+
+    def replayed(model_path: Path) -> Detectors:
+        replays.append(recorded(WALKING))
+        return replays[-1]
+
+    monkeypatch.setattr("assistant.vision.detector.mediapipe_detectors", replayed)
+    yield
+    # `run` looks the factory up when it runs; were it bound at import, this patch would do nothing
+    assert replays, "the command ran the real detector, not the recording"
 
 
 @pytest.fixture(scope="session")
