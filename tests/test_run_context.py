@@ -14,7 +14,7 @@ import pytest
 import assistant.vision.detector  # noqa: F401 - its import-time log defaults are the process's, not a run's
 from assistant.core import Utterance
 from assistant.process.run_context import RunContext
-from assistant.process.signals import stop_signals
+from assistant.process.signals import stop_at_once, stop_signals
 from assistant.speech.backends import OutputClosed, PrintBackend
 
 from .conftest import IMAGES, Cli, run_cli
@@ -78,6 +78,38 @@ def test_run_context_restores_handlers_and_the_environment(monkeypatch: pytest.M
         assert os.environ["OPENCV_LOG_LEVEL"] == "DEBUG"  # the caller's value wins, as with setdefault
         assert os.environ["OPENCV_FFMPEG_LOGLEVEL"] == "-8"
     assert process_state() == before
+
+
+class _SignalledWhileCollected:
+    """Sends itself `signum` while being collected: the handler's exception is raised inside
+    `__del__`, where Python can only print it ("Exception ignored in ...") and go on, as it does
+    for the module-lock callbacks of an import that a Ctrl-C lands in."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), self.signum)
+        for _ in range(100_000):  # the handler runs between these bytecodes
+            pass
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowing, on purpose
+@pytest.mark.parametrize("signum", SIGNALS)
+def test_a_signal_swallowed_while_loading_reaches_the_runs_handler(signum: int) -> None:
+    before = process_state()
+    heard = []
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal, even in a background suite
+        stop_at_once()  # as `python -m assistant` sets it, before its imports
+        _SignalledWhileCollected(signum)  # made and dropped at once: its __del__ swallows the exception
+        with RunContext() as context:
+            context.handle_signals(SIGNALS, lambda s, _frame: heard.append(s))
+            context.handle_signals(SIGNALS, lambda s, _frame: heard.append(-s))  # told once, not again
+    finally:
+        for s, handler in before[0].items():
+            signal.signal(s, handler)
+    assert heard == [signum]
 
 
 def test_off_the_main_thread_the_hosts_handlers_stay() -> None:

@@ -30,6 +30,8 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from types import FrameType, TracebackType
 
+from . import signals
+
 Handler = Callable[[int, FrameType | None], object]
 
 
@@ -100,10 +102,13 @@ class RunContext:
         elsewhere (a server's worker) the host keeps its own, and this returns False."""
         if threading.current_thread() is not threading.main_thread():
             return False
+        signums = tuple(signums)
         for signum in signums:
             previous = signal.signal(signum, handler)
             if previous is not None:  # None: set outside Python, so it cannot be set back from here
                 self._handlers.setdefault(signum, previous)
+        for signum in signals.raised_before(signums):  # its exception may have been swallowed while loading
+            handler(signum, None)
         return True
 
     def set_default_env(self, name: str, value: str) -> None:
