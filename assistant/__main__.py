@@ -13,8 +13,8 @@ from .process.signals import EXIT_INTERRUPTED, EXIT_OK, Stopped, stop_at_once
 
 def entry() -> int:
     standard_streams()
-    stop_at_once()  # before the slow imports: a service stopped while loading still exits cleanly
     try:
+        stop_at_once()  # before the slow imports: a service stopped while loading still exits cleanly
         with RunContext() as context:
             try:
                 from .cli import run_command
@@ -25,7 +25,7 @@ def entry() -> int:
             except Stopped:
                 code = EXIT_OK
             return leave(code, context)
-    except KeyboardInterrupt:  # in the last instant, once the run's own handlers are given back
+    except KeyboardInterrupt:  # while the handlers are first set, or once the run's own are given back
         return EXIT_INTERRUPTED
     except Stopped:
         return EXIT_OK
