@@ -8,7 +8,7 @@ import os
 import sys
 
 from .process.run_context import RunContext
-from .process.signals import EXIT_INTERRUPTED, EXIT_OK, Stopped, stop_at_once
+from .process.signals import EXIT_INTERRUPTED, EXIT_OK, Stopped, stop_at_once, stopped_by
 
 
 def entry() -> int:
@@ -24,6 +24,11 @@ def entry() -> int:
                 code = EXIT_INTERRUPTED
             except Stopped:
                 code = EXIT_OK
+            except ImportError as exc:  # a signal inside an extension module's initialisation
+                stop = stopped_by(exc)
+                if stop is None:
+                    raise
+                code = EXIT_INTERRUPTED if isinstance(stop, KeyboardInterrupt) else EXIT_OK
             return leave(code, context)
     except KeyboardInterrupt:  # while the handlers are first set, or once the run's own are given back
         return EXIT_INTERRUPTED
@@ -53,9 +58,10 @@ def standard_streams() -> None:
 
 def leave(code: int, context: RunContext) -> int:
     """The exit code, or exit at once with it while a capture thread of the run is still inside an
-    OpenCV call (a stream that stalled or is still opening): finalizing Python under that thread ends
-    the process with glibc's "FATAL: exception not rethrown" and SIGABRT instead of `code`."""
-    if context.captures.running():
+    OpenCV call (a stream that stalled or is still opening), or after a Ctrl-C, which may have cut an
+    extension module's import short: finalizing Python under either ends the process with SIGABRT
+    ("FATAL: exception not rethrown", "Fatal Python error") instead of `code`."""
+    if code == EXIT_INTERRUPTED or context.captures.running():
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):  # a closed pipe has nothing left to flush to
                 stream.flush()

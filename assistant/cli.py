@@ -26,7 +26,7 @@ from .commands.run import cmd_run
 from .datasets import EVAL_MIN_SCORE
 from .errors import AssistantError
 from .process.run_context import RunContext
-from .process.signals import EXIT_INTERRUPTED, EXIT_OK
+from .process.signals import EXIT_INTERRUPTED, EXIT_OK, stopped_by
 from .runtime.controls import KEY_HELP, VIEW_KEY_HELP
 from .speech.engine_names import SPEECH_CHOICES
 
@@ -233,6 +233,9 @@ def run_command(argv: Sequence[str] | None, context: RunContext) -> int:
         context.stdout.close()
         return EXIT_OK
     except Exception as exc:
+        stop = stopped_by(exc)
+        if stop is not None:  # a signal landed inside native code, which wrapped it (an import's "initialization failed")
+            return EXIT_INTERRUPTED if isinstance(stop, KeyboardInterrupt) else EXIT_OK
         report(exc, args.verbose, prefix="unexpected failure (run with --verbose for details): ")
         return EXIT_FAILURE
 

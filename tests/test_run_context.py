@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
+import assistant.cli
 import assistant.vision.detector  # noqa: F401 - its import-time log defaults are the process's, not a run's
 from assistant.core import Utterance
 from assistant.process.run_context import RunContext
-from assistant.process.signals import stop_at_once, stop_signals
+from assistant.cli import main
+from assistant.process.signals import Stopped, stop_at_once, stop_signals
 from assistant.speech.backends import OutputClosed, PrintBackend
 
 from .conftest import IMAGES, Cli, run_cli
@@ -110,6 +112,23 @@ def test_a_signal_swallowed_while_loading_reaches_the_runs_handler(signum: int) 
         for s, handler in before[0].items():
             signal.signal(s, handler)
     assert heard == [signum]
+
+
+def _import_cut_short(signal_exception: BaseException) -> None:
+    """What a pybind11 module's import raises when a signal lands inside its initialisation."""
+    try:
+        raise signal_exception
+    except BaseException as exc:
+        raise ImportError("initialization failed") from exc
+
+
+@pytest.mark.parametrize(("signal_exception", "code"), [(KeyboardInterrupt(), 130), (Stopped(), 0)])
+def test_a_signal_wrapped_by_an_import_ends_the_run_as_the_signal_would(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        signal_exception: BaseException, code: int) -> None:
+    monkeypatch.setattr(assistant.cli, "cmd_models_list", lambda _args, _context: _import_cut_short(signal_exception))
+    assert main(["models", "list"]) == code
+    assert capsys.readouterr().err == ""  # not "unexpected failure: initialization failed"
 
 
 def test_off_the_main_thread_the_hosts_handlers_stay() -> None:

@@ -44,3 +44,16 @@ def raised_before(signums: tuple[int, ...]) -> list[int]:
     taken = [s for s in _raised if s in signums]
     _raised[:] = [s for s in _raised if s not in signums]
     return taken
+
+
+def stopped_by(exc: BaseException) -> BaseException | None:
+    """The KeyboardInterrupt or Stopped that `exc` was raised from or during, if any: a signal that
+    lands inside an extension module's initialisation comes back as its ImportError."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, (KeyboardInterrupt, Stopped)):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
