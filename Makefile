@@ -39,11 +39,11 @@ system-deps:
 # The live-speech tests play through a PulseAudio null sink, so they run without a sound card;
 # the stream tests send a real UDP stream with ffmpeg; the window tests run on Xvfb.
 test-deps:
-	@for tool in pulseaudio parec ffmpeg Xvfb xdotool; do command -v $$tool >/dev/null 2>&1 || missing=1; done; \
+	@for tool in pulseaudio parec ffmpeg Xvfb xdotool chromium; do command -v $$tool >/dev/null 2>&1 || missing=1; done; \
 	[ -z "$$missing" ] || { \
-	  echo "Installing pulseaudio, parec, ffmpeg, xvfb and xdotool (for the live speech, stream and window tests)..."; \
+	  echo "Installing pulseaudio, parec, ffmpeg, xvfb, xdotool and chromium (for the live speech, stream, window and page tests)..."; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq pulseaudio pulseaudio-utils ffmpeg xvfb xdotool; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq pulseaudio pulseaudio-utils ffmpeg xvfb xdotool chromium; }
 
 run: system-deps $(STAMP)
 	$(VENV)/bin/assistant run $(ARGS)

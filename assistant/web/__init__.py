@@ -1,0 +1,1 @@
+"""The caregiver's page: a web server beside the loop, with the live view, the profile editor and a photo try-out. May import: runtime, view, narration, vision, sources, speech, language, config, process."""
