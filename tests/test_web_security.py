@@ -1,0 +1,240 @@
+"""Who may use the caregiver's page: sessions, CSRF, Origin and Host, pairing and its rate limits,
+path traversal in every route's parameters, the body limit and the security headers. Every route of
+the app is enumerated, so the live view's and the editor's routes are covered as they are added."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from http.cookies import SimpleCookie
+
+import pytest
+from starlette.routing import Mount, Route
+from starlette.testclient import TestClient
+
+from assistant.web.app import create_app
+from assistant.web.pairing import FIRST_WAIT_S, NEW_CODE_EVERY_S, CODE_TTL_S
+from assistant.web.security import COOKIE, PUBLIC_PATHS, Guard
+
+from .web_serving import Clock, raw_request, served, web_context
+
+BASE = "http://127.0.0.1:8080"
+ORIGIN = {"Origin": BASE}
+PAGES = ("/", "/profile", "/try")
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    return web_context()
+
+
+def pairing_guard(said: list[str] | None = None, clock: Clock | None = None, **options) -> Guard:
+    """A guard that pairs, its code said into `said`."""
+    spoken = said if said is not None else []
+    return Guard(pairing=True, say=spoken.append, note=lambda text: None, clock=clock or Clock(), **options)
+
+
+def said_code(said: list[str]) -> str:
+    """The code in the last sentence said, its digits read one by one ('4, 8, 1, ...')."""
+    return re.sub(r"\D", "", said[-1].rpartition(":")[2])
+
+
+def app_routes(ctx, guard: Guard) -> list[tuple[str, str]]:
+    """(method, path) for every route of the app, a path parameter filled with a plain value."""
+    found = []
+    for route in create_app(ctx, guard).routes:
+        if isinstance(route, Route):
+            path = re.sub(r"\{[^}]+\}", "x", route.path)
+            found += [(method, path) for method in sorted(route.methods or ()) if method != "HEAD"]
+    return found
+
+
+def test_every_api_route_and_page_needs_pairing_beyond_loopback(ctx) -> None:
+    client = TestClient(create_app(ctx, pairing_guard()), base_url=BASE, follow_redirects=False)
+    routes = app_routes(ctx, pairing_guard())
+    assert ("POST", "/api/pair") in routes and ("GET", "/api/session") in routes
+    for method, path in routes:
+        response = client.request(method, path, headers={**ORIGIN, "Content-Type": "application/json"}, content=b"{}")
+        if path in PUBLIC_PATHS:
+            assert response.status_code < 500, (method, path)
+        elif path.startswith("/api/") or method not in ("GET", "HEAD"):
+            assert response.status_code == 401, (method, path, response.text)
+            assert set(response.json()) == {"error"}
+        else:
+            assert (response.status_code, response.headers["location"]) == (303, "/pair"), (method, path)
+    for page in PAGES:  # the pages the other helpers add, before they are there too
+        response = client.get(page)
+        assert (response.status_code, response.headers["location"]) == (303, "/pair"), page
+    assert client.get("/api/session").status_code == 401
+    assert client.get("/pair").status_code == 200 and "Pairing code" in client.get("/pair").text
+
+
+def test_every_state_changing_route_needs_a_session_and_its_token_on_loopback(ctx) -> None:
+    guard = Guard()
+    client = TestClient(create_app(ctx, guard), base_url=BASE, follow_redirects=False)
+    changing = [(m, p) for m, p in app_routes(ctx, guard) if m not in ("GET", "HEAD", "OPTIONS") and p not in PUBLIC_PATHS]
+    for method, path in changing:
+        assert client.request(method, path, headers=ORIGIN).status_code == 401, (method, path)
+    token = client.get("/api/session").json()["csrf"]
+    for method, path in changing:
+        assert client.request(method, path, headers=ORIGIN).status_code == 403, (method, path)
+        assert client.request(method, path, headers={**ORIGIN, "X-CSRF-Token": "forged"}).status_code == 403
+        cross = client.request(method, path, headers={"Origin": "http://evil.example", "X-CSRF-Token": token})
+        assert cross.status_code == 403 and "another site" in cross.json()["error"], (method, path)
+
+
+def test_a_cross_site_post_is_refused_even_with_the_session_and_token(ctx) -> None:
+    guard = pairing_guard(said := [])
+    client = TestClient(create_app(ctx, guard), base_url=BASE)
+    guard.announce()
+    paired = client.post("/api/pair", json={"code": said_code(said)}, headers=ORIGIN)
+    token = paired.json()["csrf"]
+    for origin in ("http://evil.example", "null", "https://127.0.0.1:8080", "http://127.0.0.1:8081"):
+        response = client.post("/api/pair/new", json={}, headers={"Origin": origin, "X-CSRF-Token": token})
+        assert response.status_code == 403, origin
+        response = client.post("/api/pair", json={"code": "123456"}, headers={"Origin": origin})
+        assert response.status_code == 403, origin
+
+
+def test_loopback_answers_only_to_a_loopback_host_name(ctx) -> None:
+    """DNS rebinding: a site whose name resolves to 127.0.0.1 must not get a session."""
+    app = create_app(ctx, Guard())
+    for base in ("http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080", "http://127.3.4.5"):
+        assert TestClient(app, base_url=base).get("/api/session").status_code == 200, base
+    for base in ("http://evil.example:8080", "http://192.168.1.20:8080", "http://127.0.0.1.evil.example"):
+        response = TestClient(app, base_url=base).get("/api/session")
+        assert response.status_code == 403 and COOKIE not in response.cookies, base
+
+
+def test_twenty_wrong_codes_are_refused_and_rate_limited_then_the_right_one_waits(ctx) -> None:
+    clock = Clock()
+    guard = pairing_guard(said := [], clock)
+    client = TestClient(create_app(ctx, guard), base_url=BASE, follow_redirects=False)
+    guard.announce()
+    code = said_code(said)
+    assert len(code) == 6 and said[-1].endswith(", ".join(code) + ".")
+    wrong = f"{(int(code) + 1) % 10 ** 6:06d}"
+    started = time.monotonic()
+    statuses = []
+    for _ in range(20):
+        response = client.post("/api/pair", json={"code": wrong}, headers=ORIGIN)
+        statuses.append(response.status_code)
+        assert COOKIE not in response.cookies and "csrf" not in response.json()
+    assert time.monotonic() - started < 2.0, "refusing must never slow the server"
+    assert statuses[:4] == [401] * 4 and set(statuses[4:]) == {429}
+    right = client.post("/api/pair", json={"code": code}, headers=ORIGIN)
+    assert right.status_code == 429 and COOKIE not in right.cookies
+    assert int(right.headers["retry-after"]) == FIRST_WAIT_S
+    clock.now += FIRST_WAIT_S - 1
+    assert client.post("/api/pair", json={"code": code}, headers=ORIGIN).status_code == 429
+    clock.now += 1
+    again = client.post("/api/pair", json={"code": wrong}, headers=ORIGIN)  # one more wrong: the wait doubles
+    assert again.status_code == 429 and int(again.headers["retry-after"]) == 2 * FIRST_WAIT_S
+    clock.now += 2 * FIRST_WAIT_S
+    paired = client.post("/api/pair", json={"code": code}, headers=ORIGIN)
+    assert paired.status_code == 200
+    cookie = SimpleCookie(paired.headers["set-cookie"])[COOKIE]
+    assert cookie["httponly"] and cookie["samesite"].lower() == "strict" and not cookie["secure"]
+    assert client.get("/api/session").json() == paired.json()
+    assert client.get("/pair", follow_redirects=False).headers["location"] == "/"
+    used = TestClient(create_app(ctx, guard), base_url=BASE).post("/api/pair", json={"code": code}, headers=ORIGIN)
+    assert used.status_code == 410, "a code pairs once"
+
+
+def test_a_code_expires_and_a_new_one_is_said_at_most_every_half_minute(ctx) -> None:
+    clock = Clock()
+    guard = pairing_guard(said := [], clock)
+    client = TestClient(create_app(ctx, guard), base_url=BASE)
+    guard.announce()
+    first = said_code(said)
+    clock.now += CODE_TTL_S
+    expired = client.post("/api/pair", json={"code": first}, headers=ORIGIN)
+    assert expired.status_code == 410 and "new code" in expired.json()["error"]
+    assert client.post("/api/pair/new", json={}, headers=ORIGIN).status_code == 200 and len(said) == 2
+    refused = client.post("/api/pair/new", json={}, headers=ORIGIN)
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) == NEW_CODE_EVERY_S and len(said) == 2
+    clock.now += NEW_CODE_EVERY_S
+    assert client.post("/api/pair/new", json={}, headers=ORIGIN).status_code == 200 and len(said) == 3
+    for bad in ({"code": 123}, {"code": "12ab56"}, {}, [1]):
+        assert client.post("/api/pair", json=bad, headers=ORIGIN).status_code == 400, bad
+    form = client.post("/api/pair", data={"code": said_code(said)}, headers=ORIGIN)
+    assert form.status_code == 415, "a form a cross-site page could send without a preflight"
+    assert client.post("/api/pair", json={"code": said_code(said)}, headers=ORIGIN).status_code == 200
+
+
+def test_every_response_carries_the_security_headers(ctx) -> None:
+    client = TestClient(create_app(ctx, Guard()), base_url=BASE)
+    for path in ("/api/session", "/static/style.css", "/no-such-page", "/pair"):
+        response = client.get(path, follow_redirects=False)
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"], path
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert (response.headers.get("cache-control") == "no-store") == path.startswith("/api/"), path
+    refused = client.post("/api/session", headers={"Origin": "http://evil.example"})
+    assert "content-security-policy" in refused.headers
+
+
+TRAVERSALS = [b"../../../../../../etc/passwd", b"..%2f..%2f..%2f..%2f..%2fetc%2fpasswd",
+              b"%2e%2e%2f%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd", b"%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+              b"/etc/passwd", b"%2fetc%2fpasswd", b"..%5c..%5c..%5cetc%5cpasswd", b"x%00.yaml", b"..%00/passwd",
+              b"%252e%252e%252fetc%252fpasswd"]
+QUERY_NAMES = [b"path", b"file", b"name", b"profile", b"image", b"source", b"model"]
+
+
+def test_path_traversal_in_every_parameter_is_refused_and_never_reaches_a_file(ctx) -> None:
+    """Path parameters and the static mount get 4xx; a query parameter that names a file, under any
+    name a route might read, never brings back a file outside the package."""
+    guard = Guard()
+    app = create_app(ctx, guard)
+    with served(guard, ctx) as server:
+        status, body = raw_request(server.port, b"/api/session")
+        cookie = {b"Cookie": b"%s=%s" % (COOKIE.encode(), _cookie_value(server.port))}
+        templates = [route.path for route in app.routes if isinstance(route, Route) and "{" in route.path]
+        templates += [f"{route.path}/{{path}}" for route in app.routes if isinstance(route, Mount)]
+        assert "/static/{path}" in templates
+        for template in templates:
+            for attack in TRAVERSALS:
+                target = re.sub(r"\{[^}]+\}", attack.decode(), template).encode()
+                status, body = raw_request(server.port, target, headers=cookie)
+                assert 400 <= status < 500, (target, status)
+                assert b"root:" not in body
+        for method, path in app_routes(ctx, guard):
+            if method != "GET":
+                continue
+            for name in QUERY_NAMES:
+                for attack in TRAVERSALS:
+                    status, body = raw_request(server.port, path.encode() + b"?" + name + b"=" + attack, headers=cookie)
+                    assert status != 500 and b"root:" not in body, (path, name, attack, status)
+
+
+def _cookie_value(port: int) -> bytes:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/api/session")
+    response = connection.getresponse()
+    value = SimpleCookie(response.getheader("set-cookie"))[COOKIE].value
+    connection.close()
+    return value.encode()
+
+
+def test_an_oversized_body_is_413_declared_or_streamed(ctx) -> None:
+    guard = pairing_guard(said := [], max_body_bytes=1024)
+    guard.announce()
+    with served(guard, ctx) as server:
+        json_headers = {b"Content-Type": b"application/json", b"Origin": b"http://127.0.0.1:%d" % server.port}
+        status, body = raw_request(server.port, b"/api/pair", b"POST", json_headers, b"x" * 2000)
+        assert status == 413 and "too large" in json.loads(body)["error"]
+        chunked = {**json_headers, b"Transfer-Encoding": b"chunked"}
+        stream = b"".join(b"%x\r\n%s\r\n" % (400, b" " * 400) for _ in range(4)) + b"0\r\n\r\n"
+        status, body = raw_request(server.port, b"/api/pair", b"POST", chunked, b"5\r\n{\"a\"\r\n0\r\n\r\n")
+        assert status == 400, "a short streamed body reaches the route"
+        status, body = raw_request(server.port, b"/api/pair", b"POST", chunked, stream)
+        assert status == 413, body
+        status, _ = raw_request(server.port, b"/api/pair", b"POST", json_headers, json.dumps({"code": said_code(said)}).encode())
+        assert status == 200, "the server still pairs afterwards"
+    big = TestClient(create_app(ctx, Guard()), base_url=BASE)
+    token = big.get("/api/session").json()["csrf"]
+    response = big.post("/api/pair/new", content=b"x" * (13 * 1024 * 1024), headers={**ORIGIN, "X-CSRF-Token": token})
+    assert response.status_code == 413 and response.json()["error"].endswith("at most 12 MB.")
