@@ -170,7 +170,7 @@ def test_every_response_carries_the_security_headers(ctx) -> None:
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"], path
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["referrer-policy"] == "no-referrer"
-        assert (response.headers.get("cache-control") == "no-store") == path.startswith("/api/"), path
+        assert (response.headers.get("cache-control") == "no-store") != path.startswith("/static/"), path
     refused = client.post("/api/session", headers={"Origin": "http://evil.example"})
     assert "content-security-policy" in refused.headers
 
@@ -238,3 +238,38 @@ def test_an_oversized_body_is_413_declared_or_streamed(ctx) -> None:
     token = big.get("/api/session").json()["csrf"]
     response = big.post("/api/pair/new", content=b"x" * (13 * 1024 * 1024), headers={**ORIGIN, "X-CSRF-Token": token})
     assert response.status_code == 413 and response.json()["error"].endswith("at most 12 MB.")
+
+
+def test_the_pair_page_in_a_browser_on_a_phone(ctx) -> None:
+    """Keyboard only, on a phone-sized screen: a wrong code is said in the alert region, the right one
+    pairs and opens the page; axe finds nothing serious."""
+    from .web_browser import PHONE, browser, screenshot, serious_violations
+
+    guard = pairing_guard(said := [])
+    guard.announce()
+    with served(guard, ctx) as server, browser() as chromium:
+        page = chromium.new_page(viewport=PHONE)
+        page.goto(server.url + "profile")
+        assert page.url == server.url + "pair" and page.title().startswith("Pair this browser")
+        assert serious_violations(page) == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "no sideways scrolling"
+        screenshot(page, "pair-phone")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "code"
+        page.keyboard.type("12")
+        page.keyboard.press("Enter")
+        alert = page.get_by_role("alert")
+        assert alert.inner_text() == "Type the six digits of the code."
+        assert page.get_attribute("#code", "aria-invalid") == "true"
+        page.fill("#code", f"{(int(said_code(said)) + 1) % 10 ** 6:06d}")
+        page.keyboard.press("Enter")
+        page.wait_for_function("document.getElementById('pair-error').textContent.startsWith('That is not the code')")
+        assert serious_violations(page) == []
+        screenshot(page, "pair-phone-wrong-code")
+        page.fill("#code", " ".join([said_code(said)[:3], said_code(said)[3:]]))
+        page.keyboard.press("Enter")
+        page.wait_for_url(server.url)
+        cookie = next(c for c in page.context.cookies() if c["name"] == COOKIE)
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        page.goto(server.url + "pair")
+        assert page.url == server.url, "a paired browser goes straight to the page"

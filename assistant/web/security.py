@@ -171,7 +171,7 @@ class GuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        api = scope["path"].startswith("/api/")
+        asset = scope["path"].startswith("/static/")  # the same for everyone; the rest depends on the session
         started = False
 
         async def send_with_headers(message: Message) -> None:
@@ -180,7 +180,7 @@ class GuardMiddleware:
                 started = True
                 names = {name.lower() for name, _ in message.get("headers", [])}
                 extra = [(n, v) for n, v in SECURITY_HEADERS if n not in names]
-                if api:
+                if not asset and b"cache-control" not in names:
                     extra.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
