@@ -15,12 +15,13 @@ from starlette.testclient import TestClient
 
 from assistant.web.app import create_app
 from assistant.web.pairing import FIRST_WAIT_S, NEW_CODE_EVERY_S, CODE_TTL_S
-from assistant.web.security import COOKIE, PUBLIC_PATHS, Guard
+from assistant.web.security import COOKIE, PUBLIC_PATHS, Guard, GuardMiddleware
 
 from .web_serving import Clock, raw_request, served, web_context
 
 BASE = "http://127.0.0.1:8080"
 ORIGIN = {"Origin": BASE}
+SOCKET = "ws://127.0.0.1:8080/api/socket"
 PAGES = ("/", "/profile", "/try")
 
 
@@ -273,3 +274,30 @@ def test_the_pair_page_in_a_browser_on_a_phone(ctx) -> None:
         assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
         page.goto(server.url + "pair")
         assert page.url == server.url, "a paired browser goes straight to the page"
+
+
+def test_a_websocket_needs_a_session_and_its_own_origin(ctx) -> None:
+    """No route uses one yet; one added later is guarded all the same (no CSRF token can ride on it)."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.routing import WebSocketRoute
+    from starlette.websockets import WebSocketDisconnect
+
+    async def echo(socket) -> None:
+        await socket.accept()
+        await socket.send_text("open")
+        await socket.close()
+
+    guard = Guard()
+    app = Starlette(routes=[*guard.routes(), WebSocketRoute("/api/socket", echo)],
+                    middleware=[Middleware(GuardMiddleware, guard=guard)])
+    client = TestClient(app, base_url=BASE)
+    for headers in ({"Origin": BASE}, {}):  # no session yet; then a session without an Origin
+        with pytest.raises(WebSocketDisconnect), client.websocket_connect(SOCKET, headers=headers) as socket:
+            socket.receive_text()
+        client.get("/api/session")
+    with pytest.raises(WebSocketDisconnect), client.websocket_connect(
+            SOCKET, headers={"Origin": "http://evil.example"}) as socket:
+        socket.receive_text()
+    with client.websocket_connect(SOCKET, headers={"Origin": BASE}) as socket:
+        assert socket.receive_text() == "open"

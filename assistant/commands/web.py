@@ -17,6 +17,7 @@ from ..errors import AssistantError
 from ..process.run_context import RunContext
 from ..process.signals import EXIT_INTERRUPTED, EXIT_OK, stop_signals
 from ..speech.engine_names import AUTO, ESPEAK, PYTTSX3, SOUND, speech_spec
+from ..speech.speaker import Speaker
 from .common import load, note, warn
 
 if TYPE_CHECKING:
@@ -42,6 +43,11 @@ def tls_files(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
         except OSError as exc:
             raise AssistantError(f"{option} {path}: cannot read it ({exc.strerror or exc}).") from None
     return files
+
+
+def say_through(speaker: Speaker, language: str) -> Callable[[str], None]:
+    """`say(text)` for `web_page`: the text queued on `speaker` as a requested status sentence."""
+    return lambda text: speaker.say(Utterance(text, 0, 0, kind="status", priority=REQUESTED, language=language))
 
 
 @contextmanager
@@ -99,7 +105,6 @@ def _voice(profile: Profile, context: RunContext, needed: bool) -> Iterator[Call
     when it is not needed, the profile's engine only prints or writes files, or no voice can speak."""
     from ..runtime.loop import voice_settings
     from ..speech.factory import make_backend
-    from ..speech.speaker import Speaker
 
     spec = speech_spec(profile.voice.engine)
     if not needed or spec not in VOICED:
@@ -115,7 +120,6 @@ def _voice(profile: Profile, context: RunContext, needed: bool) -> Iterator[Call
     speaker = Speaker(backend, settings=settings, warn=warn, max_age_s=60.0, stdout=context.stdout)
     speaker.wait_ready()
     try:
-        yield lambda text: speaker.say(Utterance(text, 0, 0, kind="status", priority=REQUESTED,
-                                                 language=settings.language))
+        yield say_through(speaker, settings.language)
     finally:
         speaker.close(drain=False)

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -62,7 +62,7 @@ class Guard:
         self._say(f"Pairing code for the caregiver's page: {spoken(code)}.")
         self._note(f"Pairing code for the caregiver's page: {code} (for {CODE_TTL_S / 60:.0f} minutes).")
 
-    def session_of(self, request: Request) -> str | None:
+    def session_of(self, request: HTTPConnection) -> str | None:
         """The CSRF token of the request's session, None without one."""
         return self._sessions.get(request.cookies.get(COOKIE, ""))
 
@@ -141,19 +141,27 @@ class Guard:
         return None
 
 
-def _loopback_host(request: Request) -> bool:
+    def allows_socket(self, connection: HTTPConnection) -> bool:
+        """A WebSocket carries no CSRF token: it needs this machine's host name on loopback, a
+        same-origin Origin (which browsers always send), and a session."""
+        return ((self.pairing is not None or _loopback_host(connection)) and _same_origin(connection)
+                and connection.headers.get("origin") is not None and self.session_of(connection) is not None)
+
+
+def _loopback_host(request: HTTPConnection) -> bool:
     """True if the Host header names loopback; a page at another name that resolves here is refused."""
     host = request.headers.get("host", "")
     name = host[1:].partition("]")[0] if host.startswith("[") else host.rpartition(":")[0] if ":" in host else host
     return is_loopback(name)
 
 
-def _same_origin(request: Request) -> bool:
+def _same_origin(request: HTTPConnection) -> bool:
     """True unless an Origin header names another origin than the one the request was sent to."""
     origin = request.headers.get("origin")
     if origin is None:
         return True
-    return origin.lower() == f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
+    scheme = {"ws": "http", "wss": "https"}.get(request.url.scheme, request.url.scheme)
+    return origin.lower() == f"{scheme}://{request.headers.get('host', '')}".lower()
 
 
 class BodyTooLarge(Exception):
@@ -168,6 +176,10 @@ class GuardMiddleware:
         self.app, self.guard = app, guard
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            if not self.guard.allows_socket(HTTPConnection(scope)):
+                await send({"type": "websocket.close", "code": 1008})  # policy violation
+                return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
