@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from assistant.web.app import create_app
 from assistant.web.pairing import FIRST_WAIT_S, NEW_CODE_EVERY_S, CODE_TTL_S
-from assistant.web.security import COOKIE, PUBLIC_PATHS, Guard, GuardMiddleware
+from assistant.web.security import COOKIE, PAIRING_PATHS, PUBLIC_PATHS, Guard, GuardMiddleware
 
 from .web_serving import Clock, raw_request, served, web_context
 
@@ -74,7 +74,8 @@ def test_every_api_route_and_page_needs_pairing_beyond_loopback(ctx) -> None:
 def test_every_state_changing_route_needs_a_session_and_its_token_on_loopback(ctx) -> None:
     guard = Guard()
     client = TestClient(create_app(ctx, guard), base_url=BASE, follow_redirects=False)
-    changing = [(m, p) for m, p in app_routes(ctx, guard) if m not in ("GET", "HEAD", "OPTIONS") and p not in PUBLIC_PATHS]
+    changing = [(m, p) for m, p in app_routes(ctx, guard) if m not in ("GET", "HEAD", "OPTIONS") and p not in PAIRING_PATHS]
+    changing += [("DELETE", "/api/session"), ("PUT", "/static/style.css"), ("POST", "/no-such-page")]
     for method, path in changing:
         assert client.request(method, path, headers=ORIGIN).status_code == 401, (method, path)
     token = client.get("/api/session").json()["csrf"]
@@ -174,6 +175,22 @@ def test_every_response_carries_the_security_headers(ctx) -> None:
         assert (response.headers.get("cache-control") == "no-store") != path.startswith("/static/"), path
     refused = client.post("/api/session", headers={"Origin": "http://evil.example"})
     assert "content-security-policy" in refused.headers
+
+
+def test_every_error_is_a_json_sentence_never_a_traceback(ctx) -> None:
+    app = create_app(ctx, Guard())
+
+    def broken(request):
+        raise RuntimeError("a secret detail /home/user/profile.yaml")
+
+    app.router.routes.append(Route("/api/broken", broken))
+    client = TestClient(app, base_url=BASE, raise_server_exceptions=False)
+    token = client.get("/api/session").json()["csrf"]
+    assert client.get("/no-such-page").json() == {"error": "There is nothing at this address."}
+    wrong_method = client.delete("/api/session", headers={"X-CSRF-Token": token})
+    assert wrong_method.status_code == 405 and wrong_method.json()["error"].endswith("kind of request.")
+    failed = client.get("/api/broken")
+    assert failed.status_code == 500 and failed.json() == {"error": "The assistant could not answer this request."}
 
 
 TRAVERSALS = [b"../../../../../../etc/passwd", b"..%2f..%2f..%2f..%2f..%2fetc%2fpasswd",

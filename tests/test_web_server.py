@@ -163,3 +163,29 @@ def test_assistant_web_on_a_busy_port_or_a_bad_address_is_one_sentence_and_exit_
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "is not [HOST:]PORT" in bad.stderr
     half = cli("web", "--web-cert", "cert.pem")
     assert half.returncode == 2 and "both --web-cert and --web-key" in half.stderr
+
+
+def test_web_page_serves_for_the_block_and_pairs_beyond_loopback(monkeypatch, capsys) -> None:
+    """The contract `run --web` is built on. Beyond loopback is never bound here: the test makes
+    127.0.0.1 count as not loopback, so the pairing path runs on this machine only."""
+    from assistant.commands.web import web_page
+
+    ctx = web_context()
+    with web_page(Namespace(web=None), ctx, lambda text: None) as nothing:
+        assert nothing is None
+    with web_page(Namespace(web="127.0.0.1:0", web_cert=None, web_key=None), ctx, lambda text: None) as server:
+        assert httpx.get(server.url + "api/session").status_code == 200
+    assert capsys.readouterr().err == f"The caregiver's page is at {server.url}\n"
+    monkeypatch.setattr("assistant.web.server.is_loopback", lambda host: False)
+    said: list[str] = []
+    with web_page(Namespace(web="127.0.0.1:0", web_cert=None, web_key=None), ctx, said.append) as server:
+        assert httpx.get(server.url + "try").headers["location"] == "/pair"
+        code = "".join(c for c in said[0] if c.isdigit())
+        assert said == [f"Pairing code for the caregiver's page: {', '.join(code)}."]
+        printed = capsys.readouterr().err.splitlines()
+        assert printed == [f"The caregiver's page is at {server.url} (type the pairing code there).",
+                           f"Pairing code for the caregiver's page: {code} (for 10 minutes)."]
+        paired = httpx.post(server.url + "api/pair", json={"code": code})
+        assert paired.status_code == 200 and paired.cookies[COOKIE]
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(server.url)

@@ -21,7 +21,8 @@ CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_BODY_BYTES = 12 * 1024 * 1024
 MAX_SESSIONS = 64  # the oldest is forgotten beyond this: no one can fill the memory with sessions
-PUBLIC_PATHS = ("/pair", "/api/session", "/api/pair", "/api/pair/new")  # reachable before pairing
+PAIRING_PATHS = ("/api/pair", "/api/pair/new")  # the only changes a browser may ask for before it has a session
+PUBLIC_PATHS = ("/pair", "/api/session", *PAIRING_PATHS)  # reachable before pairing
 PAIR_PAGE = Path(__file__).resolve().parent / "static" / "pair.html"
 SECURITY_HEADERS = [
     (b"content-security-policy", b"default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "
@@ -129,7 +130,7 @@ class Guard:
             return RedirectResponse("/pair", status_code=303)
         if not _same_origin(request):
             return _refuse(403, "This request came from another site.")
-        if path in PUBLIC_PATHS:  # no session yet: a JSON body needs a CORS preflight from any other site
+        if path in PAIRING_PATHS:  # no session yet: a JSON body needs a CORS preflight from any other site
             if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
                 return _refuse(415, "Send the code as JSON.")
             return None

@@ -93,7 +93,9 @@ class WebServer:
                  keyfile: Path | None = None) -> None:
         self.host, self.port = host, port
         self.tls = certfile is not None
-        self._config = uvicorn.Config(app, log_level="warning", access_log=False, log_config=None,
+        # "error": a malformed request from the network ("Invalid HTTP request received.") is not news
+        # for the terminal, which a screen reader may be reading; ws "none": no route is a WebSocket.
+        self._config = uvicorn.Config(app, log_level="error", access_log=False, log_config=None, ws="none",
                                       ssl_certfile=certfile, ssl_keyfile=keyfile, lifespan="off",
                                       server_header=False, timeout_graceful_shutdown=2)
         self._server = uvicorn.Server(self._config)
