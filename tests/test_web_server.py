@@ -173,6 +173,9 @@ def test_web_page_serves_for_the_block_and_pairs_beyond_loopback(monkeypatch, ca
     ctx = web_context()
     with web_page(Namespace(web=None), ctx, lambda text: None) as nothing:
         assert nothing is None
+    with pytest.raises(AssistantError, match=r"add --web \[HOST:\]PORT\.$"):
+        with web_page(Namespace(web=None, web_cert="cert.pem", web_key=None), ctx, lambda text: None):
+            pass
     with web_page(Namespace(web="127.0.0.1:0", web_cert=None, web_key=None), ctx, lambda text: None) as server:
         assert httpx.get(server.url + "api/session").status_code == 200
     assert capsys.readouterr().err == f"The caregiver's page is at {server.url}\n"

@@ -45,6 +45,19 @@ def tls_files(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
     return files
 
 
+def check_web(args: argparse.Namespace) -> None:
+    """--web, --web-cert and --web-key as given, checked before anything slow is loaded: a bad address,
+    a certificate without its key or without --web, an unreadable file: AssistantError in one sentence."""
+    from ..web.server import parse_address
+
+    if not args.web:
+        if getattr(args, "web_cert", None) or getattr(args, "web_key", None):
+            raise AssistantError("--web-cert and --web-key serve the caregiver's page over HTTPS: add --web [HOST:]PORT.")
+        return
+    parse_address(args.web)
+    tls_files(args)
+
+
 def say_through(speaker: Speaker, language: str) -> Callable[[str], None]:
     """`say(text)` for `web_page`: the text queued on `speaker` as a requested status sentence."""
     return lambda text: speaker.say(Utterance(text, 0, 0, kind="status", priority=REQUESTED, language=language))
@@ -59,6 +72,7 @@ def web_page(args: argparse.Namespace, ctx: WebContext, say: Callable[[str], Non
     from ..web.security import Guard
     from ..web.server import WebServer, is_loopback, parse_address
 
+    check_web(args)
     if not args.web:
         yield None
         return
@@ -81,8 +95,8 @@ def cmd_web(args: argparse.Namespace, context: RunContext) -> int:
     from ..web.context import WebContext
     from ..web.server import is_loopback, parse_address
 
-    host, _ = parse_address(args.web)  # a bad address or certificate is one sentence before the model loads
-    tls_files(args)
+    check_web(args)
+    host, _ = parse_address(args.web)
     rules, model_path, labels = load(args.profile, args.model)
     ctx = WebContext(args.profile, model_path, labels, calibration=rules.calibration)
     stop = threading.Event()
