@@ -141,7 +141,6 @@ class Guard:
             return _refuse(403, "This request did not come from the page.")
         return None
 
-
     def allows_socket(self, connection: HTTPConnection) -> bool:
         """A WebSocket carries no CSRF token: it needs this machine's host name on loopback, a
         same-origin Origin (which browsers always send), and a session."""

@@ -70,7 +70,6 @@ def _bind(host: str, port: int) -> socket.socket:
             raise AssistantError(f"Cannot serve the page at {where}: a port under 1024 needs administrator "
                                  "rights; choose a higher one.") from None
         raise AssistantError(f"Cannot serve the page at {where}: {exc.strerror or exc}.") from None
-    sock.set_inheritable(True)
     return sock
 
 
