@@ -346,3 +346,23 @@ def test_every_shipped_page_obeys_the_content_security_policy() -> None:
     for asset in [*STATIC.glob("*.js"), *STATIC.glob("*.css")]:
         text = asset.read_text(encoding="utf-8")
         assert not re.search(r"\beval\(|new Function\(|@import|url\(\s*['\"]?(https?:)?//", text), asset.name
+
+
+def test_the_wait_doubles_with_each_wrong_code_up_to_an_hour() -> None:
+    from assistant.web.pairing import FREE_TRIES, MAX_WAIT_S, Pairing
+
+    pairing, now = Pairing(), 0.0
+    code = pairing.new_code(now)
+    wrong = ("1" if code[0] != "1" else "2") + code[1:]
+    waits = []
+    for _ in range(2000):  # far past where 2 ** n would overflow a float
+        attempt = pairing.attempt(wrong, now)
+        assert not attempt.paired
+        waits.append(attempt.retry_after_s)
+        now += attempt.retry_after_s
+        code = pairing.new_code(now)  # a code outlives no wait of an hour; a new one is asked for
+        wrong = ("1" if code[0] != "1" else "2") + code[1:]
+    assert waits[:FREE_TRIES - 1] == [0] * (FREE_TRIES - 1)
+    assert waits[FREE_TRIES - 1:FREE_TRIES + 3] == [30, 60, 120, 240]
+    assert max(waits) == MAX_WAIT_S == waits[-1]
+    assert pairing.attempt(code, now).paired, "the right code still pairs once the wait is over"
