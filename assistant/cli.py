@@ -23,6 +23,7 @@ from .commands.profiles import (
     cmd_profiles_show,
 )
 from .commands.run import cmd_run
+from .commands.web import DEFAULT_ADDRESS, cmd_web
 from .datasets import EVAL_MIN_SCORE
 from .errors import AssistantError
 from .process.run_context import RunContext
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     _model_option(with_model, "a model name from 'assistant models list' or a .tflite file (default: the best present)")
     with_model.add_argument("--profile", type=_named, metavar="NAME|PATH", help="a shipped profile name or a YAML file (default: default)")
     _add_run(commands, common, with_model)
+    _add_web(commands, common, with_model)
     _add_describe(commands, common, with_model)
     _add_profiles(commands, common)
     _add_dataset(commands, common, with_model)
@@ -104,7 +106,31 @@ def _add_run(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
                       help="lowest score the debug view shows, below the profile's own thresholds (0.1)")
     view.add_argument("--half-life", type=float, default=1.0, metavar="SECONDS",
                       help="how fast the heatmap fades (1.0)")
+    _web_options(run.add_argument_group("caregiver's page", "a web page with the live view, the profile editor "
+                                        "and a photo try-out; beyond loopback it asks for a code the assistant says"),
+                 default=None, help_text="serve the caregiver's page at [HOST:]PORT (8080 is 127.0.0.1:8080, this "
+                                         "machine only; 0.0.0.0:8080 reaches the home network, with pairing)")
     run.set_defaults(func=cmd_run)
+
+
+def _web_options(group: argparse._ActionsContainer, default: str | None, help_text: str) -> None:
+    """--web [HOST:]PORT and the TLS files, for `run` and `web`."""
+    group.add_argument("--web", metavar="[HOST:]PORT", default=default, help=help_text)
+    group.add_argument("--web-cert", type=_named, metavar="FILE.pem", help="serve the page over HTTPS with this "
+                                                                           "certificate (with --web-key)")
+    group.add_argument("--web-key", type=_named, metavar="FILE.pem", help="the certificate's private key")
+
+
+def _add_web(commands: argparse._SubParsersAction, common: argparse.ArgumentParser,
+             with_model: argparse.ArgumentParser) -> None:
+    """`web`: the caregiver's page without a camera."""
+    web = commands.add_parser("web", parents=[common, with_model], help="serve the caregiver's page without a camera",
+                              description="Serve the caregiver's page (the profile editor and the photo try-out) "
+                                          "without a camera, until Ctrl-C.")
+    _web_options(web, default=DEFAULT_ADDRESS,
+                 help_text=f"where to serve it (default {DEFAULT_ADDRESS}, this machine only; 0.0.0.0:8080 "
+                           "reaches the home network, with pairing)")
+    web.set_defaults(func=cmd_web)
 
 
 def _add_describe(commands: argparse._SubParsersAction, common: argparse.ArgumentParser,

@@ -49,3 +49,15 @@ def screenshot(page, name: str) -> Path:
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def wait_until(page, expression: str, timeout_s: float = 10.0) -> None:
+    """Wait until the JavaScript `expression` is true on the page. Playwright's wait_for_function
+    compiles its predicate with eval each time it polls, which the page's Content-Security-Policy
+    forbids (no 'unsafe-eval'); page.evaluate is the browser's own evaluation, which it allows."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout_s:g} s: {expression}"
+        page.wait_for_timeout(50)
