@@ -83,7 +83,7 @@ def update(old: Any, new: Any) -> Any:
         for key in [k for k in old if k not in new]:
             del old[key]
         for key, value in new.items():
-            old[key] = update(old[key], value) if key in old else value
+            old[key] = update(old[key], value) if key in old else styled(value, old)
         return old
     if isinstance(old, CommentedSeq) and isinstance(new, list) and len(old) == len(new):
         for i, value in enumerate(new):
@@ -92,6 +92,16 @@ def update(old: Any, new: Any) -> Any:
     if type(old) is bool or type(new) is bool:  # True == 1, yet `hazard: 1` is not `hazard: true`
         return old if type(old) is type(new) and old == new else new
     return old if old == new and plain(old) == new else new
+
+
+def styled(value: Any, siblings: CommentedMap) -> Any:
+    """A new mapping written as its siblings are: `cup: {spoken_name: mug}` among flow-style objects."""
+    if not isinstance(value, dict):
+        return value
+    mapping = CommentedMap((k, styled(v, CommentedMap())) for k, v in value.items())
+    if any(isinstance(v, CommentedMap) and v.fa.flow_style() for v in siblings.values()):
+        mapping.fa.set_flow_style()
+    return mapping
 
 
 class ProfileStore:
