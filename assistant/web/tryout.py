@@ -71,28 +71,21 @@ async def read_upload(request: Request) -> tuple[bytes, str | None]:
 
 
 class PhotoDetector:
-    """An IMAGE-mode detector for uploaded photos: every class down to a low score, made on first
-    use and used by one request at a time."""
+    """Detection for uploaded photos: an IMAGE-mode detector of every class down to a low score, so
+    any edited profile is judged from one pass. Each photo gets a detector of its own, made and
+    closed on the request's worker thread (never the loop's); MediaPipe's graph is never left for
+    the garbage collector, whose close of it can hang. The lock keeps to one photo at a time."""
 
     def __init__(self, model_path: Path):
         self.model_path = model_path
-        self._detector: Detector | None = None
         self._lock = threading.Lock()
 
     def detect(self, data: bytes, name: str) -> tuple[Frame, tuple[Detection, ...], float]:
-        """The photo as a frame, everything the detector sees in it, and how long that took (ms);
+        """The photo as a frame, everything the detector sees in it, and how long detection took (ms);
         SourceError for a photo that is too large or not an image."""
         frame = Frame(decode_image(data, name), timestamp_ms=0, index=0, still=True, name=name)
-        with self._lock:
-            if self._detector is None:
-                self._detector = Detector(self.model_path, video=False, score_threshold=PHOTO_SCORE_FLOOR,
-                                          max_results=CANDIDATE_MAX_RESULTS)
+        with self._lock, Detector(self.model_path, video=False, score_threshold=PHOTO_SCORE_FLOOR,
+                                  max_results=CANDIDATE_MAX_RESULTS) as detector:
             start = time.perf_counter()
-            detections = self._detector.detect(frame)
+            detections = detector.detect(frame)
         return frame, detections, (time.perf_counter() - start) * 1000
-
-    def close(self) -> None:
-        with self._lock:
-            if self._detector is not None:
-                self._detector.close()
-                self._detector = None

@@ -276,7 +276,7 @@ async function save(event) {
   const result = await answer(response);
   if (response.status === 422) {
     showProblems(result);
-    say(result.error, true);
+    say("Not saved: the profile has the problems listed below.", true);
     return;
   }
   if (!response.ok) { say(result.error, true); return; }
@@ -297,28 +297,6 @@ async function undo() {
   $("save").focus();
 }
 
-function table(rows, parent) {
-  parent.replaceChildren();
-  if (!rows.length) return;
-  const wrap = element("div", { class: "table-wrap" });
-  const grid = element("table");
-  grid.append(element("caption", { class: "visually-hidden" }, "Every object the detector reported, and what became of it"));
-  const head = element("tr");
-  for (const name of ["Object", "Score", "Fate", "Why", "Where", "Distance"]) head.append(element("th", { scope: "col" }, name));
-  grid.appendChild(element("thead")).append(head);
-  const body = element("tbody");
-  for (const row of rows) {
-    const line = element("tr");
-    for (const value of [row.name === row.label ? row.label : `${row.name} (${row.label})`, row.score, row.fate, row.reason, row.direction, row.distance]) {
-      line.append(element("td", {}, value));
-    }
-    body.append(line);
-  }
-  grid.append(body);
-  wrap.append(grid);
-  parent.append(wrap);
-}
-
 async function preview() {
   const response = await api("/api/preview", { json: { name: loaded.name, document: edited() } });
   const result = await answer(response);
@@ -327,7 +305,7 @@ async function preview() {
   if (response.status === 422) showProblems(result);
   $("sentence").textContent = response.ok ? result.sentence : result.error;
   $("sentence").className = response.ok ? "" : "error";
-  table(response.ok ? result.objects : [], $("preview-table"));
+  fatesTable(response.ok ? result.objects : [], $("preview-table"));
 }
 
 async function play() {

@@ -12,27 +12,6 @@ function element(tag, attributes = {}, text = "") {
   return node;
 }
 
-function table(rows) {
-  const parent = $("table");
-  parent.replaceChildren();
-  if (!rows.length) return;
-  const grid = element("table");
-  grid.append(element("caption", {}, "Every object the detector reported, and what became of it"));
-  const head = element("tr");
-  for (const name of ["Object", "Score", "Fate", "Why", "Where", "Distance"]) head.append(element("th", { scope: "col" }, name));
-  grid.appendChild(element("thead")).append(head);
-  const body = grid.appendChild(element("tbody"));
-  for (const row of rows) {
-    const line = body.appendChild(element("tr"));
-    for (const value of [row.name === row.label ? row.label : `${row.name} (${row.label})`, row.score, row.fate, row.reason, row.direction, row.distance]) {
-      line.append(element("td", {}, value));
-    }
-  }
-  const wrap = element("div", { class: "table-wrap" });
-  wrap.append(grid);
-  parent.append(wrap);
-}
-
 async function chosenProfile() {
   const choice = $("profile-choice").value;
   if (choice === EDITED) return sessionStorage.getItem("edited-profile");
@@ -60,12 +39,12 @@ async function describe(event) {
     const problems = (result.problems || []).map((each) => each.text).join(" ");
     sentence.textContent = [result.error, problems].filter(Boolean).join(" ");
     sentence.className = "error";
-    table([]);
+    fatesTable([], $("table"));
     $("figure").hidden = true;
     return;
   }
   sentence.textContent = result.sentence;
-  table(result.objects);
+  fatesTable(result.objects, $("table"));
   $("view").src = result.image;
   $("view").alt = `The photo, ${result.width} by ${result.height} pixels, with the detector's boxes. ${result.sentence}`;
   $("figure").hidden = false;
