@@ -153,6 +153,7 @@ function addObject(list, label, spec, inheritedOnly) {
   const details = element("details", { "data-label": label });
   if (inheritedOnly) details.dataset.inherited = "true";
   const summary = element("summary", {}, className(label) + (inheritedOnly ? " — from the profile it extends" : ""));
+  summary.append(element("span", { class: "muted gist" }));
   details.append(summary);
   const box = element("div");
   for (const [key, property] of Object.entries(spec.additionalProperties.$ref
@@ -172,7 +173,23 @@ function addObject(list, label, spec, inheritedOnly) {
   }
   details.append(box);
   list.append(details);
+  gist(details);
   return details;
+}
+
+// The summary's gist of an object's settings: "priority 9, hazard", as edited or inherited.
+function gist(details) {
+  const label = details.dataset.label;
+  const value = (key) => {
+    const field = fields.get(KEY(["objects", label, key]));
+    const typedValue = field ? typed(field) : undefined;
+    return typedValue !== undefined ? typedValue : valueAt(loaded.inherited, ["objects", label, key]);
+  };
+  const parts = [];
+  if (value("priority") !== undefined) parts.push(`priority ${value("priority")}`);
+  if (value("hazard") === true) parts.push("hazard");
+  if (value("spoken_name")) parts.push(`said as “${value("spoken_name")}”`);
+  details.querySelector(".gist").textContent = parts.length ? `— ${parts.join(", ")}` : "";
 }
 
 function setAt(object, path, value) {
@@ -265,6 +282,7 @@ async function check() {
 
 let timer = null;
 function changed() {
+  document.querySelectorAll("#object-list details").forEach(gist);
   clearTimeout(timer);
   timer = setTimeout(check, 400);
 }
