@@ -131,6 +131,9 @@ def test_names_never_reach_a_path(client: TestClient, walk: Path) -> None:
             put = client.put(f"/api/profiles/{name}", json={"document": {"name": "x", "objects": {"car": {}}}})
             assert put.status_code in (400, 404, 405), name
     assert client.put("/api/profiles/..", json={"document": {}}).status_code in (400, 404)
+    for parent in ("../secret", str(secret), "/etc/passwd"):
+        sneaky = client.post("/api/profiles/walk/check", json={"document": {"extends": parent, "objects": {"car": {}}}})
+        assert sneaky.status_code == 400 and "not by a path" in sneaky.json()["error"], parent
     assert client.post("/api/preview", json={"name": "../secret", "document": {"objects": {}}}).json()["error"]
     assert secret.read_text() == "name: secret\nobjects: [car]\n"
     assert sorted(p.name for p in walk.parent.iterdir()) == ["walk.yaml"]

@@ -159,6 +159,8 @@ class ProfileStore:
         """A profile as the editor shows it: its own settings, what it inherits, and whether it may be saved."""
         entry = self.entry(name)
         document = plain(self._load(entry.path)) or {}
+        if not isinstance(document, dict):
+            raise StoreError(f"The profile {name} is not a YAML mapping; run 'assistant profiles check {entry.path}'.", 422)
         base: dict = {}
         if isinstance(document.get("extends"), str):
             try:
@@ -168,8 +170,16 @@ class ProfileStore:
         return {**entry.to_json(), "document": document, "inherited": base, "undo": name in self._previous}
 
     def check(self, name: str, document: dict) -> Profile:
-        """The edited document validated as the file `name` (ProfileProblems in `profiles check`'s words)."""
-        return check_document(document, self.target(name).path, self.known_labels)
+        """The edited document validated as the file `name` (ProfileProblems in `profiles check`'s
+        words). Its `extends` names a profile, never a path, unless the file on disk already has it."""
+        entry = self.target(name)
+        parent = document.get("extends")
+        if isinstance(parent, str) and not NAME.match(parent):
+            on_disk = plain(self._load(entry.path)) if entry.path.exists() else None
+            if not isinstance(on_disk, dict) or on_disk.get("extends") != parent:
+                raise StoreError("'extends' names another profile by its name (lower-case letters, digits, "
+                                 "- or _), not by a path.", 400)
+        return check_document(document, entry.path, self.known_labels)
 
     def save(self, name: str, document: dict) -> Entry:
         """Validate, then write the document into the file in place, atomically; the old file is kept for undo."""
