@@ -212,6 +212,8 @@ def test_shipped_profiles_are_read_only_when_installed(client: TestClient, walk:
     assert load_profile(str(walk.parent / "my-street.yaml")).min_gap_s == 2.0
     assert client.post("/api/profiles/my-street/undo").status_code == 200
     assert not (walk.parent / "my-street.yaml").exists()
+    nowhere = client_for(Path("street")).put("/api/profiles/my-street", json={"document": edited})
+    assert nowhere.status_code == 403 and "--profile" in nowhere.json()["error"]
 
 
 def test_extends_shows_inherited_values_and_saves_own_keys(tmp_path: Path) -> None:

@@ -151,8 +151,11 @@ class ProfileStore:
             return self.entry(name)
         except StoreError as exc:
             folder = self.writable_dir()
-            if exc.status != 404 or folder is None:
+            if exc.status != 404:
                 raise
+            if folder is None:
+                raise StoreError("There is no folder to save a new profile in; start the assistant with "
+                                 "--profile naming a file of your own.", 403) from None
             return Entry(name, folder / f"{name}.yaml", True, folder == PROFILE_DIR)
 
     def read(self, name: str) -> dict:
