@@ -36,6 +36,7 @@ class Problem:
     path: str
     value: Any
     message: str
+    loc: tuple = ()  # the key path as parts ('voice', 'rate'), for a form to put the message at its field
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else str(self.file)
@@ -182,9 +183,11 @@ def _parent_path(spec: str, child: Path) -> Path:
 Chain = list[tuple[Path, "yaml.Node | None"]]
 
 
-def _with_parents(path: Path, spec: str | None, seen: tuple[Path, ...] = ()) -> tuple[dict, Chain]:
-    """The merged raw data of a profile and the chain of files it extends, child first."""
-    data, node = _read(path, spec)
+def _with_parents(path: Path, spec: str | None, seen: tuple[Path, ...] = (),
+                  given: dict | None = None) -> tuple[dict, Chain]:
+    """The merged raw data of a profile and the chain of files it extends, child first; `given`
+    is the file's data edited in memory, read instead of the file."""
+    data, node = (dict(given), None) if given is not None else _read(path, spec)
     if "objects" in data:
         data["objects"] = as_mapping(data["objects"])
     parent_spec = data.get("extends")
@@ -214,6 +217,27 @@ def load_profile(spec: str | None = None, known_labels: Iterable[str] | None = N
     """
     path = profile_path(spec)
     data, chain = _with_parents(path, spec)
+    return _validated(data, chain, path, known_labels, note)
+
+
+def check_document(data: dict, path: Path, known_labels: Iterable[str] | None = None) -> Profile:
+    """`load_profile` for a profile edited in memory, as if `data` were the file `path` (its
+    `extends` is found beside it): the same Profile, or ProfileProblems in the same words, without
+    line numbers (there is no file yet)."""
+    merged, chain = _with_parents(path, str(path), given=data)
+    return _validated(merged, chain, path, known_labels, lambda message: None)
+
+
+def inherited(extends: str, child: Path) -> dict:
+    """The settings a profile at `child` takes from the profile it `extends` (merged up its chain);
+    ProfileProblems if that chain cannot be read."""
+    parent = _parent_path(extends, child)
+    base, _ = _with_parents(parent, extends, (child.resolve(),))
+    return {k: v for k, v in base.items() if k not in ("name", "description", "extends")}
+
+
+def _validated(data: dict, chain: Chain, path: Path, known_labels: Iterable[str] | None,
+               note: Callable[[str], None]) -> Profile:
     data.setdefault("name", path.stem)
     problems = []
     try:
@@ -278,11 +302,11 @@ def _problem(error: dict, chain: Chain) -> Problem:
         owner = _model_at(loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), list(owner.model_fields), n=1) if owner else []
         hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(owner.model_fields)}." if owner else "."
-        return Problem(file, line, path, _NO_VALUE, f"is not a setting here{hint}")
+        return Problem(file, line, path, _NO_VALUE, f"is not a setting here{hint}", loc)
     template = FRIENDLY.get(error["type"])
     message = template.format(**error.get("ctx", {})) if template else error["msg"]
     value = _NO_VALUE if error["type"] == "missing" else error.get("input")
-    return Problem(file, line, path, value, f"{message}.")
+    return Problem(file, line, path, value, f"{message}.", loc)
 
 
 def _model_at(loc: tuple) -> type[BaseModel] | None:
@@ -308,4 +332,4 @@ def _unknown_labels(labels: list, known: set[str], chain: Chain, first: str) -> 
             hint = f"; did you mean {close[0]!r}?" if close else "; 'assistant profiles list' shows examples."
             file, line = _locate(("objects", label), chain)
             yield Problem(file, line, f"objects -> {mention(label)}", _NO_VALUE,
-                          f"{excerpt(label)} is not a class this model knows{hint}")
+                          f"{excerpt(label)} is not a class this model knows{hint}", ("objects", label))

@@ -102,7 +102,13 @@ def read_image(path: Path) -> np.ndarray:
 
     The bytes are read by Python (any file name works) and the size is taken from the header
     before anything is decoded, so a small file claiming a huge image never reaches the decoder."""
-    data = _read_bytes(path)
+    return decode_image(_read_bytes(path), path)
+
+
+def decode_image(data: bytes, path: Path | str) -> np.ndarray:
+    """An image's bytes, already in memory (an upload), as `read_image` decodes a file: the size
+    from the header first, so a small file claiming a huge image never reaches the decoder; `path`
+    is how its messages name it."""
     flag = _decode_flag(path, data)
     if data.startswith(b"\xff\xd8") and b"\xff\xd9" not in data[-64:]:
         data += b"\xff\xd9"  # cut off: end it as libjpeg does a file, so what is there is decoded (grey below)
@@ -126,7 +132,7 @@ def _read_bytes(path: Path) -> bytes:
         raise SourceError(f"Cannot read {path}: {exc.strerror or exc}.") from None
 
 
-def _decode_flag(path: Path, data: bytes) -> int | None:
+def _decode_flag(path: Path | str, data: bytes) -> int | None:
     """The cv2.imdecode flag that keeps the decoded image within MAX_PIXELS; None if the header is
     unreadable (nothing unmeasured is decoded), SourceError if no flag can."""
     jpeg = data.startswith(b"\xff\xd8")
@@ -142,7 +148,7 @@ def _decode_flag(path: Path, data: bytes) -> int | None:
                       f"{'a JPEG' if jpeg else 'an image of this kind'} may have here; scale it down.")
 
 
-def _header_size(path: Path, data: bytes) -> tuple[int, int] | None:
+def _header_size(path: Path | str, data: bytes) -> tuple[int, int] | None:
     """Width and height from an image's header without decoding it; None if Pillow cannot read the header."""
     # JPEG's and PNG's own readers tell the size; Image.open refuses a large one before telling it.
     reader = (JpegImagePlugin.JpegImageFile if data.startswith(b"\xff\xd8")
