@@ -4,7 +4,6 @@ uvicorn on 127.0.0.1."""
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import os
@@ -35,7 +34,7 @@ from assistant.web.security import Guard
 from assistant.web.tryout import MAX_UPLOAD_BYTES
 
 from .conftest import CAR_VIDEO, IMAGES, MODEL
-from .web_browser import PHONE, browser, screenshot, serious_violations
+from .web_browser import PHONE, browser, screenshot, serious_violations, wait_until
 
 COMMENT = "# a breath between sentences, for Ana"
 BUS = IMAGES / "yolov5_bus.jpg"
@@ -81,7 +80,7 @@ def walk_profile(folder: Path) -> Path:
 
 def client_for(profile: Path, live: object = None) -> TestClient:
     ctx = WebContext(str(profile), MODEL, models.labels(MODEL), calibration=CALIBRATION, live=live)
-    client = TestClient(create_app(ctx, Guard()))
+    client = TestClient(create_app(ctx, Guard()), base_url="http://127.0.0.1:8080")  # the guard wants a loopback Host
     client.headers["X-CSRF-Token"] = client.get("/api/session").json()["csrf"]
     return client
 
@@ -370,28 +369,30 @@ def test_editor_page(site: tuple[str, Path], chromium) -> None:
 
     priority.fill("3")
     page.locator("#preview").click()
-    page.wait_for_function("document.getElementById('sentence').textContent.length > 0")
+    wait_until(page, "document.getElementById('sentence').textContent.length > 0")
     assert "car" in page.locator("#sentence").inner_text()
     assert page.locator("#preview-table tbody tr").count() > 3
-    page.locator("#play").click()
-    page.wait_for_function("document.getElementById('audio').src.startsWith('blob:')")
-    played = page.evaluate("""async () => {
-        const blob = await (await fetch(document.getElementById('audio').src)).blob();
-        return await new Promise((done) => { const r = new FileReader(); r.onload = () => done(r.result); r.readAsDataURL(blob); });
-    }""")
-    assert played.startswith("data:audio/wav;base64,")
-    with wave.open(io.BytesIO(base64.b64decode(played.split(",", 1)[1]))) as wav:
+    with page.expect_request("**/api/speak") as speak:
+        page.locator("#play").click()
+    wait_until(page, "document.getElementById('audio').src.startsWith('blob:')")
+    # Chromium keeps no body of a no-store response for Playwright, and the page's CSP lets no script
+    # fetch the blob back: ask again for the same sentence, as the page did, with the page's session.
+    again = page.request.post(speak.value.url, data=speak.value.post_data, headers={
+        "Content-Type": "application/json", "X-CSRF-Token": page.evaluate("session()"), "Origin": url})
+    assert again.ok and again.headers["content-type"] == "audio/wav"
+    body = again.body()
+    with wave.open(io.BytesIO(body)) as wav:
         assert wav.getnchannels() == 2 and wav.getnframes() > wav.getframerate() // 2
 
     with page.expect_response(lambda r: r.url.endswith("/api/profiles/walk") and r.request.method == "PUT") as put:
         page.locator("#save").click()
     assert put.value.status == 200
-    page.wait_for_function("document.getElementById('status').textContent.startsWith('Saved')")
+    wait_until(page, "document.getElementById('status').textContent.startsWith('Saved')")
     assert profile.read_text() == original.replace("car: {priority: 9,", "car: {priority: 3,")
     assert not page.locator("#undo").is_disabled()
     screenshot(page, "editor-saved")
     page.locator("#undo").click()
-    page.wait_for_function("document.getElementById('status').textContent.startsWith('Put back')")
+    wait_until(page, "document.getElementById('status').textContent.startsWith('Put back')")
     assert profile.read_text() == original
     page.close()
 
@@ -405,7 +406,7 @@ def test_try_page(site: tuple[str, Path], chromium) -> None:
     assert serious_violations(page) == []
     page.get_by_label("Photo", exact=True).set_input_files(str(BUS))
     page.get_by_role("button", name="Describe the photo").click()
-    page.wait_for_function("!document.getElementById('figure').hidden")
+    wait_until(page, "!document.getElementById('figure').hidden")
     assert "bus" in page.locator("#sentence").inner_text()
     assert page.locator("#table tbody tr").count() >= 4
     assert page.locator("#view").evaluate("img => img.naturalWidth") == 810

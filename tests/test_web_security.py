@@ -259,8 +259,8 @@ def test_an_oversized_body_is_413_declared_or_streamed(ctx) -> None:
         assert status == 200, "the server still pairs afterwards"
     big = TestClient(create_app(ctx, Guard()), base_url=BASE)
     token = big.get("/api/session").json()["csrf"]
-    response = big.post("/api/pair/new", content=b"x" * (13 * 1024 * 1024), headers={**ORIGIN, "X-CSRF-Token": token})
-    assert response.status_code == 413 and response.json()["error"].endswith("at most 12 MB.")
+    response = big.post("/api/pair/new", content=b"x" * (22 * 1024 * 1024), headers={**ORIGIN, "X-CSRF-Token": token})
+    assert response.status_code == 413 and response.json()["error"].endswith("at most 21 MB.")
 
 
 def test_the_pair_page_in_a_browser_on_a_phone(ctx) -> None:

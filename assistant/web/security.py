@@ -19,7 +19,7 @@ from .server import is_loopback
 COOKIE = "assistant_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-MAX_BODY_BYTES = 12 * 1024 * 1024
+MAX_BODY_BYTES = 21 * 1024 * 1024  # the photo try-out's 20 MB photo and its form; each route has its own, lower limit
 MAX_SESSIONS = 64  # the oldest is forgotten beyond this: no one can fill the memory with sessions
 PAIRING_PATHS = ("/api/pair", "/api/pair/new")  # the only changes a browser may ask for before it has a session
 PUBLIC_PATHS = ("/pair", "/api/session", *PAIRING_PATHS)  # reachable before pairing
