@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import cv2
 
+from ..config.calibration import UNCALIBRATED, Calibration
 from ..config.rules import Rules
 from ..runtime.frame_report import FrameReport
 from ..speech.speaker import Spoken
@@ -180,6 +181,13 @@ class LiveFeed:
         if not ok:
             raise RuntimeError("OpenCV could not encode the debug view as a JPEG.")
         return View(encoded.tobytes(), frame.index, frame.captured_s)
+
+
+def calibration_line(found: Calibration | None) -> str:
+    """Which calibration is in use, in one short line for the status panel (the run's start says where it is)."""
+    if found is None or found.source is None:
+        return f"none: every class is spoken at {UNCALIBRATED}"
+    return f"{found.source.name}: {found.summary()}"
 
 
 def in_view(report: FrameReport | None) -> list[dict]:

@@ -16,7 +16,7 @@ from .context import WebContext
 
 STATIC = Path(__file__).resolve().parent / "static"
 NO_CAMERA = ("There is no camera in this mode ('assistant web'): to see what the assistant sees, start it with "
-             "'assistant run --web'.")
+             "'assistant run --web PORT'. The Profile and Try a photo pages work here.")
 COMMANDS = {"repeat": Command.REPEAT, "describe": Command.DESCRIBE, "pause": Command.PAUSE,
             "faster": Command.FASTER, "slower": Command.SLOWER}
 MAX_COMMAND_BYTES = 1024
