@@ -11,12 +11,13 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import cv2
+import httpx
 import numpy as np
 import pytest
 import uvicorn
-from starlette.testclient import TestClient
 
 from assistant.config import calibration
 from assistant.config.rules import load_rules
@@ -59,8 +60,8 @@ def feed_for(clock: Clock, **options: object) -> LiveFeed:
     return LiveFeed(load_rules(), MODEL.name, "not calibrated", clock=clock, **options)
 
 
-def said(text: str, kind: str = "new") -> Spoken:
-    return Spoken(Utterance(text, 0, 0, kind=kind, language="en"), None, 0.0, 0.0, 0.0, False, False)
+def said(text: str) -> Spoken:
+    return Spoken(Utterance(text, 0, 0, language="en"), None, 0.0, 0.0, 0.0, False, False)
 
 
 def test_a_frame_is_encoded_once_whatever_the_number_of_viewers(reports: list[FrameReport]) -> None:
@@ -129,9 +130,38 @@ def test_status_says_the_camera_is_lost_when_no_frame_comes(reports: list[FrameR
     assert status["camera"] == "lost" and status["fps"] is None
 
 
-def test_without_a_camera_the_api_says_so_in_one_sentence() -> None:
-    ctx = WebContext(None, MODEL, ("person",), calibration.for_model(MODEL))
-    with TestClient(create_app(ctx, Guard())) as client:
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(ctx: WebContext) -> Iterator[str]:
+    """The page's app served on loopback from its own thread, as `run --web` serves it; its address."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(ctx, Guard()), host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            assert thread.is_alive(), "the server did not start"
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def no_camera() -> Iterator[str]:
+    """The page as `assistant web` serves it: no live feed."""
+    with serving(WebContext(None, MODEL, ("person",), calibration.for_model(MODEL))) as url:
+        yield url
+
+
+def test_without_a_camera_the_api_says_so_in_one_sentence(no_camera: str) -> None:
+    with httpx.Client(base_url=no_camera) as client:
         assert client.get("/").status_code == 200
         for response in (client.get("/api/frame.jpg"), client.get("/api/live")):
             assert response.status_code == 409 and "no camera" in response.json()["error"]
@@ -140,10 +170,9 @@ def test_without_a_camera_the_api_says_so_in_one_sentence() -> None:
 def test_commands_go_to_the_loop_and_nothing_else_does(reports: list[FrameReport]) -> None:
     commands: queue.SimpleQueue = queue.SimpleQueue()
     feed = feed_for(Clock())
-    ctx = WebContext(None, MODEL, ("person",), live=feed, commands=commands)
-    with TestClient(create_app(ctx, Guard())) as client:
-        token = client.get("/api/session").json()["csrf"]
-        headers = {"X-CSRF-Token": token}
+    with serving(WebContext(None, MODEL, ("person",), live=feed, commands=commands)) as url, \
+            httpx.Client(base_url=url) as client:
+        headers = {"X-CSRF-Token": client.get("/api/session").json()["csrf"]}
         assert client.get("/api/frame.jpg").status_code == 204
         for name in ("repeat", "describe", "pause", "faster", "slower"):
             assert client.post("/api/command", json={"command": name}, headers=headers).status_code == 200
@@ -152,20 +181,16 @@ def test_commands_go_to_the_loop_and_nothing_else_does(reports: list[FrameReport
         for body in ({"command": "quit"}, {"command": 3}, [], "x" * 5000):
             response = client.post("/api/command", json=body, headers=headers)
             assert response.status_code in (400, 413) and response.json()["error"].endswith(".")
+        assert client.post("/api/command", content=b"\xff{", headers=headers).status_code == 400
         assert commands.empty()
-        assert client.get("/api/live?after=-1").status_code == 400
+        assert client.get("/api/live", params={"after": "-1"}).status_code == 400
         feed.observe(reports[0])
         response = client.get("/api/frame.jpg")
         assert response.headers["content-type"] == "image/jpeg" and response.headers["cache-control"] == "no-store"
+        assert int(response.headers["x-frame-index"]) == reports[0].frame.index
 
 
 # The page against a real run.
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
@@ -235,23 +260,12 @@ def test_the_live_page_in_a_real_browser(running: str, chromium) -> None:
     screenshot(phone, "live-phone")
 
 
-def test_the_page_without_a_camera_says_how_to_start_one(chromium) -> None:
+def test_the_page_without_a_camera_says_how_to_start_one(no_camera: str, chromium) -> None:
     """Under `assistant web` the page says plainly that there is no camera, and shows no live view."""
-    ctx = WebContext(None, MODEL, ("person",))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(ctx, Guard()), host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            time.sleep(0.05)
-        page = chromium.new_page(viewport=PHONE)
-        page.goto(f"http://127.0.0.1:{port}/")
-        page.wait_for_selector("#problem:not([hidden])")
-        assert "assistant run --web" in page.inner_text("#problem")
-        assert not page.is_visible("#view") and not page.is_visible("button[data-command=repeat]")
-        assert serious_violations(page) == []
-        screenshot(page, "live-no-camera")
-    finally:
-        server.should_exit = True
-        thread.join(5)
+    page = chromium.new_page(viewport=PHONE)
+    page.goto(no_camera + "/")
+    page.wait_for_selector("#problem:not([hidden])")
+    assert "assistant run --web" in page.inner_text("#problem")
+    assert not page.is_visible("#view") and not page.is_visible("button[data-command=repeat]")
+    assert serious_violations(page) == []
+    screenshot(page, "live-no-camera")

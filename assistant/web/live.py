@@ -4,7 +4,8 @@ sentences as they were said, and the debug view of the newest frame as a JPEG.
 Threads: `observe` runs on the loop's thread for every frame and only stores a reference and
 counts; `heard` runs on the speech thread; everything else runs on the server's threads, which
 draw and encode the debug view there, at most `max_jpeg_fps` times a second and at most once
-per frame however many pages are watching.
+per frame however many pages are watching. The heatmap is fed only the frames drawn; it fades
+by media time, so it looks as the debug window's does, a little coarser.
 """
 
 from __future__ import annotations

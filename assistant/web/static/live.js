@@ -118,6 +118,7 @@ async function pollLive() {
 
 async function send(button) {
   const result = $("command-result");
+  result.textContent = ""; // so the same answer twice is announced twice
   try {
     const response = await api("/api/command", { json: { command: button.dataset.command } });
     result.className = response.ok ? "" : "error";

@@ -1,0 +1,228 @@
+"""The caregiver's page against the loop: does watching it slow the assistant down?
+
+On the car video read as a file (not in real time, so fps is the loop's capacity), in one process,
+interleaved: the loop with no server (as `assistant run`, and with every class asked for down to
+--candidates as under --web), then with the page's server and 0, 1 and 5 viewers. A viewer is a
+thread polling the frame 4 times a second and the status once a second, as the page does. Also: the
+time from a frame's capture to its image served to a viewer (p50, p95), the page's load time in
+chromium, and the server's memory. Prints one line per run, then one JSON object. Usage:
+    python benchmarks/web.py [--video PATH] [--repeat N] [--max-frames N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import uvicorn
+from shared import ROOT, SHARED  # noqa: E402  (first: it points the assistant at the shared models)
+
+from assistant.config import models  # noqa: E402
+from assistant.config.rules import Rules, load_rules  # noqa: E402
+from assistant.runtime.frame_report import FrameReport  # noqa: E402
+from assistant.runtime.loop import RunOptions, run  # noqa: E402
+from assistant.sources.source import open_source  # noqa: E402
+from assistant.speech.backends import NullBackend  # noqa: E402
+from assistant.speech.speaker import Speaker  # noqa: E402
+from assistant.vision.detector import mediapipe_detectors  # noqa: E402
+from assistant.web.app import create_app  # noqa: E402
+from assistant.web.context import WebContext  # noqa: E402
+from assistant.web.live import LiveFeed, calibration_line  # noqa: E402
+from assistant.web.security import Guard  # noqa: E402
+
+FRAME_S, LIVE_S = 0.25, 1.0  # the page's polling (static/live.js)
+CANDIDATES = 0.1  # --candidates' default, which --web asks the detector for
+VIEWERS = (0, 1, 5)
+
+
+def rss_mb() -> float:
+    """This process's resident memory now."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def peak_rss(peaks: dict[str, float], name: str) -> Iterator[None]:
+    """Sample this process's resident memory while inside, and keep the largest seen under `name`."""
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.2):
+            peaks[name] = max(peaks.get(name, 0.0), rss_mb())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield
+    finally:
+        done.set()
+        sampler.join()
+
+
+@contextmanager
+def serving(ctx: WebContext) -> Iterator[str]:
+    """The page's app on loopback on its own thread, as `run --web` serves it; its address."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(ctx, Guard()), host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, name="web", daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(5)
+
+
+def viewer(url: str, stop: threading.Event, captured: dict[int, float], latencies_ms: list[float]) -> None:
+    """Poll like the page: the frame 4 times a second, the status and sentences once a second; for
+    each new frame, how long after its capture its image arrived."""
+    last_index, seq, next_live = None, 0, 0.0
+    with httpx.Client(base_url=url, timeout=10) as client:
+        while not stop.is_set():
+            started = time.monotonic()
+            response = client.get("/api/frame.jpg")
+            if response.status_code == 200 and response.headers["x-frame-index"] != last_index:
+                last_index = response.headers["x-frame-index"]
+                latencies_ms.append((time.monotonic() - captured[int(last_index)]) * 1000)
+            if started >= next_live:
+                sentences = client.get("/api/live", params={"after": seq}).json()["sentences"]
+                seq = sentences[-1]["seq"] if sentences else seq
+                next_live = started + LIVE_S
+            stop.wait(max(0.0, FRAME_S - (time.monotonic() - started)))
+
+
+def loop_fps(video: Path, model: Path, rules: Rules, max_frames: int | None, candidates: float | None,
+             on_frame: Callable[[FrameReport], None] | None = None, stop: threading.Event | None = None) -> float:
+    """The whole loop's frames a second on the video, silent."""
+    speaker = Speaker(NullBackend())
+    options = RunOptions(max_frames=max_frames, on_frame=on_frame, candidates=candidates,
+                         stop=stop or threading.Event())
+    with open_source(str(video)) as source:
+        stats = run(source, mediapipe_detectors(model), rules, speaker, options)
+    speaker.close(drain=False)
+    return stats.fps
+
+
+def watched_fps(video: Path, model: Path, rules: Rules, max_frames: int | None, viewers: int,
+                latencies_ms: list[float]) -> float:
+    """The loop's fps with the page served and `viewers` polling it."""
+    feed = LiveFeed(rules, model.name, calibration_line(rules.calibration))
+    captured: dict[int, float] = {}
+
+    def observe(report: FrameReport) -> None:
+        captured[report.frame.index] = report.frame.captured_s
+        feed.observe(report)
+
+    ctx = WebContext(None, model, (), rules.calibration, live=feed)
+    stop = threading.Event()
+    with serving(ctx) as url:
+        threads = [threading.Thread(target=viewer, args=(url, stop, captured, latencies_ms)) for _ in range(viewers)]
+        for thread in threads:
+            thread.start()
+        try:
+            return loop_fps(video, model, rules, max_frames, CANDIDATES, observe)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
+
+
+def page_load(video: Path, model: Path, rules: Rules, loads: int = 3) -> tuple[float, float]:
+    """Median milliseconds, in chromium, from asking for the page to its load event, and to its first frame shown."""
+    sys.path.insert(0, str(ROOT))
+    from tests.web_browser import browser
+
+    feed = LiveFeed(rules, model.name, calibration_line(rules.calibration))
+    stop = threading.Event()
+    loop = threading.Thread(target=loop_fps, args=(video, model, rules, None, CANDIDATES, feed.observe, stop))
+    to_load, to_frame = [], []
+    with serving(WebContext(None, model, (), rules.calibration, live=feed)) as url:
+        loop.start()
+        while feed.latest() is None:
+            time.sleep(0.05)
+        with browser() as chromium:
+            for _ in range(loads + 1):  # the first warms chromium up and is not counted
+                page = chromium.new_page()
+                started = time.perf_counter()
+                page.goto(url + "/", wait_until="load")
+                loaded = time.perf_counter()
+                page.wait_for_function("document.getElementById('view').src.startsWith('blob:')")
+                to_load.append((loaded - started) * 1000)
+                to_frame.append((time.perf_counter() - started) * 1000)
+                page.close()
+        stop.set()
+        loop.join()
+    return statistics.median(to_load[1:]), statistics.median(to_frame[1:])
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))], 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--video", type=Path, default=SHARED / "data" / "video" / "car-detection.mp4")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of every run, interleaved; the best is kept")
+    parser.add_argument("--max-frames", type=int, help="frames per run (default: the whole video)")
+    args = parser.parse_args()
+    model = models.resolve()
+    rules = load_rules()
+    best: dict[str, float] = {}
+    latencies: dict[int, list[float]] = {n: [] for n in VIEWERS}
+    rss: dict[str, float] = {}
+
+    def keep(name: str, measure: Callable[[], float], round_: int) -> None:
+        with peak_rss(rss, name):
+            fps = measure()
+        best[name] = max(best.get(name, 0.0), fps)
+        print(f"round {round_ + 1}: {name} {fps:.2f} fps, peak RSS {rss[name]:.0f} MB", file=sys.stderr)
+
+    video, frames = args.video, args.max_frames
+    for round_ in range(args.repeat):
+        keep("no_server", lambda: loop_fps(video, model, rules, frames, None), round_)
+        keep("no_server_candidates", lambda: loop_fps(video, model, rules, frames, CANDIDATES), round_)
+        for n in VIEWERS:
+            keep(f"viewers_{n}", lambda: watched_fps(video, model, rules, frames, n, latencies[n]), round_)
+    load_ms, first_frame_ms = page_load(args.video, model, rules)
+    served = latencies[1] + latencies[5]
+    print(json.dumps({
+        "video": args.video.name,
+        "model": model.name,
+        **{f"{name}_fps": round(fps, 2) for name, fps in best.items()},
+        "candidates_vs_no_server": round(best["no_server_candidates"] / best["no_server"], 3),
+        **{f"viewers_{n}_vs_no_server": round(best[f"viewers_{n}"] / best["no_server_candidates"], 3)
+           for n in VIEWERS},  # the same detector settings, so this is the server's and the viewers' cost
+        "capture_to_served_ms_p50": percentile(served, 50),
+        "capture_to_served_ms_p95": percentile(served, 95),
+        "images_served": len(served),
+        "page_load_ms": round(load_ms, 1),
+        "page_first_frame_ms": round(first_frame_ms, 1),
+        "peak_rss_no_server_mb": round(rss["no_server_candidates"], 1),
+        "rss_delta_server_5_viewers_mb": round(rss["viewers_5"] - rss["no_server_candidates"], 1),
+    }))
+
+
+if __name__ == "__main__":
+    main()
