@@ -3,7 +3,7 @@
 On the car video read as a file (not in real time, so fps is the loop's capacity), in one process,
 interleaved: the loop with no server (as `assistant run`, and with every class asked for down to
 --candidates as under --web), then with the page's server and 0, 1 and 5 viewers. A viewer is a
-thread polling the frame 4 times a second and the status once a second, as the page does. Also: the
+process polling the frame 4 times a second and the status once a second, as the page does. Also: the
 time from a frame's capture to its image served to a viewer (p50, p95), the page's load time in
 chromium, and the server's memory. Prints one line per run, then one JSON object. Usage:
     python benchmarks/web.py [--video PATH] [--repeat N] [--max-frames N]
@@ -12,7 +12,10 @@ chromium, and the server's memory. Prints one line per run, then one JSON object
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
+import multiprocessing
+import multiprocessing.synchronize
 import socket
 import statistics
 import sys
@@ -22,7 +25,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import uvicorn
 from shared import ROOT, SHARED  # noqa: E402  (first: it points the assistant at the shared models)
 
@@ -92,22 +94,34 @@ def serving(ctx: WebContext) -> Iterator[str]:
         thread.join(5)
 
 
-def viewer(url: str, stop: threading.Event, captured: dict[int, float], latencies_ms: list[float]) -> None:
-    """Poll like the page: the frame 4 times a second, the status and sentences once a second; for
-    each new frame, how long after its capture its image arrived."""
+def viewer(port: int, stop: multiprocessing.synchronize.Event, results: multiprocessing.Queue) -> None:
+    """A browser's share of the work, in a process of its own as a phone's would be: the frame 4 times
+    a second, the status and sentences once a second, over one kept-alive connection. For each new
+    frame, how long after its capture its image arrived: the frame's age when the server answered
+    plus the whole request's time, so an upper bound. Puts the list on `results` when stopped."""
+    results.put("ready")  # imported: the loop may start
+    latencies_ms: list[float] = []
     last_index, seq, next_live = None, 0, 0.0
-    with httpx.Client(base_url=url, timeout=10) as client:
-        while not stop.is_set():
-            started = time.monotonic()
-            response = client.get("/api/frame.jpg")
-            if response.status_code == 200 and response.headers["x-frame-index"] != last_index:
-                last_index = response.headers["x-frame-index"]
-                latencies_ms.append((time.monotonic() - captured[int(last_index)]) * 1000)
-            if started >= next_live:
-                sentences = client.get("/api/live", params={"after": seq}).json()["sentences"]
-                seq = sentences[-1]["seq"] if sentences else seq
-                next_live = started + LIVE_S
-            stop.wait(max(0.0, FRAME_S - (time.monotonic() - started)))
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+    def get(path: str) -> tuple[http.client.HTTPResponse, bytes]:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response, response.read()
+
+    while not stop.is_set():
+        started = time.monotonic()
+        response, _ = get("/api/frame.jpg")
+        if response.status == 200 and response.getheader("X-Frame-Index") != last_index:
+            last_index = response.getheader("X-Frame-Index")
+            latencies_ms.append(float(response.getheader("X-Frame-Age-Ms")) + (time.monotonic() - started) * 1000)
+        if started >= next_live:
+            sentences = json.loads(get(f"/api/live?after={seq}")[1])["sentences"]
+            seq = sentences[-1]["seq"] if sentences else seq
+            next_live = started + LIVE_S
+        stop.wait(max(0.0, FRAME_S - (time.monotonic() - started)))
+    connection.close()
+    results.put(latencies_ms)
 
 
 def loop_fps(video: Path, model: Path, rules: Rules, max_frames: int | None, candidates: float | None,
@@ -126,24 +140,24 @@ def watched_fps(video: Path, model: Path, rules: Rules, max_frames: int | None, 
                 latencies_ms: list[float]) -> float:
     """The loop's fps with the page served and `viewers` polling it."""
     feed = LiveFeed(rules, model.name, calibration_line(rules.calibration))
-    captured: dict[int, float] = {}
-
-    def observe(report: FrameReport) -> None:
-        captured[report.frame.index] = report.frame.captured_s
-        feed.observe(report)
-
     ctx = WebContext(None, model, (), rules.calibration, live=feed)
-    stop = threading.Event()
+    spawn = multiprocessing.get_context("spawn")
+    stop, results = spawn.Event(), spawn.Queue()
     with serving(ctx) as url:
-        threads = [threading.Thread(target=viewer, args=(url, stop, captured, latencies_ms)) for _ in range(viewers)]
-        for thread in threads:
-            thread.start()
+        port = int(url.rsplit(":", 1)[1])
+        processes = [spawn.Process(target=viewer, args=(port, stop, results)) for _ in range(viewers)]
+        for process in processes:
+            process.start()
+        for _ in processes:
+            assert results.get(timeout=120) == "ready"
         try:
-            return loop_fps(video, model, rules, max_frames, CANDIDATES, observe)
+            return loop_fps(video, model, rules, max_frames, CANDIDATES, feed.observe)
         finally:
             stop.set()
-            for thread in threads:
-                thread.join()
+            for _ in processes:
+                latencies_ms.extend(results.get(timeout=30))
+            for process in processes:
+                process.join()
 
 
 def page_load(video: Path, model: Path, rules: Rules, loads: int = 3) -> tuple[float, float]:
@@ -194,10 +208,13 @@ def main() -> None:
     rss: dict[str, float] = {}
 
     def keep(name: str, measure: Callable[[], float], round_: int) -> None:
-        with peak_rss(rss, name):
+        peaks: dict[str, float] = {}
+        with peak_rss(peaks, name):
             fps = measure()
         best[name] = max(best.get(name, 0.0), fps)
-        print(f"round {round_ + 1}: {name} {fps:.2f} fps, peak RSS {rss[name]:.0f} MB", file=sys.stderr)
+        if round_ == 0:  # later rounds start from the memory the earlier ones left
+            rss[name] = peaks[name]
+        print(f"round {round_ + 1}: {name} {fps:.2f} fps, peak RSS {peaks[name]:.0f} MB", file=sys.stderr)
 
     video, frames = args.video, args.max_frames
     for round_ in range(args.repeat):
@@ -219,7 +236,8 @@ def main() -> None:
         "images_served": len(served),
         "page_load_ms": round(load_ms, 1),
         "page_first_frame_ms": round(first_frame_ms, 1),
-        "peak_rss_no_server_mb": round(rss["no_server_candidates"], 1),
+        "peak_rss_no_server_mb": round(rss["no_server_candidates"], 1),  # round 1's peaks
+        "rss_delta_server_0_viewers_mb": round(rss["viewers_0"] - rss["no_server_candidates"], 1),
         "rss_delta_server_5_viewers_mb": round(rss["viewers_5"] - rss["no_server_candidates"], 1),
     }))
 

@@ -128,6 +128,8 @@ def test_status_says_the_camera_is_lost_when_no_frame_comes(reports: list[FrameR
     clock.now += load_rules().profile.camera_timeout_s
     status = feed.status()
     assert status["camera"] == "lost" and status["fps"] is None
+    feed.live = False  # a file read in order, waiting for its voice, is not lost
+    assert feed.status()["camera"] == "ok"
 
 
 def free_port() -> int:

@@ -7,8 +7,8 @@ import argparse
 import queue
 import signal
 import threading
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from ..config import calibration
@@ -77,13 +77,11 @@ def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
         transcript = Transcript(Path(args.transcript), warn) if args.transcript else None
         for message in speech_notes:
             note(message)
-        feed, ctx = _live(args, rules, model_path, labels, commands)
+        feed, ctx = _live(args, rules, model_path, labels, commands, live=source.live, queued=lambda: speaker.queued)
         speaker = Speaker(backend, settings=settings, on_spoken=_chain(feed and feed.heard,
                                                                        transcript and transcript.write),
                           warn=warn, max_age_s=profile.freshness_s, on_output_closed=stop.set,
                           stdout=context.stdout)
-        if feed is not None:
-            feed.queued = lambda: speaker.queued
         speaker.wait_ready()  # its warning must print before the detector briefly silences native stderr
         show = (lambda report: viewer.show(report, speaker.queued, speaker.last_spoken)) if viewer else None
         options = RunOptions(max_frames=args.max_frames, stop=stop, watcher=watcher,
@@ -106,14 +104,17 @@ def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
 
 
 def _live(args: argparse.Namespace, rules: Rules, model_path: Path, labels: tuple[str, ...],
-          commands: queue.SimpleQueue) -> tuple[LiveFeed | None, WebContext | None]:
-    """With --web: the feed the page reads the run from, and the page's context; else (None, None)."""
+          commands: queue.SimpleQueue, *, live: bool,
+          queued: Callable[[], int]) -> tuple[LiveFeed | None, WebContext | None]:
+    """With --web: the feed the page reads the run from (`live`: the source is a camera or stream;
+    `queued`: the sentences waiting to be said), and the page's context; else (None, None)."""
     if not getattr(args, "web", None):
         return None, None
     from ..web.context import WebContext
     from ..web.live import LiveFeed, calibration_line
 
-    feed = LiveFeed(rules, model_path.name, calibration_line(rules.calibration))
+    feed = LiveFeed(rules, model_path.name, calibration_line(rules.calibration), live=live,
+                    queued=queued)
     return feed, WebContext(args.profile, model_path, labels, rules.calibration, live=feed, commands=commands)
 
 

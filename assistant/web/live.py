@@ -61,14 +61,16 @@ class LiveFeed:
 
     `rules`: the run's rules at the start (a report's own rules replace them). `model` and
     `calibration`: one line each, for the status. `queued`: how many sentences wait to be said.
+    `live`: the source is a camera or stream, said to be lost when no frame has come for the
+    profile's camera_timeout_s (a file read in order may wait that long for its voice, and is not).
     `clock`: monotonic seconds (a test passes its own).
     """
 
     def __init__(self, rules: Rules, model: str, calibration: str, *, queued: Callable[[], int] = lambda: 0,
-                 max_jpeg_fps: float = MAX_JPEG_FPS, half_life_s: float = 1.0,
+                 live: bool = True, max_jpeg_fps: float = MAX_JPEG_FPS, half_life_s: float = 1.0,
                  clock: Callable[[], float] = time.monotonic):
         self.model, self.calibration = model, calibration
-        self.queued, self.max_jpeg_fps, self.clock = queued, max_jpeg_fps, clock
+        self.queued, self.live, self.max_jpeg_fps, self.clock = queued, live, max_jpeg_fps, clock
         self._rules = rules
         self._lock = threading.Lock()
         self._latest: FrameReport | None = None
@@ -128,15 +130,16 @@ class LiveFeed:
         rules = report.rules if report is not None else self._rules
         profile = rules.profile
         since_s = now - observed_s if observed_s is not None else None
+        lost = self.live and since_s is not None and since_s >= profile.camera_timeout_s
         fps = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 and arrivals[-1] > arrivals[0] \
             else None
         return {
             "frames": frames,
-            "camera": ("waiting" if since_s is None else "lost" if since_s >= profile.camera_timeout_s else "ok"),
+            "camera": "waiting" if since_s is None else "lost" if lost else "ok",
             "since_frame_s": None if since_s is None else round(since_s, 2),
             "paused": bool(report and report.paused),
             "covered": bool(report and report.covered),
-            "fps": None if fps is None or (since_s or 0) >= profile.camera_timeout_s else round(fps, 1),
+            "fps": None if fps is None or lost else round(fps, 1),
             "frame_age_ms": None if report is None else round(report.age_ms),
             "dropped": 0 if report is None else report.dropped,
             "max_fps": None if report is None else report.max_fps,
