@@ -16,6 +16,7 @@ import http.client
 import json
 import multiprocessing
 import multiprocessing.synchronize
+import resource
 import socket
 import statistics
 import sys
@@ -44,6 +45,12 @@ from assistant.web.security import Guard  # noqa: E402
 FRAME_S, LIVE_S = 0.25, 1.0  # the page's polling (static/live.js)
 CANDIDATES = 0.1  # --candidates' default, which --web asks the detector for
 VIEWERS = (0, 1, 5)
+
+
+def cpu_s() -> float:
+    """CPU seconds this process has used (every thread; not its children)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def rss_mb() -> float:
@@ -206,15 +213,20 @@ def main() -> None:
     best: dict[str, float] = {}
     latencies: dict[int, list[float]] = {n: [] for n in VIEWERS}
     rss: dict[str, float] = {}
+    cpu: dict[str, float] = {}  # this process's CPU seconds (the loop and the server, not the viewers)
 
     def keep(name: str, measure: Callable[[], float], round_: int) -> None:
         peaks: dict[str, float] = {}
+        start_cpu = cpu_s()
         with peak_rss(peaks, name):
             fps = measure()
+        used = cpu_s() - start_cpu
         best[name] = max(best.get(name, 0.0), fps)
+        cpu[name] = min(cpu.get(name, used), used)
         if round_ == 0:  # later rounds start from the memory the earlier ones left
             rss[name] = peaks[name]
-        print(f"round {round_ + 1}: {name} {fps:.2f} fps, peak RSS {peaks[name]:.0f} MB", file=sys.stderr)
+        print(f"round {round_ + 1}: {name} {fps:.2f} fps, {used:.1f} CPU s, peak RSS {peaks[name]:.0f} MB",
+              file=sys.stderr)
 
     video, frames = args.video, args.max_frames
     for round_ in range(args.repeat):
@@ -231,6 +243,9 @@ def main() -> None:
         "candidates_vs_no_server": round(best["no_server_candidates"] / best["no_server"], 3),
         **{f"viewers_{n}_vs_no_server": round(best[f"viewers_{n}"] / best["no_server_candidates"], 3)
            for n in VIEWERS},  # the same detector settings, so this is the server's and the viewers' cost
+        # CPU is steadier than fps on a shared machine: the same frames, the same detector settings
+        **{f"viewers_{n}_cpu_vs_no_server": round(cpu[f"viewers_{n}"] / cpu["no_server_candidates"], 3)
+           for n in VIEWERS},
         "capture_to_served_ms_p50": percentile(served, 50),
         "capture_to_served_ms_p95": percentile(served, 95),
         "images_served": len(served),

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import cv2
 import httpx
@@ -24,6 +25,7 @@ from assistant.config.rules import load_rules
 from assistant.core import Utterance
 from assistant.runtime.controls import Command
 from assistant.runtime.frame_report import FrameReport
+from assistant.runtime.transcript import read_transcript
 from assistant.speech.speaker import Spoken
 from assistant.vision.detector import mediapipe_detectors
 from assistant.web.app import create_app
@@ -202,12 +204,14 @@ def chromium() -> Iterator[object]:
 
 
 @pytest.fixture(scope="module")
-def running() -> Iterator[str]:
-    """A real `assistant run` of the car video in real time, serving the page on loopback; its address."""
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A real `assistant run` of the car video in real time, serving the page on loopback: its address,
+    and its transcript."""
     port = free_port()
+    transcript = tmp_path_factory.mktemp("live") / "said.jsonl"
     process = subprocess.Popen(
         [sys.executable, "-m", "assistant", "run", "--source", str(CAR_VIDEO), "--realtime", "--speech", "none",
-         "--web", f"127.0.0.1:{port}"],
+         "--transcript", str(transcript), "--web", f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, env=dict(os.environ), start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -220,17 +224,18 @@ def running() -> Iterator[str]:
             assert time.monotonic() < deadline, "the page never came up"
             time.sleep(0.1)
     try:
-        yield url
+        yield url, transcript
     finally:
         process.terminate()
         process.wait(10)
 
 
-def test_the_live_page_in_a_real_browser(running: str, chromium) -> None:
-    """The image updates, sentences arrive in the log, the status shows the run, Pause shows paused;
-    axe finds nothing serious, and a phone's screen needs no sideways scrolling."""
+def test_the_live_page_in_a_real_browser(running: tuple[str, Path], chromium) -> None:
+    """The image updates, sentences arrive in the log (as in the transcript), the status shows the run,
+    Pause shows paused; axe finds nothing serious, and a phone's screen needs no sideways scrolling."""
+    url, transcript = running
     page = chromium.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(running + "/")
+    page.goto(url + "/")
     page.wait_for_function("document.getElementById('view').src.startsWith('blob:')", timeout=20000)
     first = page.eval_on_selector("#view", "img => img.src")
     page.wait_for_function(f"document.getElementById('view').src !== {first!r}", timeout=5000)
@@ -253,9 +258,11 @@ def test_the_live_page_in_a_real_browser(running: str, chromium) -> None:
     page.keyboard.press("Enter")  # the focused Pause button, from the keyboard: resumed
     page.wait_for_function("document.getElementById('s-speech').textContent === 'on'", timeout=5000)
     screenshot(page, "live-resumed")
+    on_page = page.eval_on_selector_all("#sentences p", "ps => ps.map(p => p.lastChild.textContent)")
+    assert on_page == [r["text"] for r in read_transcript(transcript)][:len(on_page)]  # the same, in order
 
     phone = chromium.new_page(viewport=PHONE)
-    phone.goto(running + "/")
+    phone.goto(url + "/")
     phone.wait_for_function("document.getElementById('view').src.startsWith('blob:')", timeout=10000)
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert serious_violations(phone) == []
