@@ -17,7 +17,6 @@ import json
 import multiprocessing
 import multiprocessing.synchronize
 import resource
-import socket
 import statistics
 import sys
 import threading
@@ -26,7 +25,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import uvicorn
 from shared import ROOT, SHARED  # noqa: E402  (first: it points the assistant at the shared models)
 
 from assistant.config import models  # noqa: E402
@@ -41,6 +39,7 @@ from assistant.web.app import create_app  # noqa: E402
 from assistant.web.context import WebContext  # noqa: E402
 from assistant.web.live import LiveFeed, calibration_line  # noqa: E402
 from assistant.web.security import Guard  # noqa: E402
+from assistant.web.server import WebServer  # noqa: E402
 
 FRAME_S, LIVE_S = 0.25, 1.0  # the page's polling (static/live.js)
 CANDIDATES = 0.1  # --candidates' default, which --web asks the detector for
@@ -59,12 +58,6 @@ def rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
@@ -88,17 +81,12 @@ def peak_rss(peaks: dict[str, float], name: str) -> Iterator[None]:
 @contextmanager
 def serving(ctx: WebContext) -> Iterator[str]:
     """The page's app on loopback on its own thread, as `run --web` serves it; its address."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(ctx, Guard()), host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, name="web", daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
+    server = WebServer(create_app(ctx, Guard()), "127.0.0.1", 0)
+    server.start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield server.url.rstrip("/")
     finally:
-        server.should_exit = True
-        thread.join(5)
+        server.stop()
 
 
 def viewer(port: int, stop: multiprocessing.synchronize.Event, results: multiprocessing.Queue) -> None:

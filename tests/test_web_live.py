@@ -18,7 +18,6 @@ import cv2
 import httpx
 import numpy as np
 import pytest
-import uvicorn
 
 from assistant.config import calibration
 from assistant.config.rules import load_rules
@@ -28,25 +27,15 @@ from assistant.runtime.frame_report import FrameReport
 from assistant.runtime.transcript import read_transcript
 from assistant.speech.speaker import Spoken
 from assistant.vision.detector import mediapipe_detectors
-from assistant.web.app import create_app
 from assistant.web.context import WebContext
 from assistant.web.live import MAX_SENTENCES, LiveFeed
 from assistant.web.security import Guard
 
 from .conftest import CAR_VIDEO, IMAGES, MODEL, ROOT, frame_reports
-from .web_browser import PHONE, browser, screenshot, serious_violations
+from .web_browser import PHONE, browser, screenshot, serious_violations, wait_until
+from .web_serving import Clock, served
 
 pytestmark = pytest.mark.xdist_group("realtime")
-
-
-class Clock:
-    """Monotonic seconds that a test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(scope="module")
@@ -142,19 +131,9 @@ def free_port() -> int:
 
 @contextmanager
 def serving(ctx: WebContext) -> Iterator[str]:
-    """The page's app served on loopback from its own thread, as `run --web` serves it; its address."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(ctx, Guard()), host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            assert thread.is_alive(), "the server did not start"
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(5)
+    """The page's app behind a real uvicorn on loopback, as `run --web` serves it; its address."""
+    with served(Guard(), ctx) as server:
+        yield server.url.rstrip("/")
 
 
 @pytest.fixture(scope="module")
@@ -236,14 +215,14 @@ def test_the_live_page_in_a_real_browser(running: tuple[str, Path], chromium) ->
     url, transcript = running
     page = chromium.new_page(viewport={"width": 1280, "height": 900})
     page.goto(url + "/")
-    page.wait_for_function("document.getElementById('view').src.startsWith('blob:')", timeout=20000)
+    wait_until(page, "document.getElementById('view').src.startsWith('blob:')", 20)
     first = page.eval_on_selector("#view", "img => img.src")
-    page.wait_for_function(f"document.getElementById('view').src !== {first!r}", timeout=5000)
-    page.wait_for_function("document.querySelectorAll('#sentences p').length > 0", timeout=20000)
+    wait_until(page, f"document.getElementById('view').src !== {first!r}", 5)
+    wait_until(page, "document.querySelectorAll('#sentences p').length > 0", 20)
     assert page.get_attribute("#sentences", "aria-live") == "polite"
     assert page.get_attribute("#sentences", "role") == "log"
     assert " · new · priority " in page.inner_text("#sentences")
-    page.wait_for_function("document.getElementById('s-fps').textContent !== '-'")
+    wait_until(page, "document.getElementById('s-fps').textContent !== '-'")
     assert page.inner_text("#s-profile") == "default" and page.inner_text("#s-model") == MODEL.name
     assert page.inner_text("#s-camera") == "working" and page.inner_text("#s-speech") == "on"
     assert page.get_attribute("#view", "alt").startswith("Camera view:")
@@ -251,19 +230,19 @@ def test_the_live_page_in_a_real_browser(running: tuple[str, Path], chromium) ->
     screenshot(page, "live-desktop")
 
     page.get_by_role("button", name="Pause").click()
-    page.wait_for_function("document.getElementById('s-speech').textContent === 'paused'", timeout=5000)
+    wait_until(page, "document.getElementById('s-speech').textContent === 'paused'", 5)
     assert page.get_attribute("button[data-command=pause]", "aria-pressed") == "true"
     assert page.inner_text("#command-result") == "Sent: pause or resume speech."
-    page.wait_for_function("document.getElementById('sentences').textContent.includes('Paused')")
+    wait_until(page, "document.getElementById('sentences').textContent.includes('Paused')")
     page.keyboard.press("Enter")  # the focused Pause button, from the keyboard: resumed
-    page.wait_for_function("document.getElementById('s-speech').textContent === 'on'", timeout=5000)
+    wait_until(page, "document.getElementById('s-speech').textContent === 'on'", 5)
     screenshot(page, "live-resumed")
     on_page = page.eval_on_selector_all("#sentences p", "ps => ps.map(p => p.lastChild.textContent)")
     assert on_page == [r["text"] for r in read_transcript(transcript)][:len(on_page)]  # the same, in order
 
     phone = chromium.new_page(viewport=PHONE)
     phone.goto(url + "/")
-    phone.wait_for_function("document.getElementById('view').src.startsWith('blob:')", timeout=10000)
+    wait_until(phone, "document.getElementById('view').src.startsWith('blob:')", 10)
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert serious_violations(phone) == []
     screenshot(phone, "live-phone")
@@ -273,7 +252,7 @@ def test_the_page_without_a_camera_says_how_to_start_one(no_camera: str, chromiu
     """Under `assistant web` the page says plainly that there is no camera, and shows no live view."""
     page = chromium.new_page(viewport=PHONE)
     page.goto(no_camera + "/")
-    page.wait_for_selector("#problem:not([hidden])")
+    wait_until(page, "!document.getElementById('problem').hidden")
     assert "assistant run --web" in page.inner_text("#problem")
     assert not page.is_visible("#view") and not page.is_visible("button[data-command=repeat]")
     assert serious_violations(page) == []

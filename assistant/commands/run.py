@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, TypeVar
 from ..config import calibration
 from ..config.profile import Profile
 from ..config.profile_files import profile_path
-from ..core import REQUESTED, Utterance
 from ..errors import AssistantError
 from ..process.run_context import RunContext
 from ..process.signals import EXIT_INTERRUPTED, EXIT_OK, stop_signals
@@ -46,9 +45,10 @@ def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
     from ..sources.capture import FFMPEG_OPTIONS, FFMPEG_OPTIONS_ENV
     from ..sources.source import is_url, open_source
     from ..vision.detector import mediapipe_detectors
-    from .web import web_page
+    from .web import check_web, say_through, web_page
 
     check_run_numbers(args)
+    check_web(args)
     rules, model_path, labels = load(args.profile, args.model)
     profile = rules.profile
     speech = _speech_spec(args, profile)
@@ -90,7 +90,7 @@ def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
                              candidates=args.candidates if viewer or feed else None, give_up_s=args.give_up_s,
                              max_fps=args.max_fps)
         try:
-            with web_page(args, ctx, lambda text: speaker.say(_status(text, profile))), TerminalKeys(commands.put):
+            with web_page(args, ctx, say_through(speaker, profile.language)), TerminalKeys(commands.put):
                 stats = run(source, mediapipe_detectors(model_path), rules, speaker, options)
         finally:
             if viewer:
@@ -128,11 +128,6 @@ def _chain(*calls: Callable[[T], None] | None) -> Callable[[T], None] | None:
         for call in given:
             call(value)
     return each
-
-
-def _status(text: str, profile: Profile) -> Utterance:
-    """A sentence the assistant says about itself (the page's pairing code), as the session's are said."""
-    return Utterance(text, 0, 0, kind="status", priority=REQUESTED, language=profile.language)
 
 
 def _count(n: int, noun: str) -> str:
