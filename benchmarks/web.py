@@ -158,7 +158,7 @@ def watched_fps(video: Path, model: Path, rules: Rules, max_frames: int | None, 
 def page_load(video: Path, model: Path, rules: Rules, loads: int = 3) -> tuple[float, float]:
     """Median milliseconds, in chromium, from asking for the page to its load event, and to its first frame shown."""
     sys.path.insert(0, str(ROOT))
-    from tests.web_browser import browser
+    from tests.web_browser import browser, wait_until
 
     feed = LiveFeed(rules, model.name, calibration_line(rules.calibration))
     stop = threading.Event()
@@ -166,20 +166,22 @@ def page_load(video: Path, model: Path, rules: Rules, loads: int = 3) -> tuple[f
     to_load, to_frame = [], []
     with serving(WebContext(None, model, (), rules.calibration, live=feed)) as url:
         loop.start()
-        while feed.latest() is None:
-            time.sleep(0.05)
-        with browser() as chromium:
-            for _ in range(loads + 1):  # the first warms chromium up and is not counted
-                page = chromium.new_page()
-                started = time.perf_counter()
-                page.goto(url + "/", wait_until="load")
-                loaded = time.perf_counter()
-                page.wait_for_function("document.getElementById('view').src.startsWith('blob:')")
-                to_load.append((loaded - started) * 1000)
-                to_frame.append((time.perf_counter() - started) * 1000)
-                page.close()
-        stop.set()
-        loop.join()
+        try:
+            while feed.latest() is None:
+                time.sleep(0.05)
+            with browser() as chromium:
+                for _ in range(loads + 1):  # the first warms chromium up and is not counted
+                    page = chromium.new_page()
+                    started = time.perf_counter()
+                    page.goto(url + "/", wait_until="load")
+                    loaded = time.perf_counter()
+                    wait_until(page, "document.getElementById('view').src.startsWith('blob:')")
+                    to_load.append((loaded - started) * 1000)
+                    to_frame.append((time.perf_counter() - started) * 1000)
+                    page.close()
+        finally:
+            stop.set()
+            loop.join()
     return statistics.median(to_load[1:]), statistics.median(to_frame[1:])
 
 
