@@ -5,7 +5,8 @@ interleaved: the loop with no server (as `assistant run`, and with every class a
 --candidates as under --web), then with the page's server and 0, 1 and 5 viewers. A viewer is a
 process polling the frame 4 times a second and the status once a second, as the page does. Also: the
 time from a frame's capture to its image served to a viewer (p50, p95), the page's load time in
-chromium, and the server's memory. Prints one line per run, then one JSON object. Usage:
+chromium, the server's memory, and its own CPU (with the loop replaced by a steady feed of
+reports). Prints one line per run, then one JSON object. Usage:
     python benchmarks/web.py [--video PATH] [--repeat N] [--max-frames N]
 """
 
@@ -155,6 +156,37 @@ def watched_fps(video: Path, model: Path, rules: Rules, max_frames: int | None, 
                 process.join()
 
 
+def server_cpu(video: Path, model: Path, rules: Rules, viewers: int, seconds: float = 10.0,
+               fps: float = 7.0) -> float:
+    """The server's own CPU, in percent of a core, with `viewers` polling: the loop replaced by real
+    reports handed to the feed `fps` times a second, so nothing else in this process is working."""
+    spawn = multiprocessing.get_context("spawn")
+    reports: list[FrameReport] = []
+    loop_fps(video, model, rules, 30, CANDIDATES, reports.append)
+    feed = LiveFeed(rules, model.name, calibration_line(rules.calibration))
+    feed.observe(reports[0])
+    stop, results = spawn.Event(), spawn.Queue()
+    with serving(WebContext(None, model, (), rules.calibration, live=feed)) as url:
+        processes = [spawn.Process(target=viewer, args=(int(url.rsplit(":", 1)[1]), stop, results))
+                     for _ in range(viewers)]
+        for process in processes:
+            process.start()
+        for _ in processes:
+            assert results.get(timeout=120) == "ready"
+        start_cpu, start, n = cpu_s(), time.monotonic(), 0
+        while time.monotonic() - start < seconds:
+            feed.observe(reports[n % len(reports)])
+            n += 1
+            time.sleep(1 / fps)
+        used = cpu_s() - start_cpu
+        stop.set()
+        for _ in processes:
+            results.get(timeout=30)
+        for process in processes:
+            process.join()
+    return used / seconds * 100
+
+
 def page_load(video: Path, model: Path, rules: Rules, loads: int = 3) -> tuple[float, float]:
     """Median milliseconds, in chromium, from asking for the page to its load event, and to its first frame shown."""
     sys.path.insert(0, str(ROOT))
@@ -225,6 +257,7 @@ def main() -> None:
         for n in VIEWERS:
             keep(f"viewers_{n}", lambda: watched_fps(video, model, rules, frames, n, latencies[n]), round_)
     load_ms, first_frame_ms = page_load(args.video, model, rules)
+    server_cpu_pct = {n: server_cpu(args.video, model, rules, n) for n in VIEWERS}
     served = latencies[1] + latencies[5]
     print(json.dumps({
         "video": args.video.name,
@@ -236,6 +269,7 @@ def main() -> None:
         # CPU is steadier than fps on a shared machine: the same frames, the same detector settings
         **{f"viewers_{n}_cpu_vs_no_server": round(cpu[f"viewers_{n}"] / cpu["no_server_candidates"], 3)
            for n in VIEWERS},
+        **{f"server_cpu_pct_of_a_core_{n}_viewers": round(pct, 1) for n, pct in server_cpu_pct.items()},
         "capture_to_served_ms_p50": percentile(served, 50),
         "capture_to_served_ms_p95": percentile(served, 95),
         "images_served": len(served),
