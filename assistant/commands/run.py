@@ -7,8 +7,9 @@ import argparse
 import queue
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ..config import calibration
 from ..config.profile import Profile
@@ -23,7 +24,12 @@ from .checks import check_run_numbers, check_run_outputs, require_voice
 from .common import load, note, report, warn
 
 if TYPE_CHECKING:
+    from ..config.rules import Rules
     from ..runtime.loop import RunStats
+    from ..web.context import WebContext
+    from ..web.live import LiveFeed
+
+T = TypeVar("T")
 
 
 def _speech_spec(args: argparse.Namespace, profile: Profile) -> str:
@@ -39,8 +45,10 @@ def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
     from ..sources.capture import FFMPEG_OPTIONS, FFMPEG_OPTIONS_ENV
     from ..sources.source import is_url, open_source
     from ..vision.detector import mediapipe_detectors
+    from .web import check_web, say_through, web_page
 
     check_run_numbers(args)
+    check_web(args)
     rules, model_path, labels = load(args.profile, args.model)
     profile = rules.profile
     speech = _speech_spec(args, profile)
@@ -69,17 +77,20 @@ def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
         transcript = Transcript(Path(args.transcript), warn) if args.transcript else None
         for message in speech_notes:
             note(message)
-        speaker = Speaker(backend, settings=settings, on_spoken=transcript.write if transcript else None,
+        feed, ctx = _live(args, rules, model_path, labels, commands, live=source.live, queued=lambda: speaker.queued)
+        speaker = Speaker(backend, settings=settings, on_spoken=_chain(feed and feed.heard,
+                                                                       transcript and transcript.write),
                           warn=warn, max_age_s=profile.freshness_s, on_output_closed=stop.set,
                           stdout=context.stdout)
         speaker.wait_ready()  # its warning must print before the detector briefly silences native stderr
         show = (lambda report: viewer.show(report, speaker.queued, speaker.last_spoken)) if viewer else None
         options = RunOptions(max_frames=args.max_frames, stop=stop, watcher=watcher,
                              on_profile_error=lambda e: report(e, args.verbose), commands=commands,
-                             on_frame=show, candidates=args.candidates if viewer else None, give_up_s=args.give_up_s,
+                             on_frame=_chain(feed and feed.observe, show),
+                             candidates=args.candidates if viewer or feed else None, give_up_s=args.give_up_s,
                              max_fps=args.max_fps)
         try:
-            with TerminalKeys(commands.put):
+            with web_page(args, ctx, say_through(speaker, profile.language)), TerminalKeys(commands.put):
                 stats = run(source, mediapipe_detectors(model_path), rules, speaker, options)
         finally:
             if viewer:
@@ -90,6 +101,33 @@ def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
     note(_summary(stats, speaker, speech))
     return EXIT_INTERRUPTED if signal.SIGINT in received else EXIT_OK
 
+
+
+def _live(args: argparse.Namespace, rules: Rules, model_path: Path, labels: tuple[str, ...],
+          commands: queue.SimpleQueue, *, live: bool,
+          queued: Callable[[], int]) -> tuple[LiveFeed | None, WebContext | None]:
+    """With --web: the feed the page reads the run from (`live`: the source is a camera or stream;
+    `queued`: the sentences waiting to be said), and the page's context; else (None, None)."""
+    if not getattr(args, "web", None):
+        return None, None
+    from ..web.context import WebContext
+    from ..web.live import LiveFeed, calibration_line
+
+    feed = LiveFeed(rules, model_path.name, calibration_line(rules.calibration), live=live,
+                    queued=queued)
+    return feed, WebContext(args.profile, model_path, labels, rules.calibration, live=feed, commands=commands)
+
+
+def _chain(*calls: Callable[[T], None] | None) -> Callable[[T], None] | None:
+    """One callback calling each given one in order; None if none is given."""
+    given = [call for call in calls if call]
+    if len(given) <= 1:
+        return given[0] if given else None
+
+    def each(value: T) -> None:
+        for call in given:
+            call(value)
+    return each
 
 
 def _count(n: int, noun: str) -> str:

@@ -20,7 +20,8 @@ class FrameReport:
     too small, not in profile, duplicate), with the position of a kept box; `track_ids[i]` is the
     id of the track that `detections[i]` was matched to this frame, or None. `age_ms` is how old
     the frame was when the detector took it; `dropped` counts the frames the loop has been too
-    slow for so far; `max_fps` is the frame-rate cap, if any.
+    slow for so far; `max_fps` is the frame-rate cap, if any. `paused` and `covered` are the
+    session's state when the frame was handled (for the caregiver's page).
     """
 
     frame: Frame
@@ -34,3 +35,5 @@ class FrameReport:
     age_ms: float = 0.0
     dropped: int = 0
     max_fps: float | None = None
+    paused: bool = False
+    covered: bool = False

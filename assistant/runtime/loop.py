@@ -276,7 +276,8 @@ class _Loop:
             track_ids = tuple(track_of.get(d) for d in detections)
             self.options.on_frame(FrameReport(frame, detections, settle(judged, track_ids, utterance), track_ids,
                                               self.tracks, utterance, detect_ms, stages.rules, age_ms,
-                                              self.source.dropped, self.source.max_fps))
+                                              self.source.dropped, self.source.max_fps, self.session.paused,
+                                              self.session.cover.covered))
 
     def _detect(self, frame: Frame) -> tuple[tuple[Detection, ...], float]:
         """The frame's detections, and how many milliseconds the detector took."""
