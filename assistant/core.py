@@ -146,6 +146,7 @@ class Sighting:
 
 # Speech queue priority: higher goes first; only URGENT and HAZARD may cut off speech in progress.
 ROUTINE, REQUESTED, HAZARD, URGENT = 0, 1, 2, 3
+PRIORITY_NAMES = ("routine", "asked for", "hazard", "urgent")  # how the page shows each
 
 
 @dataclass(frozen=True, slots=True)

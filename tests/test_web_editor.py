@@ -9,6 +9,7 @@ import json
 import os
 import socket
 import struct
+import tempfile
 import threading
 import time
 import wave
@@ -272,10 +273,13 @@ def png_claiming(width: int, height: int) -> bytes:
             + chunk(b"IDAT", zlib.compress(bytes(1000))) + chunk(b"IEND", b""))
 
 
-def test_try_describes_a_real_photo_in_memory_and_refuses_bombs(client: TestClient, walk: Path) -> None:
+def test_try_describes_a_real_photo_in_memory_and_refuses_bombs(client: TestClient, walk: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     edited = document(client)
     profile = json.dumps({"name": "walk", "document": edited})
-    before = set(Path("/tmp").iterdir())
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))  # where a spooled upload would land on disk
     got = client.post("/api/try", files={"photo": ("bus.jpg", BUS.read_bytes(), "image/jpeg")},
                       data={"profile": profile})
     assert got.status_code == 200, got.text
@@ -283,7 +287,7 @@ def test_try_describes_a_real_photo_in_memory_and_refuses_bombs(client: TestClie
     assert "bus" in result["sentence"] and "people" in result["sentence"]
     assert result["image"].startswith("data:image/jpeg;base64,") and (result["width"], result["height"]) == (810, 1080)
     assert {row["fate"] for row in result["objects"]} >= {"spoken"}
-    assert set(Path("/tmp").iterdir()) <= before | {p for p in Path("/tmp").iterdir() if p.name.startswith("pytest")}
+    assert list(spool.iterdir()) == []  # nothing uploaded reached the disk
     unsaved = dict(edited, objects={"bus": {}})
     only_bus = client.post("/api/try", files={"photo": ("bus.jpg", BUS.read_bytes(), "image/jpeg")},
                            data={"profile": json.dumps({"name": "walk", "document": unsaved})}).json()

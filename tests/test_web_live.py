@@ -221,7 +221,7 @@ def test_the_live_page_in_a_real_browser(running: tuple[str, Path], chromium) ->
     wait_until(page, "document.querySelectorAll('#sentences p').length > 0", 20)
     assert page.get_attribute("#sentences", "aria-live") == "polite"
     assert page.get_attribute("#sentences", "role") == "log"
-    assert " · new · priority " in page.inner_text("#sentences")
+    assert " · new · routine" in page.inner_text("#sentences")
     wait_until(page, "document.getElementById('s-fps').textContent !== '-'")
     assert page.inner_text("#s-profile") == "default" and page.inner_text("#s-model") == MODEL.name
     assert page.inner_text("#s-camera") == "working" and page.inner_text("#s-speech") == "on"

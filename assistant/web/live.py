@@ -20,6 +20,7 @@ import cv2
 
 from ..config.calibration import UNCALIBRATED, Calibration
 from ..config.rules import Rules
+from ..core import PRIORITY_NAMES
 from ..runtime.frame_report import FrameReport
 from ..speech.speaker import Spoken
 from ..view.draw import Heatmap, Hud, render
@@ -44,7 +45,7 @@ class Sentence:
 
     def to_json(self) -> dict:
         return {"seq": self.seq, "time": self.time_s, "kind": self.kind, "priority": self.priority,
-                "text": self.text, "language": self.language}
+                "priority_name": PRIORITY_NAMES[self.priority], "text": self.text, "language": self.language}
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,7 +89,7 @@ function addSentences(sentences) {
     const p = document.createElement("p");
     const meta = document.createElement("span");
     meta.className = "meta";
-    meta.textContent = `${new Date(s.time * 1000).toLocaleTimeString()} · ${s.kind} · priority ${s.priority}`;
+    meta.textContent = `${new Date(s.time * 1000).toLocaleTimeString()} · ${s.kind} · ${s.priority_name}`;
     p.append(meta, document.createTextNode(s.text));
     p.lang = s.language;
     log.append(p);
