@@ -161,3 +161,32 @@ def test_a_closed_stdout_is_closed_for_its_run_only(monkeypatch: pytest.MonkeyPa
     with RunContext() as context:
         PrintBackend(context.stdout).speak(Utterance("a dog ahead", 0, 0), 1)
     assert capsys.readouterr().out == "a dog ahead\n"
+
+
+def test_overlapping_silences_from_two_threads_give_stderr_back() -> None:
+    """The loop loads a model while the page decodes a photo: the one that leaves first must not put
+    back the other's /dev/null, nor the one that leaves last its own."""
+    from assistant.process.run_context import native_stderr_silenced
+
+    def where(fd: int) -> tuple[int, int]:
+        stat = os.fstat(fd)
+        return stat.st_dev, stat.st_ino
+
+    original, devnull = where(2), os.stat(os.devnull)
+    second_in, first_out = threading.Event(), threading.Event()
+    inside: list[tuple[int, int]] = []
+
+    def second() -> None:
+        with native_stderr_silenced():
+            second_in.set()
+            first_out.wait(5)
+            inside.append(where(2))
+
+    with native_stderr_silenced():
+        worker = threading.Thread(target=second)
+        worker.start()
+        second_in.wait(5)
+    first_out.set()
+    worker.join(5)
+    assert inside == [(devnull.st_dev, devnull.st_ino)]  # still silent after the first one left
+    assert where(2) == original

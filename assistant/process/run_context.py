@@ -128,15 +128,33 @@ class RunContext:
         self.stdout.restore()
 
 
+class _Silence:
+    """Who is silencing file descriptor 2 now. The first to come saves it and the last to leave puts
+    it back: two threads that overlap (the loop loading a model, the page decoding a photo) must not
+    each save the other's /dev/null and leave stderr silenced for good."""
+
+    lock = threading.Lock()
+    depth = 0
+    saved: int | None = None
+
+
 @contextlib.contextmanager
 def native_stderr_silenced() -> Iterator[None]:
     """Hide what native code (TFLite starting a graph, libjpeg on a cut-off file) writes to file descriptor 2."""
-    sys.stderr.flush()
-    saved = os.dup(2)
+    with _Silence.lock:
+        if _Silence.depth == 0:
+            sys.stderr.flush()
+            _Silence.saved = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        _Silence.depth += 1
     try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
+        yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        with _Silence.lock:
+            _Silence.depth -= 1
+            if _Silence.depth == 0 and _Silence.saved is not None:
+                os.dup2(_Silence.saved, 2)
+                os.close(_Silence.saved)
+                _Silence.saved = None
