@@ -66,6 +66,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/hearing.py
 	$(VENV)/bin/python benchmarks/latency.py
 	$(VENV)/bin/python benchmarks/cover.py
+	$(VENV)/bin/python benchmarks/web.py
 
 soak: $(STAMP)
 	$(VENV)/bin/python benchmarks/soak.py

@@ -85,6 +85,8 @@ SHIPPED = [
     *[(f"assistant/_shipped/models/{p.name}", 1) for p in sorted((ROOT / "models").glob("*.calibration.json"))],
     *[(f"assistant/language/locales/{code}/LC_MESSAGES/assistant.mo", 1) for code in LANGUAGES],
     *[(f"assistant/language/locales/{code}/nouns.yaml", 1) for code in ["en", *LANGUAGES]],
+    # the caregiver's page: every page, script and style sheet, for nothing is fetched from a CDN
+    *[(f"assistant/web/static/{p.name}", 1) for p in sorted((ROOT / "assistant" / "web" / "static").iterdir())],
     ("*.tflite", 0),  # model weights come from the user's model folder or a download, never the wheel
     ("*.task", 0),
     ("profiles/*", 0),  # nothing at the top of site-packages, where another package's folder may be
@@ -118,6 +120,41 @@ def test_installed_commands_find_their_data(venv: Path, tmp_path: Path, args: li
         assert "/assistant/_shipped/models/" in result.stderr, result.stderr
     for fragment in says:
         assert fragment in result.stdout, result.stdout
+
+
+def test_the_installed_page_serves_its_own_assets(venv: Path, tmp_path: Path) -> None:
+    """`assistant web` from the wheel, run from elsewhere: its pages, scripts and styles come from the
+    package, and SIGTERM ends it cleanly."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "ASSISTANT_MODEL_DIR": str(MODEL.parent), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop("PYTHONPATH", None)
+    process = subprocess.Popen([str(venv / "bin" / "assistant"), "web", "--web", f"127.0.0.1:{port}"], cwd=tmp_path,
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.stderr.read()
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the page never came up"
+                time.sleep(0.1)
+        for path in ("/", "/profile", "/try", "/static/common.js", "/static/style.css", "/static/profile.js"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+                assert response.status == 200 and response.read(), path
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0, stderr
+    assert f"http://127.0.0.1:{port}" in stderr
 
 
 def test_installed_catalogs_are_used_as_built(venv: Path, tmp_path: Path) -> None:
