@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import queue
-import socket
 import subprocess
 import sys
 import threading
@@ -33,7 +32,7 @@ from assistant.web.security import Guard
 
 from .conftest import CAR_VIDEO, IMAGES, MODEL, ROOT, frame_reports
 from .web_browser import PHONE, browser, screenshot, serious_violations, wait_until
-from .web_serving import Clock, served
+from .web_serving import Clock, free_port, served, wait_for_port
 
 pytestmark = pytest.mark.xdist_group("realtime")
 
@@ -123,12 +122,6 @@ def test_status_says_the_camera_is_lost_when_no_frame_comes(reports: list[FrameR
     assert feed.status()["camera"] == "ok"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def serving(ctx: WebContext) -> Iterator[str]:
     """The page's app behind a real uvicorn on loopback, as `run --web` serves it; its address."""
@@ -193,15 +186,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
          "--transcript", str(transcript), "--web", f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, env=dict(os.environ), start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, process.stderr.read().decode()
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "the page never came up"
-            time.sleep(0.1)
+    wait_for_port(port, process)
     try:
         yield url, transcript
     finally:

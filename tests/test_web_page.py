@@ -6,7 +6,6 @@ so what the detector sees does not depend on the moment the page acts."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 
 from .conftest import IMAGES, ROOT
 from .web_browser import browser, screenshot, serious_violations, wait_until
+from .web_serving import free_port, wait_for_port
 
 pytestmark = pytest.mark.xdist_group("realtime")
 
@@ -45,22 +45,12 @@ def running(street_scene: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     address and the profile's file."""
     profile = tmp_path_factory.mktemp("profiles") / "dad.yaml"
     profile.write_text(PROFILE)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "assistant", "run", "--source", str(street_scene), "--realtime", "--speech", "none",
          "--profile", str(profile), "--web", f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, env=dict(os.environ), start_new_session=True)
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, process.stderr.read().decode()
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "the page never came up"
-            time.sleep(0.1)
+    wait_for_port(port, process)
     try:
         yield f"http://127.0.0.1:{port}", profile
     finally:

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -56,3 +58,23 @@ def raw_request(port: int, target: bytes, method: bytes = b"GET", headers: dict[
             answer += chunk
     head, _, rest = answer.partition(b"\r\n\r\n")
     return int(head.split(b" ", 2)[1]), rest
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 just now, for a server in another process."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout_s: float = 60) -> None:
+    """Until `process` serves on 127.0.0.1:`port`; fails with its stderr if it ends first."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        assert process.poll() is None, process.stderr.read() if process.stderr else process.returncode
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, "the page never came up"
+            time.sleep(0.1)

@@ -3,14 +3,18 @@ profile and model they load, and the exit codes beyond success and interruption.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 
 from ..config import calibration, models
 from ..config.profile_files import ProfileProblems
 from ..config.rules import Rules, load_rules
+from ..process.run_context import RunContext
 from ..process.shown import shown
+from ..process.signals import EXIT_INTERRUPTED, EXIT_OK, stop_signals
 
 EXIT_FAILURE, EXIT_BAD_INPUT = 1, 2
 
@@ -54,3 +58,21 @@ def require_detector(model_path: Path) -> None:
 
 def note(message: str) -> None:
     print(shown(message), file=sys.stderr, flush=True)
+
+
+class StopSignals:
+    """Ctrl-C, SIGTERM and SIGHUP set `stop`, for a command that then ends cleanly: with exit code 130
+    after a Ctrl-C, else 0, as `exit_code` says."""
+
+    def __init__(self, context: RunContext) -> None:
+        self.stop = threading.Event()
+        self._received: list[int] = []
+        context.handle_signals((signal.SIGINT, *stop_signals()), self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        self._received.append(signum)
+        self.stop.set()
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_INTERRUPTED if signal.SIGINT in self._received else EXIT_OK

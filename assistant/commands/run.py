@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import argparse
 import queue
-import signal
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -16,12 +14,11 @@ from ..config.profile import Profile
 from ..config.profile_files import profile_path
 from ..errors import AssistantError
 from ..process.run_context import RunContext
-from ..process.signals import EXIT_INTERRUPTED, EXIT_OK, stop_signals
 from ..speech.engine_names import NONE, PRINT, speech_spec
 from ..speech.factory import make_backend
 from ..speech.speaker import Speaker
 from .checks import check_run_numbers, check_run_outputs, require_voice
-from .common import load, note, report, warn
+from .common import StopSignals, load, note, report, warn
 
 if TYPE_CHECKING:
     from ..config.rules import Rules
@@ -57,14 +54,8 @@ def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
     require_voice(speech, settings)
     speech_notes = [calibration.in_use(rules.calibration, model_path)]  # said once the inputs are checked
     watcher = ProfileWatcher(profile_path(args.profile), labels, calibration=rules.calibration, warn=warn)
-    stop = threading.Event()
-    received: list[int] = []
-
-    def on_signal(signum: int, _frame: object) -> None:
-        received.append(signum)
-        stop.set()
-
-    context.handle_signals((signal.SIGINT, *stop_signals()), on_signal)
+    signals = StopSignals(context)
+    stop = signals.stop
     if is_url(args.source or ""):
         context.set_default_env(FFMPEG_OPTIONS_ENV, FFMPEG_OPTIONS)
     commands: queue.SimpleQueue = queue.SimpleQueue()
@@ -99,7 +90,7 @@ def cmd_run(args: argparse.Namespace, context: RunContext) -> int:
             if transcript:
                 transcript.close()
     note(_summary(stats, speaker, speech))
-    return EXIT_INTERRUPTED if signal.SIGINT in received else EXIT_OK
+    return signals.exit_code
 
 
 

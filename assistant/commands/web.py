@@ -4,8 +4,6 @@ ends. Beyond loopback the page asks for a pairing code, which the assistant says
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,10 +13,9 @@ from ..config.profile import Profile
 from ..core import REQUESTED, Utterance
 from ..errors import AssistantError
 from ..process.run_context import RunContext
-from ..process.signals import EXIT_INTERRUPTED, EXIT_OK, stop_signals
 from ..speech.engine_names import AUTO, ESPEAK, PYTTSX3, SOUND, speech_spec
 from ..speech.speaker import Speaker
-from .common import load, note, warn
+from .common import StopSignals, load, note, warn
 
 if TYPE_CHECKING:
     from ..web.context import WebContext
@@ -99,18 +96,12 @@ def cmd_web(args: argparse.Namespace, context: RunContext) -> int:
     host, _ = parse_address(args.web)
     rules, model_path, labels = load(args.profile, args.model)
     ctx = WebContext(args.profile, model_path, labels, calibration=rules.calibration)
-    stop = threading.Event()
-    received: list[int] = []
-
-    def on_signal(signum: int, _frame: object) -> None:
-        received.append(signum)
-        stop.set()
-
-    context.handle_signals((signal.SIGINT, *stop_signals()), on_signal)
+    signals = StopSignals(context)
+    stop = signals.stop
     with _voice(rules.profile, context, needed=not is_loopback(host)) as say, web_page(args, ctx, say):
         while not stop.wait(0.5):
             pass
-    return EXIT_INTERRUPTED if signal.SIGINT in received else EXIT_OK
+    return signals.exit_code
 
 
 @contextmanager

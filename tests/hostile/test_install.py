@@ -126,27 +126,17 @@ def test_the_installed_page_serves_its_own_assets(venv: Path, tmp_path: Path) ->
     """`assistant web` from the wheel, run from elsewhere: its pages, scripts and styles come from the
     package, and SIGTERM ends it cleanly."""
     import signal
-    import socket
-    import time
     import urllib.request
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    from ..web_serving import free_port, wait_for_port
+
+    port = free_port()
     env = {**os.environ, "ASSISTANT_MODEL_DIR": str(MODEL.parent), "XDG_CACHE_HOME": str(tmp_path / "cache")}
     env.pop("PYTHONPATH", None)
     process = subprocess.Popen([str(venv / "bin" / "assistant"), "web", "--web", f"127.0.0.1:{port}"], cwd=tmp_path,
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, process.stderr.read()
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the page never came up"
-                time.sleep(0.1)
+        wait_for_port(port, process)
         for path in ("/", "/profile", "/try", "/static/common.js", "/static/style.css", "/static/profile.js"):
             with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
                 assert response.status == 200 and response.read(), path
