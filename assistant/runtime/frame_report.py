@@ -1,4 +1,4 @@
-"""What happened on one frame of the loop, for observers below it: benchmarks and the debug view."""
+"""What happened on one frame of the loop, for observers below it: benchmarks, the debug view and the caregiver's page."""
 
 from __future__ import annotations
 
