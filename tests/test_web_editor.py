@@ -120,6 +120,20 @@ def test_schema_is_pydantics_and_the_listing_names_both_folders(client: TestClie
     assert {"label": "car", "name": "coche"} in spanish and len(spanish) == 80
 
 
+def test_other_yaml_beside_the_profile_is_never_listed_nor_overwritten(client: TestClient, walk: Path) -> None:
+    """A profile kept in a folder with other tools' YAML (a compose file, say): the page lists and
+    saves only profiles, so a paired browser cannot replace another program's settings."""
+    compose = walk.parent / "compose.yaml"
+    compose.write_text("services:\n  web: {image: nginx}\n")
+    (walk.parent / "kitchen.yaml").write_text("# another profile\nextends: home\nlanguage: es\n")
+    names = [p["name"] for p in client.get("/api/profiles").json()["profiles"]]
+    assert "kitchen" in names and "compose" not in names
+    assert client.get("/api/profiles/compose").status_code == 404
+    saved = client.put("/api/profiles/compose", json={"document": document(client)})
+    assert saved.status_code == 409 and "not a profile" in saved.json()["error"]
+    assert compose.read_text() == "services:\n  web: {image: nginx}\n"
+
+
 def test_names_never_reach_a_path(client: TestClient, walk: Path) -> None:
     secret = walk.parent.parent / "secret.yaml"
     secret.write_text("name: secret\nobjects: [car]\n")

@@ -128,9 +128,20 @@ class ProfileStore:
             except OSError:
                 continue
             for path in files:
-                if NAME.match(path.stem) and path.is_file() and not path.is_symlink() and path.stem not in found:
+                if (NAME.match(path.stem) and path.is_file() and not path.is_symlink() and path.stem not in found
+                        and (path.stem == self.current or self._is_profile(path))):
                     found[path.stem] = Entry(path.stem, path, writable, is_shipped)
         return list(found.values())
+
+    def _is_profile(self, path: Path) -> bool:
+        """Whether a YAML file beside the run's profile is a profile: a mapping of profile settings
+        only. Any other YAML there (a compose file, another tool's settings) is never listed, so
+        never overwritten: a name that is taken by one is refused on save."""
+        try:
+            document = self._load(path)
+        except StoreError:
+            return False
+        return document is None or (isinstance(document, dict) and set(document) <= set(Profile.model_fields))
 
     def entry(self, name: str) -> Entry:
         """The profile of this name, looked up in the listing; StoreError(404) otherwise."""
@@ -153,6 +164,9 @@ class ProfileStore:
             folder = self.writable_dir()
             if exc.status != 404:
                 raise
+            if folder is not None and (folder / f"{name}.yaml").exists():
+                raise StoreError(f"{name}.yaml in that folder is not a profile; the page saves only profiles, "
+                                 "so choose another name.", 409) from None
             if folder is None:
                 raise StoreError("There is no folder to save a new profile in; start the assistant with "
                                  "--profile naming a file of your own.", 403) from None
