@@ -23,7 +23,7 @@ from assistant.web.app import create_app
 from assistant.web.security import COOKIE, Guard
 from assistant.web.server import WebServer, is_loopback, parse_address
 
-from .conftest import ROOT
+from .conftest import IMAGES, ROOT
 from .web_serving import served, web_context
 
 
@@ -192,3 +192,13 @@ def test_web_page_serves_for_the_block_and_pairs_beyond_loopback(monkeypatch, ca
         assert paired.status_code == 200 and paired.cookies[COOKIE]
     with pytest.raises(httpx.ConnectError):
         httpx.get(server.url)
+
+
+def test_a_run_without_the_page_never_loads_the_web_stack() -> None:
+    """Without --web, run imports none of the server's libraries: they would lengthen the loading
+    that a signal (a stopped service) must wait for, on every run."""
+    script = ("import sys; from assistant.cli import main; "
+              f"code = main(['run', '--source', {str(IMAGES / 'yolov5_bus.jpg')!r}, '--speech', 'none']); "
+              "print(code, sorted({m.split('.')[0] for m in sys.modules} & {'starlette', 'uvicorn', 'ruamel', 'multipart'}))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.stdout.split("\n")[-2] == "0 []", result.stdout + result.stderr

@@ -45,12 +45,12 @@ def tls_files(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
 def check_web(args: argparse.Namespace) -> None:
     """--web, --web-cert and --web-key as given, checked before anything slow is loaded: a bad address,
     a certificate without its key or without --web, an unreadable file: AssistantError in one sentence."""
-    from ..web.server import parse_address
-
     if not args.web:
         if getattr(args, "web_cert", None) or getattr(args, "web_key", None):
             raise AssistantError("--web-cert and --web-key serve the caregiver's page over HTTPS: add --web [HOST:]PORT.")
         return
+    from ..web.server import parse_address  # only now: a run without the page never loads the web stack
+
     parse_address(args.web)
     tls_files(args)
 
@@ -65,14 +65,14 @@ def web_page(args: argparse.Namespace, ctx: WebContext, say: Callable[[str], Non
     """The page served while the block runs, or None without --web. Beyond loopback it pairs: the
     code is said through `say` and printed. A bad address, a busy port or a bad certificate is an
     AssistantError in one sentence, before the block runs."""
+    check_web(args)
+    if not args.web:  # before the imports: a run without the page never loads the web stack
+        yield None
+        return
     from ..web.app import create_app
     from ..web.security import Guard
     from ..web.server import WebServer, is_loopback, parse_address
 
-    check_web(args)
-    if not args.web:
-        yield None
-        return
     host, port = parse_address(args.web)
     certfile, keyfile = tls_files(args)
     guard = Guard(pairing=not is_loopback(host), say=say, note=note)
