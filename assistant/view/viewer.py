@@ -120,6 +120,34 @@ def write_png(path: Path, bgr: np.ndarray) -> None:
         raise AssistantError(f"Cannot write {path}: {exc.strerror or exc}.") from None
 
 
+class SpokenGlow:
+    """Which tracks were just spoken about, to draw their boxes green for SPOKEN_GLOW_MS of media time."""
+
+    def __init__(self) -> None:
+        self._spoken_at: dict[int, int] = {}
+
+    def note(self, report: FrameReport) -> None:
+        """Remember the tracks this frame's sentence named (and forget those long past, even if nothing is drawn)."""
+        if report.utterance is not None:
+            now_ms = report.frame.timestamp_ms
+            self._spoken_at = {k: t for k, t in self._spoken_at.items() if now_ms - t <= SPOKEN_GLOW_MS}
+            self._spoken_at.update((s.track_id, now_ms) for s in report.utterance.objects if s.track_id is not None)
+
+    def recent(self, timestamp_ms: int) -> set[int]:
+        """The tracks named within SPOKEN_GLOW_MS before `timestamp_ms`; older ones are forgotten."""
+        self._spoken_at = {k: t for k, t in self._spoken_at.items() if timestamp_ms - t <= SPOKEN_GLOW_MS}
+        return {k for k, t in self._spoken_at.items() if t <= timestamp_ms}
+
+
+def report_view(report: FrameReport, heat: np.ndarray | None, spoken: set[int], rate: float | None, queued: int,
+                last_said: str, *, boxes: bool = True) -> np.ndarray:
+    """The debug view of one report: its boxes drawn from their fates, the heatmap and the HUD."""
+    annotations = annotate(report.detections, report.fates, report.track_ids, report.rules, spoken)
+    hud = Hud(rate, report.detect_ms, sum(t.misses == 0 for t in report.tracks), queued, last_said,
+              report.rules.profile.name, report.age_ms, report.dropped, report.max_fps)
+    return render(report.frame.image, annotations, heat, hud, boxes=boxes)
+
+
 class Viewer:
     """Renders each FrameReport and sends it to a window, a recording and/or snapshots.
 
@@ -155,7 +183,7 @@ class Viewer:
         self._record_out = outputs.Output(f"The recording {record}", warn)
         self._snapshots_out = outputs.Output(f"The snapshots in {snapshots or Path.cwd()}", warn)
         self._pending: list[tuple[np.ndarray, int]] = []  # the first views, to learn the frame rate
-        self._spoken_at: dict[int, int] = {}
+        self._glow = SpokenGlow()
         self._last_wall: float | None = None
         self._rate = 0.0
         self._shots = 0
@@ -173,17 +201,11 @@ class Viewer:
             instant = 1 / (now - self._last_wall)
             self._rate = instant if self._rate == 0 else 0.9 * self._rate + 0.1 * instant
         self._last_wall = now
-        if report.utterance is not None:
-            for s in report.utterance.objects:
-                if s.track_id is not None:
-                    self._spoken_at[s.track_id] = frame.timestamp_ms
-        self._spoken_at = {k: t for k, t in self._spoken_at.items() if frame.timestamp_ms - t <= SPOKEN_GLOW_MS}
+        self._glow.note(report)
         heat = (self._heat.update(report.detections, frame.width, frame.height, frame.timestamp_ms)
                 if self.heatmap else None)  # hidden: skipped; shown again, the old heat has decayed by then
-        annotations = annotate(report.detections, report.fates, report.track_ids, report.rules, self._spoken_at)
-        hud = Hud(self._rate, report.detect_ms, sum(t.misses == 0 for t in report.tracks), queued, last_said,
-                  report.rules.profile.name, report.age_ms, report.dropped, report.max_fps)
-        view = render(frame.image, annotations, heat, hud, boxes=self.boxes)
+        view = report_view(report, heat, self._glow.recent(frame.timestamp_ms), self._rate, queued, last_said,
+                           boxes=self.boxes)
         self._last_view = view
         if self.record is not None and not self._record_out.stopped:
             self._write_video(view, frame.timestamp_ms)

@@ -23,8 +23,8 @@ from ..config.rules import Rules
 from ..core import PRIORITY_NAMES
 from ..runtime.frame_report import FrameReport
 from ..speech.speaker import Spoken
-from ..view.draw import Heatmap, Hud, render
-from ..view.viewer import SPOKEN_GLOW_MS, annotate
+from ..view.draw import Heatmap
+from ..view.viewer import SpokenGlow, report_view
 
 MAX_SENTENCES = 200  # the log the page can catch up from
 FPS_WINDOW = 30  # frames whose arrival times give the fps
@@ -77,7 +77,7 @@ class LiveFeed:
         self._latest: FrameReport | None = None
         self._observed_s: float | None = None
         self._arrivals: deque[float] = deque(maxlen=FPS_WINDOW)
-        self._spoken: deque[tuple[int, int]] = deque(maxlen=64)  # (frame timestamp_ms, track id) said
+        self._glow = SpokenGlow()  # noted on every frame, read only when one is drawn
         self.frames = 0
         self._sentences: deque[Sentence] = deque(maxlen=MAX_SENTENCES)
         self._said = 0
@@ -98,9 +98,7 @@ class LiveFeed:
             self._observed_s = now
             self._arrivals.append(now)
             self.frames += 1
-            if report.utterance is not None:
-                self._spoken.extend((report.frame.timestamp_ms, s.track_id) for s in report.utterance.objects
-                                    if s.track_id is not None)
+            self._glow.note(report)
 
     # The speech thread.
 
@@ -132,8 +130,7 @@ class LiveFeed:
         profile = rules.profile
         since_s = now - observed_s if observed_s is not None else None
         lost = self.live and since_s is not None and since_s >= profile.camera_timeout_s
-        fps = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 and arrivals[-1] > arrivals[0] \
-            else None
+        fps = _rate(arrivals)
         return {
             "frames": frames,
             "camera": "waiting" if since_s is None else "lost" if lost else "ok",
@@ -174,18 +171,22 @@ class LiveFeed:
     def _draw(self, report: FrameReport) -> View:
         frame = report.frame
         with self._lock:
-            spoken = [track for at, track in self._spoken if 0 <= frame.timestamp_ms - at <= SPOKEN_GLOW_MS]
+            spoken = self._glow.recent(frame.timestamp_ms)
             last_said = self._sentences[-1].text if self._sentences else ""
-        fps = self.status()["fps"]
+            fps = _rate(tuple(self._arrivals))
         heat = self._heat.update(report.detections, frame.width, frame.height, frame.timestamp_ms)
-        annotations = annotate(report.detections, report.fates, report.track_ids, report.rules, spoken)
-        hud = Hud(fps, report.detect_ms, sum(t.misses == 0 for t in report.tracks), self.queued(), last_said,
-                  report.rules.profile.name, report.age_ms, report.dropped, report.max_fps)
-        ok, encoded = cv2.imencode(".jpg", render(frame.image, annotations, heat, hud),
-                                   [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        view = report_view(report, heat, spoken, fps, self.queued(), last_said)
+        ok, encoded = cv2.imencode(".jpg", view, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         if not ok:
             raise RuntimeError("OpenCV could not encode the debug view as a JPEG.")
         return View(encoded.tobytes(), frame.index, frame.captured_s)
+
+
+def _rate(arrivals: tuple[float, ...]) -> float | None:
+    """Frames a second over the arrival times kept, or None with fewer than two."""
+    if len(arrivals) < 2 or arrivals[-1] <= arrivals[0]:
+        return None
+    return (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
 
 
 def calibration_line(found: Calibration | None) -> str:
