@@ -4,6 +4,7 @@ photos and folders and for `assistant describe`."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -65,7 +66,13 @@ def describe_image(path: Path, detector: FrameDetector, rules: Rules) -> Descrip
     start = time.perf_counter()
     detections = detector.detect(frame)
     detect_ms = (time.perf_counter() - start) * 1000
+    utterance, fates = still_look(frame, detections, rules)
+    return Description(path, frame.width, frame.height, utterance, frame.image, detections, fates, detect_ms)
+
+
+def still_look(frame: Frame, detections: Sequence[Detection], rules: Rules) -> tuple[Utterance, tuple[Fate, ...]]:
+    """A frame looked at once, as a photo is (for `describe`, and the page's preview and try-out):
+    the sentence, and what became of every detection."""
     judged = judge(detections, rules, frame.width, frame.height)
     utterance = still_utterance(judged, frame, rules)
-    fates = settle(judged, (), utterance)
-    return Description(path, frame.width, frame.height, utterance, frame.image, detections, fates, detect_ms)
+    return utterance, settle(judged, (), utterance)

@@ -16,10 +16,10 @@ from ..config.rules import Rules
 from ..core import Detection, Frame, Utterance
 from ..narration.wording import distance_label
 from ..runtime.loop import voice_settings
-from ..runtime.stills import still_utterance
+from ..runtime.stills import still_look
 from ..speech.audio import wav_bytes
 from ..speech.synthesis import EspeakSynthesizer, render
-from ..vision.speaking import Fate, judge, score_text, settle
+from ..vision.speaking import Fate, score_text
 
 MAX_SPOKEN = 32  # sentences kept for Play, newest last; an older one must be previewed again
 JPEG_QUALITY = 85
@@ -63,9 +63,8 @@ class Verdict:
 
 def verdict(frame: Frame, detections: Sequence[Detection], rules: Rules) -> Verdict:
     """A still look at a frame under `rules`, as `describe` and "describe now" say it."""
-    judged = judge(detections, rules, frame.width, frame.height)
-    utterance = still_utterance(judged, frame, rules)
-    return Verdict(frame, tuple(detections), settle(judged, (), utterance), utterance, rules)
+    utterance, fates = still_look(frame, detections, rules)
+    return Verdict(frame, tuple(detections), fates, utterance, rules)
 
 
 def debug_jpeg(found: Verdict, detect_ms: float) -> str:
