@@ -144,23 +144,41 @@ def cmd_dataset_calibrate(args: argparse.Namespace, context: RunContext) -> int:
             predicted = evaluation.predict(dataset, detector.detect, lambda items: _progress(items, dataset.name))
             name = dataset.name if dataset.name not in records else f"{dataset.name}-{len(records)}"
             records[name] = calibrate.judge(predicted, dataset.categories, f"{name}:", labels)
-    selection, report = calibrate.calibrate(records, args.folds, args.min_images)
-    result = calibration.Calibration(models.sha256_of(model_path), labels, selection.default,
-                                     selection.thresholds, report)
-    written = calibration.write(result, model_path, out)
+    result, selection, written = calibrated(records, model_path, labels, args.folds, args.min_images, out)
     if args.json:
         print(json.dumps({"file": str(written), **result.to_json()}))
-        return EXIT_OK
+    else:
+        print_calibration(result, selection, args.folds, written)
+    return EXIT_OK
+
+
+def calibrated(records: dict[str, list], model_path: Path, labels: tuple[str, ...], folds: int, min_images: int,
+               out: Path | None = None) -> tuple[calibration.Calibration, object, Path]:
+    """The model's calibration chosen on judged records, written beside the model (or to `out`);
+    TooLittleEvidence, in one sentence, where the evidence is too thin."""
+    from ..datasets import calibrate
+
+    selection, report = calibrate.calibrate(records, folds, min_images)
+    result = calibration.Calibration(models.sha256_of(model_path), labels, selection.default,
+                                     selection.thresholds, report)
+    return result, selection, calibration.write(result, model_path, out)
+
+
+def print_calibration(result: calibration.Calibration, selection, folds: int, written: Path) -> None:
+    """What was chosen, on what evidence, and how it did on images it never saw."""
+    from ..datasets import calibrate
+
+    report = result.report
     cv = report["cross_validated"]
-    moved = ", ".join(f"{c} {t}" for c, t in sorted(selection.thresholds.items())) or "none had the evidence"
-    print(f"Every class: {selection.default}. Classes moved: {moved}.")
+    moved = ", ".join(f"{c} {t}" for c, t in sorted(result.thresholds.items())) or "none had the evidence"
+    print(f"Every class: {result.default}. Classes moved: {moved}.")
     print(report["kept_plain"] or calibrate.evidence_line(selection))
     for number, fold in enumerate(report["folds"], 1):
         print(f"Fold {number} ({fold['images']} images, chosen without them: {fold['default']}"
               f"{', ' + ', '.join(f'{c} {t}' for c, t in fold['moved'].items()) if fold['moved'] else ''}): precision "
               f"{fold['chosen']['precision']}, large recall {fold['chosen']['large_recall']}; a plain 0.5: "
               f"{fold['plain_0.5']['precision']}, {fold['plain_0.5']['large_recall']}.")
-    print(f"Cross-validated ({args.folds} folds by image): precision {cv['chosen']['precision']}, large recall "
+    print(f"Cross-validated ({folds} folds by image): precision {cv['chosen']['precision']}, large recall "
           f"{cv['chosen']['large_recall']}; a plain 0.5: {cv['plain_0.5']['precision']}, "
           f"{cv['plain_0.5']['large_recall']}.")
     for name, check in report["held_out_sets"].items():
@@ -168,4 +186,3 @@ def cmd_dataset_calibrate(args: argparse.Namespace, context: RunContext) -> int:
               f"{check['chosen']['large_recall']}; a plain 0.5: {check['plain_0.5']['precision']}, "
               f"{check['plain_0.5']['large_recall']}.")
     print(f"Written to {written}")
-    return EXIT_OK
