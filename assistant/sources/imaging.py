@@ -6,6 +6,7 @@ import io
 import stat
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -21,6 +22,8 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".
 MAX_PIXELS = 40_000_000
 JPEG_REDUCED = ((1, cv2.IMREAD_COLOR), (2, cv2.IMREAD_REDUCED_COLOR_2), (4, cv2.IMREAD_REDUCED_COLOR_4),
                 (8, cv2.IMREAD_REDUCED_COLOR_8))
+EXIF_ORIENTATION = 0x0112
+SIDEWAYS = frozenset({5, 6, 7, 8})  # EXIF orientations that turn the image a quarter: width and height swap
 PHOTO_NAME_CHARS = 40  # a photo named in what is printed or recorded is shortened to this
 
 
@@ -135,10 +138,12 @@ def _read_bytes(path: Path) -> bytes:
 def _decode_flag(path: Path | str, data: bytes) -> int | None:
     """The cv2.imdecode flag that keeps the decoded image within MAX_PIXELS; None if the header is
     unreadable (nothing unmeasured is decoded), SourceError if no flag can."""
-    jpeg = data.startswith(b"\xff\xd8")
-    size = _header_size(path, data)
-    if size is None:
-        return None
+    size = _header_size(path, io.BytesIO(data), data[:8])
+    return None if size is None else _flag_for(path, size, data.startswith(b"\xff\xd8"))
+
+
+def _flag_for(path: Path | str, size: tuple[int, int], jpeg: bool) -> int:
+    """The decode flag for an image of this size, or SourceError if it is too large to decode here."""
     width, height = size
     for scale, flag in JPEG_REDUCED if jpeg else JPEG_REDUCED[:1]:
         if -(-width // scale) * -(-height // scale) <= MAX_PIXELS:
@@ -148,16 +153,38 @@ def _decode_flag(path: Path | str, data: bytes) -> int | None:
                       f"{'a JPEG' if jpeg else 'an image of this kind'} may have here; scale it down.")
 
 
-def _header_size(path: Path | str, data: bytes) -> tuple[int, int] | None:
-    """Width and height from an image's header without decoding it; None if Pillow cannot read the header."""
+def image_size(path: Path) -> tuple[int, int]:
+    """Width and height of an image file as `read_image` would return it (turned by its EXIF
+    orientation), read from its header alone: nothing is decoded and only the header's bytes are
+    read. SourceError if it cannot be read, is not an image, or is larger than `read_image` takes."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(8)
+            file.seek(0)
+            size = _header_size(path, file, head, turned=True)
+    except FileNotFoundError:
+        raise SourceError(f"Image {path} does not exist.") from None
+    except OSError as exc:
+        raise SourceError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    if size is None:
+        raise SourceError(f"Cannot read {path}: its header is not one of an image (corrupt or unsupported).")
+    _flag_for(path, size, head.startswith(b"\xff\xd8"))
+    return size
+
+
+def _header_size(path: Path | str, file: BinaryIO, head: bytes, turned: bool = False) -> tuple[int, int] | None:
+    """Width and height from an image's header without decoding it (`head` is its first bytes), turned
+    by its EXIF orientation if asked; None if Pillow cannot read the header."""
     # JPEG's and PNG's own readers tell the size; Image.open refuses a large one before telling it.
-    reader = (JpegImagePlugin.JpegImageFile if data.startswith(b"\xff\xd8")
-              else PngImagePlugin.PngImageFile if data.startswith(b"\x89PNG") else Image.open)
+    reader = (JpegImagePlugin.JpegImageFile if head.startswith(b"\xff\xd8")
+              else PngImagePlugin.PngImageFile if head.startswith(b"\x89PNG") else Image.open)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            with reader(io.BytesIO(data)) as image:
-                return image.size
+            with reader(file) as image:
+                width, height = image.size
+                sideways = turned and image.getexif().get(EXIF_ORIENTATION) in SIDEWAYS
+                return (height, width) if sideways else (width, height)
         except Image.DecompressionBombError:  # Pillow's limit is above ours
             raise SourceError(f"{path} is more than {2 * Image.MAX_IMAGE_PIXELS // 1_000_000} megapixels, more "
                               f"than an image of this kind may have here; scale it down.") from None
