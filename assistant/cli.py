@@ -23,6 +23,7 @@ from .commands.profiles import (
     cmd_profiles_show,
 )
 from .commands.run import cmd_run
+from .commands.train import FORMATS, cmd_train
 from .commands.web import DEFAULT_ADDRESS, cmd_web
 from .datasets import EVAL_MIN_SCORE
 from .errors import AssistantError
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profiles(commands, common)
     _add_dataset(commands, common, with_model)
     _add_models(commands, common)
+    _add_train(commands, common)
     return parser
 
 
@@ -219,6 +221,55 @@ def _add_dataset_calibrate(actions: argparse._SubParsersAction, common: argparse
     calibrate.add_argument("--out", type=_named, metavar="FILE", help="where to write (default: beside the model, else the user cache)")
     calibrate.add_argument("--json", action="store_true", help="print the calibration as one JSON object")
     calibrate.set_defaults(func=cmd_dataset_calibrate)
+
+
+def _add_train(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """`train`: labelled sets in, an installed model out."""
+    from .training.job import ARCHITECTURES
+
+    train = commands.add_parser(
+        "train", parents=[common], help="teach the detector new objects from labelled photos (MediaPipe Model Maker)",
+        description="Fine-tunes an SSD MobileNet detector on labelled photos, then evaluates, calibrates and "
+                    "installs it in your model folder. The first run makes the training environment (about 3.3 GB).")
+    data = train.add_argument_group("the labelled photos (any number of each, merged)")
+    data.add_argument("--voc", type=_named, action="append", default=[], metavar="DIR",
+                      help="a Pascal VOC folder (Annotations/, JPEGImages/)")
+    data.add_argument("--coco", type=_named, action="append", default=[], metavar="ANN.json",
+                      help="a COCO instances file (with --images)")
+    data.add_argument("--images", type=_named, action="append", default=[], metavar="DIR",
+                      help="the images of each --coco, in order")
+    data.add_argument("--yolo", type=_named, action="append", default=[], metavar="DIR",
+                      help="a YOLO folder (data.yaml, or classes.txt with images/ and labels/)")
+    data.add_argument("--classes", metavar="SPEC",
+                      help="the classes to learn, renamed with old=new: 'door,stair=stairs' (default: every class)")
+    data.add_argument("--keep", metavar="A,B", help="COCO classes the model should still know, such as person,car, "
+                                                    "taken from --keep-coco")
+    data.add_argument("--keep-coco", type=_named, metavar="ANN.json", help="the COCO file to take --keep images from")
+    data.add_argument("--keep-images", type=_named, metavar="DIR", help="the folder of --keep-coco's images")
+    data.add_argument("--validation", type=_unit, default=0.2, metavar="FRACTION",
+                      help="the share of photos kept out of training to check it (0.2)")
+    data.add_argument("--seed", type=int, default=0, help="the split's and training's seed (0)")
+    model = train.add_argument_group("the model")
+    model.add_argument("--name", type=_named, metavar="NAME", help="the name to install it under (required)")
+    model.add_argument("--architecture", choices=sorted(ARCHITECTURES), default="mobilenet_v2_i256",
+                       help="mobilenet_v2_i256 (default, fastest), mobilenet_v2_i320 (finer detail), "
+                            "mobilenet_multi_avg_i256")
+    model.add_argument("--epochs", type=int, default=30, metavar="N", help="passes over the photos (30)")
+    model.add_argument("--batch-size", type=int, default=8, metavar="N", help="photos per step (8)")
+    model.add_argument("--learning-rate", type=float, default=0.3, metavar="RATE", help="(0.3, for a batch of 256)")
+    model.add_argument("--qat-epochs", type=int, default=10, metavar="N",
+                       help="quantization-aware training epochs for int8 (10)")
+    model.add_argument("--export", default="float16", metavar="FORMATS",
+                       help=f"{', '.join(FORMATS)}, comma-separated; the first is installed as NAME, others as "
+                            "NAME-FORMAT (float16)")
+    model.add_argument("--weights", type=_named, metavar="DIR",
+                       help="the pretrained checkpoint's folder, for a machine without internet "
+                            "(or set $ASSISTANT_TRAIN_WEIGHTS)")
+    model.add_argument("--folds", type=int, default=5, choices=range(2, 21), metavar="K",
+                       help="calibration folds on the validation split (5)")
+    model.add_argument("--replace", action="store_true", help="replace an installed model of the same name")
+    train.add_argument("--setup", action="store_true", help="only make the training environment, then stop")
+    train.set_defaults(func=cmd_train)
 
 
 def _add_models(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

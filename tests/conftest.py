@@ -34,11 +34,15 @@ from assistant.config.rules import load_rules
 from assistant.sources.source import open_source
 from assistant.speech.speaker import Speaker
 from assistant.runtime.transcript import Transcript
+from assistant.training import environment as training_environment
 
 from .replay import RecordedDetections
 from .servers import null_sink_server, server
 
 ROOT = Path(__file__).resolve().parent.parent
+# The training environment (3.3 GB, made once by `make train-env`) is found in the real user cache,
+# before the fixtures below point XDG_CACHE_HOME at a temporary folder for everything else.
+os.environ.setdefault("ASSISTANT_TRAIN_ENV", str(training_environment.location()))
 SHARED = Path(os.environ.get("ASSISTANT_SHARED", ROOT.parent / "shared")).resolve()
 MODEL = SHARED / "models" / "ssd_mobilenet_v2_fpnlite_320_coco.tflite"
 IMAGES = SHARED / "data" / "images"
