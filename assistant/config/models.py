@@ -414,8 +414,8 @@ def remove(name: str) -> list[Path]:
         if any(m.name == name for m in shipped_models()[0]):
             raise ModelError(f"'{name}' is shipped with the assistant, not trained; only trained models can be "
                              "removed.")
-        known = ", ".join(m.name for m in trained) or "there are none"
-        raise ModelError(f"There is no trained model '{name}' (trained models: {known}).")
+        known = f"the trained ones are {', '.join(m.name for m in trained)}" if trained else "there are none yet"
+        raise ModelError(f"There is no trained model '{name}'; {known}.")
     info = next(m for m in trained if m.name == name)
     try:
         outputs.replace(user_dir() / USER_MANIFEST, _user_manifest_text(m for m in trained if m.name != name))
