@@ -15,7 +15,7 @@ from .commands.dataset import (
     cmd_dataset_plot,
 )
 from .commands.describe import cmd_describe
-from .commands.models import cmd_models_fetch, cmd_models_list
+from .commands.models import cmd_models_fetch, cmd_models_list, cmd_models_remove
 from .commands.profiles import (
     cmd_profiles_check,
     cmd_profiles_classes,
@@ -273,14 +273,17 @@ def _add_train(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def _add_models(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """`models list|fetch`."""
-    model_cmd = commands.add_parser("models", help="list or download detection models")
+    """`models list|fetch|remove`."""
+    model_cmd = commands.add_parser("models", help="list, download or remove detection models")
     actions = model_cmd.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", parents=[common], help="show known models and whether each is present")
     listing.set_defaults(func=cmd_models_list)
     fetch = actions.add_parser("fetch", parents=[common], help="download and verify a model")
     fetch.add_argument("name", type=_named, nargs="?", help="model name (default: the default model)")
     fetch.set_defaults(func=cmd_models_fetch)
+    remove = actions.add_parser("remove", parents=[common], help="remove a trained model from your model folder")
+    remove.add_argument("name", type=_named, help="the trained model's name (see 'assistant models list')")
+    remove.set_defaults(func=cmd_models_remove)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

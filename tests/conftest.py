@@ -56,19 +56,23 @@ if not MODEL.is_file():  # these tests run on the real model; missing media is a
 
 @pytest.fixture(scope="session", autouse=True)
 def _shared_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Models from ../shared/models and caches in a temporary directory, from the session's start:
-    session fixtures (such as `car_run`) run before any test's own fixtures."""
+    """Models from ../shared/models, caches and the user's model folder in temporary directories, from
+    the session's start: session fixtures (such as `car_run`) run before any test's own fixtures. No
+    test reads the real ~/.local/share: a trained model there would change what they see."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ASSISTANT_MODEL_DIR", str(MODEL.parent))
         patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("session-cache")))
+        patch.setenv("ASSISTANT_USER_MODELS", str(tmp_path_factory.mktemp("session-user-models") / "models"))
         yield
 
 
 @pytest.fixture(autouse=True)
 def _offline_model_dir(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Every test finds models in ../shared/models and caches in a temporary directory of its own."""
+    """Every test finds models in ../shared/models, and caches and the user's model folder in temporary
+    directories of its own (the folder itself not made yet, as for a new user); subprocesses inherit them."""
     monkeypatch.setenv("ASSISTANT_MODEL_DIR", str(MODEL.parent))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("ASSISTANT_USER_MODELS", str(tmp_path_factory.mktemp("user-models") / "models"))
     monkeypatch.setattr("assistant.config.models.PROJECT_MODEL_DIR", tmp_path_factory.mktemp("project-models"))
 
 

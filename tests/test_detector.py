@@ -1,16 +1,18 @@
 """The real model on real photos and video, and image layouts the detector must accept."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from assistant.config import models
 from assistant.core import Frame
-from assistant.vision.detector import Detector
 from assistant.errors import ModelError, SourceError
 from assistant.sources.imaging import read_image, to_rgb
 from assistant.sources.source import open_source
+from assistant.vision.detector import Detector, _convert, category_options
 
 from .conftest import IMAGES, MODEL, VIDEOS
 
@@ -98,3 +100,54 @@ def test_corrupt_image_is_a_source_error(tmp_path: Path) -> None:
     bad.write_bytes(b"\xff\xd8 garbage")
     with pytest.raises(SourceError, match="cannot decode|Cannot read"):
         read_image(bad)
+
+
+@dataclass
+class _Category:
+    category_name: str
+    score: float
+
+
+@dataclass
+class _Box:
+    origin_x: int
+    origin_y: int
+    width: int
+    height: int
+
+
+@dataclass
+class _Raw:
+    categories: list
+    bounding_box: _Box
+
+
+@pytest.mark.parametrize("label", ["background", "???", ""])
+def test_a_placeholder_label_is_never_returned(label: str) -> None:
+    """Model Maker's exports put `background` at index 0 of their label map, and MediaPipe can return it."""
+    raw = [_Raw([_Category(label, 0.9)], _Box(10, 10, 50, 50)), _Raw([_Category("door", 0.6)], _Box(0, 0, 20, 40))]
+    assert [d.label for d in _convert(raw, 100, 100)] == ["door"]
+
+
+@pytest.mark.parametrize(("model_labels", "wanted", "expected"), [
+    (("background", "door", "stairs"), None, {"category_allowlist": None, "category_denylist": ["background"]}),
+    (("???", "person", "???", "car"), None, {"category_allowlist": None, "category_denylist": ["???"]}),
+    (("door", "stairs"), None, {"category_allowlist": None, "category_denylist": None}),
+    ((), None, {"category_allowlist": None, "category_denylist": None}),  # no label map: MediaPipe refuses a list
+    (("background", "door", "stairs"), {"stairs", "door"},  # MediaPipe refuses both lists at once
+     {"category_allowlist": ["door", "stairs"], "category_denylist": None}),
+])
+def test_mediapipe_is_asked_to_skip_the_placeholders_unless_given_an_allowlist(model_labels, wanted, expected) -> None:
+    assert category_options(model_labels, wanted) == expected
+
+
+def test_the_denylist_changes_nothing_for_the_shared_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shared model's in-model NMS never picks its `???` ids, so asking MediaPipe to skip them gives the
+    same detections, box for box and score for score, as not asking."""
+    images = [IMAGES / "darknet_dog.jpg", IMAGES / "yolov5_bus.jpg", IMAGES / "pytorchyolov3_street.jpg"]
+    assert category_options(models.labels(MODEL), None)["category_denylist"] == ["???"]
+    denied = [detect_file(path, score_threshold=0.05, max_results=100) for path in images]
+    monkeypatch.setattr("assistant.vision.detector.category_options",
+                        lambda labels, wanted: {"category_allowlist": None, "category_denylist": None})
+    assert denied == [detect_file(path, score_threshold=0.05, max_results=100) for path in images]
+    assert sum(map(len, denied)) > 30

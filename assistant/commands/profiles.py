@@ -55,6 +55,6 @@ def cmd_profiles_classes(args: argparse.Namespace, context: RunContext) -> int:
         raise AssistantError(f"There is no language {args.language!r}; there are: {', '.join(language.available())}.")
     also = {label: [w for w in dict.fromkeys((noun.form("one"), *noun.words)) if w != label]
             for label, noun in language.load(args.language).nouns.items()}
-    for label in sorted(set(models.labels(models.resolve(args.model))) - {"???", ""}):
+    for label in sorted(models.classes(models.labels(models.resolve(args.model)))):
         print(label + (f" (also: {', '.join(also[label])})" if also.get(label) else ""))
     return EXIT_OK

@@ -145,7 +145,7 @@ def _check_model(calibration: Calibration, path: Path, model_path: Path) -> None
         raise CalibrationError(f"Calibration file {path} was made for another model (sha256 "
                                f"{calibration.model_sha256[:12]}...), not {model_path.name}; scores differ between "
                                "models, so delete it or calibrate this model.")
-    unknown = sorted(set(calibration.thresholds) - set(own)) if own else []
+    unknown = sorted(set(calibration.thresholds) - models.classes(own)) if own else []
     if unknown:
         raise CalibrationError(f"Calibration file {path} names classes this model does not know "
                                f"({', '.join(map(_shown, unknown))}).")

@@ -15,6 +15,7 @@ from .. import shipped
 from ..errors import ProfileError
 from ..language import catalog as language
 from ..process.shown import excerpt, mention, shown
+from . import models
 from .profile import ObjectRule, Profile, as_mapping, class_for
 
 PROFILE_DIR = shipped.folder("profiles")
@@ -247,7 +248,7 @@ def _validated(data: dict, chain: Chain, path: Path, known_labels: Iterable[str]
         problems = [_problem(error, chain) for error in exc.errors()]
     first = data.get("language") if data.get("language") in language.available() else language.ENGLISH
     if known_labels is not None and isinstance(data.get("objects"), (dict, list)):
-        problems += _unknown_labels(list(data["objects"]), set(known_labels) - {"???", ""}, chain, first)
+        problems += _unknown_labels(list(data["objects"]), set(models.classes(known_labels)), chain, first)
     if problems:
         raise ProfileProblems(sorted(problems, key=lambda p: (str(p.file), p.line or 0)))
     meaning = {name: class_for(name, first) for name in profile.objects}

@@ -31,6 +31,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from ..config import models
 from ..config.calibration import UNCALIBRATED
 from ..errors import AssistantError
 from ..vision.duplicates import suppress
@@ -136,8 +137,9 @@ class Selection:
 def judge(predicted: Sequence[Predicted], labelled: Iterable[str], key: str = "",
           model_labels: Iterable[str] = ()) -> list[Record]:
     """Records of one set's images for the classes it labels (a cup cannot be judged on VOC) and,
-    given `model_labels`, that the model can say."""
-    judged = set(labelled) & set(model_labels) if model_labels else set(labelled)
+    given `model_labels`, that the model can say; never a placeholder such as `background`."""
+    wanted = models.classes(labelled)
+    judged = wanted & set(model_labels) if model_labels else wanted
     records = []
     for p in predicted:
         truths = [t for t in p.image.truths if t.label in judged]
@@ -209,7 +211,9 @@ def require_evidence(objects: int, images: int, folds: int = FOLDS) -> None:
 def check_sets(datasets: Iterable[Dataset], model_labels: Collection[str], folds: int = FOLDS) -> None:
     """`require_evidence` on the sets' own labels, before the detector spends any time on them."""
     images = [image for dataset in datasets for image in dataset.images]
-    objects = sum(not t.ignore and (not model_labels or t.label in model_labels) for i in images for t in i.truths)
+    known = models.classes(model_labels)
+    objects = sum(not t.ignore and t.label not in models.NOT_CLASSES and (not model_labels or t.label in known)
+                  for i in images for t in i.truths)
     require_evidence(objects, len(images), folds)
 
 

@@ -47,11 +47,10 @@ _matplotlib_home()
 import mediapipe as mp  # noqa: E402
 from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
 
+from ..config import models
 from ..core import Box, Detection, Frame  # noqa: E402
 from ..errors import ModelError  # noqa: E402
 from ..process.run_context import native_stderr_silenced  # noqa: E402
-
-NO_LABEL = "???"  # the label map's placeholder for unused class ids; never spoken
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +81,17 @@ def open_detector(model_path: Path, settings: DetectorSettings) -> Detector:
                     max_results=settings.max_results, labels=settings.labels)
 
 
+def category_options(model_labels: Iterable[str], wanted: Iterable[str] | None) -> dict[str, list[str] | None]:
+    """MediaPipe's class options for a model with this label map: the wanted classes as an allowlist;
+    with none wanted, the map's placeholders that name no class (`???`, Model Maker's `background`) as
+    a denylist, so that MediaPipe skips them when it chooses each box's class. MediaPipe refuses both
+    lists at once, and an allowlist leaves the placeholders out anyway."""
+    if wanted:
+        return {"category_allowlist": sorted(wanted), "category_denylist": None}
+    placeholders = sorted(models.NOT_CLASSES & set(model_labels))
+    return {"category_allowlist": None, "category_denylist": placeholders or None}
+
+
 def mediapipe_detectors(model_path: Path) -> Detectors:
     """Real MediaPipe detectors running this model: what a run uses outside the tests."""
     return functools.partial(open_detector, model_path)
@@ -109,7 +119,7 @@ class Detector:
             running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,
             score_threshold=score_threshold,
             max_results=max_results,
-            category_allowlist=sorted(labels) if labels else None,
+            **category_options(models.labels(model_path), labels),
         )
         try:
             with native_stderr_silenced():
@@ -148,7 +158,7 @@ def _convert(raw: list, width: int, height: int) -> Iterable[Detection]:
             continue
         category = item.categories[0]
         label = category.category_name or ""
-        if not label or label == NO_LABEL:
+        if label in models.NOT_CLASSES:  # a placeholder MediaPipe still gave: never spoken
             continue
         bb = item.bounding_box
         box = Box(

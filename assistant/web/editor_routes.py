@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from ..config import models
 from ..config.profile import Profile
 from ..config.profile_files import ProfileProblems
 from ..config.rules import Rules
@@ -121,7 +122,7 @@ class Editor:
         if code not in language.available():
             return error(f"There is no language {code!r}; there are: {', '.join(language.available())}.", 400)
         lang = language.load(code)
-        labels = sorted(set(self.ctx.labels) - {"???", ""})
+        labels = sorted(models.classes(self.ctx.labels))
         return JSONResponse({"language": code, "classes": sorted(
             ({"label": label, "name": lang.noun(label).form("one")} for label in labels),
             key=lambda c: c["name"].casefold())})
