@@ -41,7 +41,7 @@ def cmd_train(args: argparse.Namespace, context: RunContext) -> int:
     formats = _formats(args.export)
     names = {fmt: args.name if i == 0 else f"{args.name}-{fmt}" for i, fmt in enumerate(formats)}
     for name in names.values():
-        models.check_new_name(name, args.replace)
+        models.check_name(name, args.replace)
     given = args.weights or os.environ.get(WEIGHTS_VARIABLE) or None
     weights = job.weights_folder(args.architecture, given, environment.cache_root() / "train-weights")
     work = Path(tempfile.mkdtemp(prefix="assistant-train-"))
@@ -181,7 +181,8 @@ def _finish(model_file: Path, name: str, fmt: str, prepared: TrainingSet, outcom
     except calibrate.TooLittleEvidence as exc:
         warn(f"Not calibrated: {exc} Until it is, every class is spoken at {calibration.UNCALIBRATED}; "
              "calibrate later with 'assistant dataset calibrate --model " + name + "'.")
-    summary = {**prepared.summary(), "architecture": args.architecture, "format": fmt, "epochs": args.epochs,
+    summary = {**prepared.summary(), "images": len(prepared.train.images) + len(validation.images),
+               "architecture": args.architecture, "format": fmt, "epochs": args.epochs,
                "batch_size": args.batch_size, "learning_rate": args.learning_rate, "seconds": outcome.seconds,
                "epoch_seconds": outcome.epoch_seconds, "export_bytes": outcome.export_bytes,
                "final_loss": outcome.losses[-1] if outcome.losses else None,

@@ -331,7 +331,7 @@ def _reason(exc: OSError | UnicodeDecodeError | AssistantError) -> str:
     return (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)).rstrip(".")
 
 
-def _check_name(name: str, replace: bool) -> None:
+def check_name(name: str, replace: bool) -> None:
     """ModelError in one sentence unless `name` may be given to a newly trained model."""
     if not NAME.fullmatch(name):
         raise ModelError(f"A model name is 1 to 64 lower-case letters, digits, '-' or '_', not {json.dumps(name)}; "
@@ -364,7 +364,7 @@ def install(model_file: Path, name: str, description: str, training: dict, calib
     # calibration reads this module; imported here, when used, so that module imports stay one-way
     from . import calibration
 
-    _check_name(name, replace)
+    check_name(name, replace)
     source = Path(model_file)
     own_labels = labels(source)
     if not classes(own_labels):
