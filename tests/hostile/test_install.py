@@ -87,6 +87,9 @@ SHIPPED = [
     *[(f"assistant/language/locales/{code}/nouns.yaml", 1) for code in ["en", *LANGUAGES]],
     # the caregiver's page: every page, script and style sheet, for nothing is fetched from a CDN
     *[(f"assistant/web/static/{p.name}", 1) for p in sorted((ROOT / "assistant" / "web" / "static").iterdir())],
+    # `assistant train` makes its environment from these pins and runs this worker in it
+    ("assistant/training/requirements.txt", 1),
+    ("assistant/training/worker.py", 1),
     ("*.tflite", 0),  # model weights come from the user's model folder or a download, never the wheel
     ("*.task", 0),
     ("profiles/*", 0),  # nothing at the top of site-packages, where another package's folder may be
