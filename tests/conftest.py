@@ -225,7 +225,9 @@ GROUP_OF_FIXTURE = {"car_run": "car_video_runs", "walking_runs": "walking_video_
                     "walking_replayed": "walking_video_runs",
                     "wheel": "wheel", "bus_render": "bus_render",  # test_install, test_debug_view: built once
                     "car_street_reports": "car_street_reports",
-                    "sound_server": "realtime", "x_display": "realtime"}
+                    "sound_server": "realtime", "x_display": "realtime",
+                    # test_training: one training at a time, on one worker (each takes every core)
+                    "train_python": "training", "standin_weights": "training", "trained": "training"}
 
 
 def pytest_configure(config: pytest.Config) -> None:

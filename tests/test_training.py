@@ -24,8 +24,6 @@ from assistant.training import environment
 
 from .conftest import IMAGES, ROOT, SHARED, as_from_a_terminal
 
-TRAINING = pytest.mark.xdist_group("training")  # one worker, one training at a time: each takes every core
-pytestmark = TRAINING
 VOC = SHARED / "data" / "labeled" / "voc2012_subset100"
 STANDIN = ROOT / "tests" / "training" / "make_standin_weights.py"
 ARCHITECTURE = "mobilenet_v2_i256"
@@ -228,3 +226,23 @@ def test_weights_that_are_not_a_checkpoint_are_one_sentence(cli, tmp_path: Path)
                  str(tmp_path))
     assert result.returncode == 2
     assert "holds no ckpt-277200 checkpoint" in result.stderr
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--voc", str(VOC)], "Give the new model a name with --name"),
+    (["--name", "x"], "Give the labelled photos"),
+    (["--name", "x", "--coco", "a.json"], "Give one --images DIR for each --coco file"),
+    (["--name", "x", "--voc", str(VOC), "--export", "float8"], "--export takes float16, int8, float32"),
+    (["--name", "Bad Name", "--voc", str(VOC)], "A model name is 1 to 64 lower-case letters"),
+    (["--name", "ssd_mobilenet_v2", "--voc", str(VOC)], "taken by a model shipped with the assistant"),
+    (["--name", "x", "--voc", str(VOC), "--classes", "door"], "door"),
+    (["--name", "x", "--voc", str(VOC), "--classes", "person", "--keep", "car"], "--keep needs --keep-coco"),
+    (["--name", "x", "--voc", str(VOC), "--classes", "car", "--batch-size", "64"], "fewer than one batch of 64"),
+], ids=["no name", "no photos", "coco without images", "bad export", "bad name", "shipped name", "unknown class",
+        "keep without coco", "batch too big"])
+def test_bad_training_requests_are_one_sentence_before_any_training(cli, args: list[str], says: str) -> None:
+    result = cli("train", *args)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and says in errors[0], result.stderr
+    assert not models.user_dir().exists() or not list(models.user_dir().iterdir())

@@ -42,11 +42,11 @@ def cmd_train(args: argparse.Namespace, context: RunContext) -> int:
     names = {fmt: args.name if i == 0 else f"{args.name}-{fmt}" for i, fmt in enumerate(formats)}
     for name in names.values():
         models.check_name(name, args.replace)
+    prepared = _prepare(args)
     given = args.weights or os.environ.get(WEIGHTS_VARIABLE) or None
     weights = job.weights_folder(args.architecture, given, environment.cache_root() / "train-weights")
     work = Path(tempfile.mkdtemp(prefix="assistant-train-"))
     try:
-        prepared = _prepare(args)
         folders = write_model_maker_folder(prepared, work / "data")
         python = environment.ensure(note)
         exports = {fmt: str(work / "exports" / f"{names[fmt]}.tflite") for fmt in formats}
