@@ -32,13 +32,12 @@ from assistant.config import models
 from assistant.core import Frame
 from assistant.sources.imaging import read_image
 from assistant.training import environment
+from assistant.training.job import ARCHITECTURES
 from assistant.vision.detector import Detector
 
 VOC = shared.SHARED / "data" / "labeled" / "voc2012_subset100"
 PHOTOS = sorted((shared.SHARED / "data" / "images").glob("*.jpg"))
 STANDIN = shared.ROOT / "tests" / "training" / "make_standin_weights.py"
-SPEC = {"mobilenet_v2_i256": "MOBILENET_V2", "mobilenet_v2_i320": "MOBILENET_V2_I320",
-        "mobilenet_multi_avg_i256": "MOBILENET_MULTI_AVG"}
 
 
 def inference_ms(model: Path, rounds: int = 3) -> float:
@@ -59,13 +58,13 @@ def inference_ms(model: Path, rounds: int = 3) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--architecture", choices=sorted(SPEC), default="mobilenet_v2_i256")
+    parser.add_argument("--architecture", choices=sorted(ARCHITECTURES), default="mobilenet_v2_i256")
     args = parser.parse_args()
     python = environment.ensure(lambda message: print(message, file=sys.stderr))
     with tempfile.TemporaryDirectory(prefix="train-bench-") as scratch:
         scratch = Path(scratch)
         weights = scratch / "weights"
-        subprocess.run([str(python), str(STANDIN), SPEC[args.architecture], str(weights)], check=True,
+        subprocess.run([str(python), str(STANDIN), ARCHITECTURES[args.architecture].spec, str(weights)], check=True,
                        capture_output=True)
         env = {**os.environ, "ASSISTANT_USER_MODELS": str(scratch / "models")}
         started = time.perf_counter()

@@ -21,6 +21,7 @@ import pytest
 
 from assistant.config import models
 from assistant.training import environment
+from assistant.training.job import ARCHITECTURES
 
 from .conftest import IMAGES, ROOT, SHARED, as_from_a_terminal
 
@@ -38,7 +39,7 @@ def train_python() -> Path:
 @pytest.fixture(scope="session")
 def standin_weights(train_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("standin") / "mobilenetv2_i256"
-    subprocess.run([str(train_python), str(STANDIN), "MOBILENET_V2", str(folder)], check=True, capture_output=True,
+    subprocess.run([str(train_python), str(STANDIN), ARCHITECTURES[ARCHITECTURE].spec, str(folder)], check=True, capture_output=True,
                    timeout=600)
     return folder
 

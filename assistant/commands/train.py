@@ -52,7 +52,7 @@ def cmd_train(args: argparse.Namespace, context: RunContext) -> int:
         exports = {fmt: str(work / "exports" / f"{names[fmt]}.tflite") for fmt in formats}
         (work / "exports").mkdir()
         outcome = _train(python, job.Job(
-            architecture=args.architecture, weights=str(weights), train=str(folders["train"]),
+            architecture=args.architecture, spec=job.ARCHITECTURES[args.architecture].spec, weights=str(weights), train=str(folders["train"]),
             validation=str(folders["validation"]), work=str(work), exports=exports, epochs=args.epochs,
             batch_size=args.batch_size, learning_rate=args.learning_rate, qat_epochs=args.qat_epochs,
             seed=args.seed))
@@ -194,6 +194,6 @@ def _finish(model_file: Path, name: str, fmt: str, prepared: TrainingSet, outcom
 
 
 def _description(prepared: TrainingSet, args: argparse.Namespace, fmt: str) -> str:
-    size = job.ARCHITECTURES[args.architecture][2]
+    size = job.ARCHITECTURES[args.architecture].size
     return (f"Trained here: {', '.join(prepared.classes)}; {args.architecture} ({size}x{size}), {fmt} "
             f"({SIZES[fmt]}), {len(prepared.train.images)} training photos")

@@ -22,11 +22,24 @@ from .environment import TrainingError
 WORKER = Path(__file__).with_name("worker.py")
 STOP_GRACE_S = 10.0  # after this, a worker that ignores SIGTERM is killed
 
-ARCHITECTURES = {  # name: (Model Maker's weights folder and archive, input size)
-    "mobilenet_v2_i256": ("mobilenetv2_i256", "mobilenetv2_ssd_coco/mobilenetv2_ssd_i256_ckpt.tar.gz", 256),
-    "mobilenet_v2_i320": ("mobilenetv2_i320", "mobilenetv2_ssd_coco/mobilenetv2_ssd_i320_ckpt.tar.gz", 320),
-    "mobilenet_multi_avg_i256": ("mobilenetmultiavg", "mobilenetv3.5_ssd_coco/mobilenetv3.5_ssd_i256_ckpt.tar.gz",
-                                 256),
+@dataclass(frozen=True, slots=True)
+class Architecture:
+    """One of Model Maker's detectors: its `SupportedModels` name, the folder and archive of its
+    pretrained checkpoint, and its input size."""
+
+    spec: str
+    folder: str
+    archive: str
+    size: int
+
+
+ARCHITECTURES = {
+    "mobilenet_v2_i256": Architecture("MOBILENET_V2", "mobilenetv2_i256",
+                                      "mobilenetv2_ssd_coco/mobilenetv2_ssd_i256_ckpt.tar.gz", 256),
+    "mobilenet_v2_i320": Architecture("MOBILENET_V2_I320", "mobilenetv2_i320",
+                                      "mobilenetv2_ssd_coco/mobilenetv2_ssd_i320_ckpt.tar.gz", 320),
+    "mobilenet_multi_avg_i256": Architecture("MOBILENET_MULTI_AVG", "mobilenetmultiavg",
+                                             "mobilenetv3.5_ssd_coco/mobilenetv3.5_ssd_i256_ckpt.tar.gz", 256),
 }
 WEIGHTS_URL = "https://storage.googleapis.com/tf_model_garden/vision/qat/"
 CHECKPOINT = "ckpt-277200"  # the name of every architecture's pretrained checkpoint
@@ -36,7 +49,8 @@ CHECKPOINT = "ckpt-277200"  # the name of every architecture's pretrained checkp
 class Job:
     """What the worker is asked to do; written as JSON for it."""
 
-    architecture: str
+    architecture: str  # a key of ARCHITECTURES
+    spec: str  # its Model Maker name, for the worker
     weights: str  # the pretrained checkpoint's folder; downloaded there first when absent
     train: str  # Model Maker COCO folders
     validation: str
@@ -89,13 +103,13 @@ class Outcome:
 
 
 def weights_url(architecture: str) -> str:
-    return WEIGHTS_URL + ARCHITECTURES[architecture][1]
+    return WEIGHTS_URL + ARCHITECTURES[architecture].archive
 
 
 def weights_folder(architecture: str, given: str | None, default_root: Path) -> Path:
     """The pretrained checkpoint's folder: `given` (the checkpoint folder itself, or a folder holding
     one per architecture), else the user's cache, where Model Maker's download goes."""
-    subfolder = ARCHITECTURES[architecture][0]
+    subfolder = ARCHITECTURES[architecture].folder
     if given is None:
         return default_root / subfolder
     root = Path(given).expanduser()

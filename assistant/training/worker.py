@@ -12,18 +12,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-ARCHITECTURES = {  # the assistant's names for Model Maker's specs
-    "mobilenet_v2_i256": "MOBILENET_V2",
-    "mobilenet_v2_i320": "MOBILENET_V2_I320",
-    "mobilenet_multi_avg_i256": "MOBILENET_MULTI_AVG",
-}
-
 
 class Events:
     """One JSON object per line on the original standard output, flushed at once."""
@@ -82,6 +76,7 @@ def _weights(spec, folder: str, emit: Events) -> None:
         try:
             files.get_path()
         except Exception as exc:  # requests' connection errors, a bad archive
+            shutil.rmtree(partial, ignore_errors=True)
             emit("error", kind="weights", url=files.url, folder=folder, message=str(exc))
             sys.exit(3)
         os.replace(partial, folder)
@@ -108,7 +103,7 @@ def run(job: dict, emit: Events) -> None:
 
     emit("device", gpus=[d.name for d in tf.config.list_physical_devices("GPU")], cores=os.cpu_count())
     tf.keras.utils.set_random_seed(job["seed"])
-    supported = object_detector.SupportedModels[ARCHITECTURES[job["architecture"]]]
+    supported = object_detector.SupportedModels[job["spec"]]
     _weights(supported.value(), job["weights"], emit)  # the spec's files are shared by every spec made later
 
     emit("stage", stage="data")
