@@ -298,3 +298,34 @@ def test_the_model_maker_folder(tmp_path: Path, voc: Dataset, coco: Dataset) -> 
     assert {p: p.read_bytes() for p in (VOC / "JPEGImages").iterdir()} == before
     with pytest.raises(DatasetError, match="is not a new or empty folder"):
         write_model_maker_folder(training, out)
+
+
+@pytest.mark.parametrize(("name", "orientation"), [("turned.jpg", 6), ("flat.png", None)])
+def test_photos_model_maker_would_misread_are_written_as_shown(tmp_path: Path, voc: Dataset, name: str,
+                                                               orientation: int | None) -> None:
+    """Model Maker decodes every photo as a JPEG and ignores EXIF's turn; the boxes are of the photo as
+    shown. A turned JPEG, or a PNG, is written as a JPEG of the photo as shown, and its size is the boxes'."""
+    source = voc.images[0]
+    pixels = Image.open(source.path)
+    stored = pixels.transpose(Image.Transpose.ROTATE_90) if orientation else pixels  # shown upright when turned
+    exif = Image.Exif()
+    if orientation:
+        exif[0x0112] = orientation
+    (tmp_path / "voc" / "JPEGImages").mkdir(parents=True)
+    (tmp_path / "voc" / "Annotations").mkdir()
+    stored.save(tmp_path / "voc" / "JPEGImages" / name, exif=exif)
+    objects = "".join(f"<object><name>{t.label}</name><bndbox><xmin>{t.box.x1 + 1}</xmin><ymin>{t.box.y1 + 1}</ymin>"
+                      f"<xmax>{t.box.x2}</xmax><ymax>{t.box.y2}</ymax></bndbox></object>" for t in source.truths)
+    (tmp_path / "voc" / "Annotations" / "a.xml").write_text(
+        f"<annotation><filename>{name}</filename><size><width>{source.width}</width><height>{source.height}"
+        f"</height></size>{objects}</annotation>")
+    labels = sorted({t.label for t in source.truths})
+    training = prepare([read_voc(tmp_path / "voc")], ",".join(labels), fraction=0.0)
+    folders = write_model_maker_folder(training, tmp_path / "set")
+    record = json.loads((folders["train"] / "labels.json").read_text())["images"][0]
+    written = folders["train"] / "images" / record["file_name"]
+    assert written.suffix == ".jpg"
+    with Image.open(written) as image:
+        assert image.format == "JPEG" and image.size == (source.width, source.height)
+        assert image.getexif().get(0x0112, 1) == 1
+    assert (record["width"], record["height"]) == (source.width, source.height)

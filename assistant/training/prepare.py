@@ -3,7 +3,8 @@ a seeded split by image, COCO images of classes to keep mixed in, counts and pla
 folders `object_detector.Dataset.from_coco_folder` reads.
 
 `prepare` is pure; `write_model_maker_folder` writes. What Model Maker 0.2.1.4 does with the folder,
-read from its source: it decodes each image as a JPEG without its EXIF turn, skips a box that
+read from its source: it decodes each image as a JPEG without its EXIF turn (so a photo turned by
+EXIF, or not a JPEG, is written as a JPEG of the photo as shown, the boxes' frame), skips a box that
 reaches past the image by any amount, and skips an image with no box (so negatives kept by
 `keep_empty` serve the project's own evaluation and calibration, not the training).
 """
@@ -21,9 +22,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import cv2
+from PIL import Image
+
 from ..core import Box
 from ..datasets.calibrate import MIN_IMAGES
 from ..datasets.readers import Dataset, DatasetError, LabelledImage
+from ..sources.imaging import EXIF_ORIENTATION, read_image
 
 # Model Maker fine-tunes a pretrained SSD head. With a few dozen boxes of a class it memorises them
 # and rarely fires on new photos; MediaPipe's guidance (and that of similar tools) is 100 images or
@@ -258,7 +263,11 @@ def _write_split(dataset: Dataset, folder: Path) -> None:
     records, annotations = [], []
     for image in dataset.images:
         name = f"{image.image_id:06d}_{re.sub(r'[^A-Za-z0-9._-]', '_', image.path.name)[-NAME_CHARS:]}"
-        _link_or_copy(image.path, folder / "images" / name)
+        if _plain_jpeg(image.path):
+            _link_or_copy(image.path, folder / "images" / name)
+        else:
+            name = f"{Path(name).stem}.jpg"
+            _write_turned_jpeg(image.path, folder / "images" / name)
         records.append({"id": image.image_id, "file_name": name, "width": image.width, "height": image.height})
         for truth in image.truths:
             x, y, w, h = _bbox(truth.box, image.width, image.height)
@@ -269,6 +278,25 @@ def _write_split(dataset: Dataset, folder: Path) -> None:
                   for name, number in sorted(dataset.categories.items(), key=lambda c: c[1])]
     (folder / "labels.json").write_text(
         json.dumps({"images": records, "annotations": annotations, "categories": categories}), encoding="utf-8")
+
+
+def _plain_jpeg(path: Path) -> bool:
+    """A JPEG shown as stored: Model Maker decodes every photo as a JPEG and ignores EXIF's turn,
+    while the boxes (and `image_size`) are of the photo as shown, turned."""
+    try:
+        with Image.open(path) as image:
+            return image.format == "JPEG" and image.getexif().get(EXIF_ORIENTATION, 1) == 1
+    except Exception:  # noqa: BLE001 - Pillow raises many kinds; re-encoding will say what is wrong
+        return False
+
+
+def _write_turned_jpeg(source: Path, target: Path) -> None:
+    """The photo as shown (turned by its EXIF orientation), as a JPEG Model Maker can read."""
+    bgr = cv2.cvtColor(read_image(source), cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    if not ok:
+        raise DatasetError(f"Cannot re-encode {source} as a JPEG for training.")
+    target.write_bytes(encoded.tobytes())
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
