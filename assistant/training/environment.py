@@ -20,7 +20,7 @@ from ..errors import AssistantError
 ENV_VARIABLE = "ASSISTANT_TRAIN_ENV"
 PYTHON_VARIABLE = "ASSISTANT_TRAIN_PYTHON"
 REQUIREMENTS = Path(__file__).with_name("requirements.txt")
-SUPPORTED_PYTHONS = ((3, 9), (3, 10), (3, 11))  # TensorFlow 2.15's wheels
+SUPPORTED_PYTHONS = ((3, 10), (3, 11))  # TensorFlow 2.15's wheels, and jax 0.4.34's (which has none for 3.9)
 SIZE_NOTE = "about 3.3 GB, 3 to 5 minutes with a fast connection; once"
 _STAMP = ".assistant-requirements"
 
@@ -57,7 +57,7 @@ def ready(env: Path) -> bool:
 
 
 def base_python() -> str:
-    """A Python that TensorFlow 2.15 supports: $ASSISTANT_TRAIN_PYTHON, this one, or python3.11/3.10/3.9."""
+    """A Python that TensorFlow 2.15 supports: $ASSISTANT_TRAIN_PYTHON, this one, or python3.11/3.10."""
     given = os.environ.get(PYTHON_VARIABLE)
     if given:
         return given
@@ -67,7 +67,7 @@ def base_python() -> str:
         found = shutil.which(f"python{major}.{minor}")
         if found:
             return found
-    raise TrainingError(f"Training needs Python 3.9, 3.10 or 3.11 (TensorFlow 2.15 has no wheels for "
+    raise TrainingError(f"Training needs Python 3.10 or 3.11 (TensorFlow 2.15 has no wheels for "
                         f"{sys.version_info.major}.{sys.version_info.minor}); install python3.11 and run again, "
                         f"or set ${PYTHON_VARIABLE} to one.")
 
@@ -77,6 +77,12 @@ def ensure(note) -> Path:
     env = location()
     if ready(env):
         return python_in(env)
+    if sys.platform == "win32":
+        raise TrainingError("Training does not run on Windows: Model Maker needs tensorflow-text, which has no "
+                            "Windows wheels; train under WSL (Windows Subsystem for Linux) and copy the model over.")
+    if env.exists() and not (env / _STAMP).is_file() and any(env.iterdir()):
+        raise TrainingError(f"{env} is not a training environment made by the assistant, and is not empty; "
+                            f"point ${ENV_VARIABLE} at a new folder.")
     note(f"Making the training environment in {env} ({SIZE_NOTE}).")
     env.parent.mkdir(parents=True, exist_ok=True)
     partial = env.with_name(f"{env.name}.partial-{os.getpid()}")

@@ -127,7 +127,8 @@ def run(python: Path, job: Job, on_event: Callable[[dict], None]) -> Outcome:
     (work / "job.json").write_text(json.dumps(asdict(job)), encoding="utf-8")
     outcome = Outcome()
     with open(work / "log.txt", "wb") as log:
-        worker = subprocess.Popen([str(python), "-u", str(WORKER), str(work / "job.json")], stdout=subprocess.PIPE,
+        # -I: isolated, so neither this folder's modules nor $PYTHON* variables reach the training environment
+        worker = subprocess.Popen([str(python), "-I", "-u", str(WORKER), str(work / "job.json")], stdout=subprocess.PIPE,
                                   stderr=log, stdin=subprocess.DEVNULL, cwd=work, env=_worker_env(work),
                                   **_own_group())
         try:
@@ -171,20 +172,28 @@ def _own_group() -> dict:
 
 
 def stop(worker: subprocess.Popen) -> None:
-    """Ask the worker to stop, then make it; return when it has gone."""
-    if worker.poll() is not None:
-        return
+    """Ask the worker's process group to stop, then make it; return only when it has gone, even
+    through another Ctrl-C."""
+    while worker.poll() is None:
+        try:
+            _signal_group(worker, signal.SIGTERM)
+            try:
+                worker.wait(STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                _signal_group(worker, getattr(signal, "SIGKILL", signal.SIGTERM))
+                worker.wait()
+        except KeyboardInterrupt:
+            continue  # a second Ctrl-C: the worker still goes before the command does
+
+
+def _signal_group(worker: subprocess.Popen, signum: int) -> None:
     try:
         if sys.platform == "win32":
-            worker.terminate()
+            worker.terminate() if signum == signal.SIGTERM else worker.kill()
         else:
-            os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(STOP_GRACE_S)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
+            os.killpg(worker.pid, signum)
     except ProcessLookupError:
-        worker.wait()
+        pass
 
 
 def _failure(error: dict | None, code: int, log: Path, job: Job) -> TrainingError:
@@ -199,8 +208,8 @@ def _failure(error: dict | None, code: int, log: Path, job: Job) -> TrainingErro
                              "No model was written.")
     if error and error.get("kind") == "memory":
         return TrainingError("Training ran out of memory; try a smaller --batch-size.")
-    last = _last_line(log)
-    return TrainingError(f"Training failed (exit code {code}); the last thing it said: {last}")
+    said = (error or {}).get("message") or _last_line(log)
+    return TrainingError(f"Training failed (exit code {code}): {said}")
 
 
 def _last_line(log: Path) -> str:

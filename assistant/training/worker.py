@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -75,8 +76,10 @@ def _weights(spec, folder: str, emit: Events) -> None:
         emit("stage", stage="download", url=files.url)
         try:
             files.get_path()
-        except Exception as exc:  # requests' connection errors, a bad archive
+        except BaseException as exc:  # requests' connection errors, a bad archive, a stop
             shutil.rmtree(partial, ignore_errors=True)
+            if not isinstance(exc, Exception):
+                raise
             emit("error", kind="weights", url=files.url, folder=folder, message=str(exc))
             sys.exit(3)
         os.replace(partial, folder)
@@ -132,6 +135,7 @@ def run(job: dict, emit: Events) -> None:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # cleanups run when stopped
     emit = Events()
     with open(sys.argv[1], encoding="utf-8") as f:
         job = json.load(f)
@@ -140,9 +144,11 @@ def main() -> None:
     except MemoryError:
         emit("error", kind="memory", message="out of memory")
         sys.exit(4)
-    except OSError as exc:
-        emit("error", kind="disk" if exc.errno in (28, 27, 122) else "os", message=str(exc))
-        sys.exit(5)
+    except Exception as exc:
+        # TensorFlow's own file writes raise its errors, not OSError; their message names the cause
+        full = getattr(exc, "errno", None) in (28, 27, 122) or "No space left on device" in str(exc)
+        emit("error", kind="disk" if full else "other", message=str(exc).splitlines()[0][:300] if str(exc) else "")
+        raise
 
 
 if __name__ == "__main__":
