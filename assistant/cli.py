@@ -51,6 +51,36 @@ def _unit(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is less than 1")
+    return value
+
+
+def _positive(text: str) -> float:
+    """An argparse type: a number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} is not above 0")
+    return value
+
+
+def _share(text: str) -> float:
+    """An argparse type: a fraction from 0 up to, not including, 1."""
+    value = _unit(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"{text} leaves nothing to train on; 0.2 is usual")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `assistant` command line: one sub-parser per command, each command group added by its own function."""
     parser = argparse.ArgumentParser(prog="assistant",
@@ -246,7 +276,7 @@ def _add_train(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
                                                     "taken from --keep-coco")
     data.add_argument("--keep-coco", type=_named, metavar="ANN.json", help="the COCO file to take --keep images from")
     data.add_argument("--keep-images", type=_named, metavar="DIR", help="the folder of --keep-coco's images")
-    data.add_argument("--validation", type=_unit, default=0.2, metavar="FRACTION",
+    data.add_argument("--validation", type=_share, default=0.2, metavar="FRACTION",
                       help="the share of photos kept out of training to check it (0.2)")
     data.add_argument("--seed", type=int, default=0, help="the split's and training's seed (0)")
     model = train.add_argument_group("the model")
@@ -254,10 +284,10 @@ def _add_train(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
     model.add_argument("--architecture", choices=sorted(ARCHITECTURES), default="mobilenet_v2_i256",
                        help="mobilenet_v2_i256 (default, fastest), mobilenet_v2_i320 (finer detail), "
                             "mobilenet_multi_avg_i256")
-    model.add_argument("--epochs", type=int, default=30, metavar="N", help="passes over the photos (30)")
-    model.add_argument("--batch-size", type=int, default=8, metavar="N", help="photos per step (8)")
-    model.add_argument("--learning-rate", type=float, default=0.3, metavar="RATE", help="(0.3, for a batch of 256)")
-    model.add_argument("--qat-epochs", type=int, default=10, metavar="N",
+    model.add_argument("--epochs", type=_count, default=30, metavar="N", help="passes over the photos (30)")
+    model.add_argument("--batch-size", type=_count, default=8, metavar="N", help="photos per step (8)")
+    model.add_argument("--learning-rate", type=_positive, default=0.3, metavar="RATE", help="(0.3, for a batch of 256)")
+    model.add_argument("--qat-epochs", type=_count, default=10, metavar="N",
                        help="quantization-aware training epochs for int8 (10)")
     model.add_argument("--export", default="float16", metavar="FORMATS",
                        help=f"{', '.join(FORMATS)}, comma-separated; the first is installed as NAME, others as "

@@ -15,9 +15,11 @@ import os
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import calibration, models
+from ..datasets.readers import Dataset
 from ..errors import AssistantError
 from ..process.run_context import RunContext
 from ..process.signals import EXIT_OK
@@ -27,6 +29,7 @@ from .common import note, warn
 
 WEIGHTS_VARIABLE = "ASSISTANT_TRAIN_WEIGHTS"
 FORMATS = ("float16", "int8", "float32")
+PROBLEMS_SHOWN = 10  # of one labelled set's; a big COCO file may have a thousand photos without a box
 SIZES = {"float16": "half the size of float32", "int8": "quantization-aware, the fastest on a CPU",
          "float32": "full precision"}
 
@@ -46,18 +49,24 @@ def cmd_train(args: argparse.Namespace, context: RunContext) -> int:
     given = args.weights or os.environ.get(WEIGHTS_VARIABLE) or None
     weights = job.weights_folder(args.architecture, given, environment.cache_root() / "train-weights")
     work = Path(tempfile.mkdtemp(prefix="assistant-train-"))
+    installed: list[str] = []
     try:
         folders = write_model_maker_folder(prepared, work / "data")
         python = environment.ensure(note)
         exports = {fmt: str(work / "exports" / f"{names[fmt]}.tflite") for fmt in formats}
         (work / "exports").mkdir()
         outcome = _train(python, job.Job(
-            architecture=args.architecture, spec=job.ARCHITECTURES[args.architecture].spec, weights=str(weights), train=str(folders["train"]),
-            validation=str(folders["validation"]), work=str(work), exports=exports, epochs=args.epochs,
-            batch_size=args.batch_size, learning_rate=args.learning_rate, qat_epochs=args.qat_epochs,
-            seed=args.seed))
-        for fmt in formats:
-            _finish(outcome.exported[fmt], names[fmt], fmt, prepared, outcome, args, work)
+            architecture=args.architecture, spec=job.ARCHITECTURES[args.architecture].spec, weights=str(weights),
+            train=str(folders["train"]), validation=str(folders["validation"]), work=str(work), exports=exports,
+            epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+            qat_epochs=args.qat_epochs, seed=args.seed))
+        checked = [_check(outcome.exported[fmt], names[fmt], fmt, prepared, outcome, args, work) for fmt in formats]
+        for ready in checked:  # only once every export is evaluated and calibrated
+            _install(ready, prepared, args)
+            installed.append(ready.name)
+    except KeyboardInterrupt:
+        note(f"Stopped; {'nothing was installed' if not installed else 'installed only ' + ', '.join(installed)}.")
+        raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return EXIT_OK
@@ -73,20 +82,23 @@ def _prepare(args: argparse.Namespace) -> TrainingSet:
         raise AssistantError("Give one --images DIR for each --coco file, in the same order.")
     if not (args.voc or args.coco or args.yolo):
         raise AssistantError("Give the labelled photos: --voc DIR, --yolo DIR, or --coco ANN.json with --images DIR.")
-    sets = [read_voc(Path(v)) for v in args.voc]
-    sets += [read_coco(Path(a), Path(i)) for a, i in zip(args.coco, args.images)]
-    sets += [read_yolo(Path(y)) for y in args.yolo]
+    sets = [_read(read_voc, Path(v)) for v in args.voc]
+    sets += [_read(read_coco, Path(a), Path(i)) for a, i in zip(args.coco, args.images)]
+    sets += [_read(read_yolo, Path(y)) for y in args.yolo]
     keep = [c.strip() for c in (args.keep or "").split(",") if c.strip()]
     keep_from = None
     if keep:
         if not (args.keep_coco and args.keep_images):
             raise AssistantError("--keep needs --keep-coco ANN.json and --keep-images DIR, the COCO photos to take "
                                  "them from.")
-        keep_from = read_coco(Path(args.keep_coco), Path(args.keep_images))
-    classes = args.classes or ",".join(sorted({label for dataset in sets for label in dataset.labels}))
-    prepared = prepare(sets, classes, keep=keep, keep_from=keep_from, fraction=args.validation, seed=args.seed)
-    for problem in prepared.problems:
-        warn(problem)
+        keep_from = _read(read_coco, Path(args.keep_coco), Path(args.keep_images))
+    every = ",".join(sorted({label for dataset in sets for label in dataset.labels}))
+    prepared = prepare(sets, every if args.classes is None else args.classes, keep=keep, keep_from=keep_from,
+                       fraction=args.validation, seed=args.seed)
+    left_out = sum(len(d.images) for d in sets) - (len(prepared.train.images) + len(prepared.validation.images)
+                                                    - prepared.mixed_in)
+    if left_out:
+        note(f"{left_out} of the photos show none of the chosen classes; they are left out.")
     _print_counts(prepared)
     for warning in prepared.warnings:
         warn(warning)
@@ -96,6 +108,16 @@ def _prepare(args: argparse.Namespace) -> TrainingSet:
         raise AssistantError(f"There are {len(prepared.train.images)} training photos, fewer than one batch of "
                              f"{args.batch_size}; lower --batch-size or add photos.")
     return prepared
+
+
+def _read(reader, *where: Path) -> Dataset:
+    """One labelled set, each of its problems said at once (at most PROBLEMS_SHOWN, then how many more)."""
+    dataset = reader(*where)
+    for problem in dataset.problems[:PROBLEMS_SHOWN]:
+        warn(problem)
+    if len(dataset.problems) > PROBLEMS_SHOWN:
+        warn(f"{len(dataset.problems) - PROBLEMS_SHOWN} more problems in {where[0]}, like those above.")
+    return dataset
 
 
 def _print_counts(prepared: TrainingSet) -> None:
@@ -120,44 +142,97 @@ def _formats(text: str) -> list[str]:
 
 
 def _train(python: Path, work_job: job.Job) -> job.Outcome:
-    """The worker, with a progress bar over every step of training and quantization-aware training."""
-    from tqdm import tqdm
+    """The worker, with its progress shown: a bar over every step on a terminal; elsewhere (a log, a
+    screen reader's console) one line a stage and one an epoch, never a stream of redraws."""
+    progress = Progress(work_job, sys.stderr.isatty())
+    try:
+        return job.run(python, work_job, progress.on_event)
+    finally:
+        progress.close()
 
-    bar = tqdm(total=0, unit="step", file=sys.stderr, dynamic_ncols=True, bar_format=(
-        "{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} steps [{elapsed}<{remaining}]{postfix}"))
-    planned: dict[str, int] = {}
 
-    def on_event(event: dict) -> None:
+class Progress:
+    """What the worker's events show: the stages, and each epoch with its loss and the time left."""
+
+    STAGES = {"download": "Downloading the pretrained weights.", "data": "Reading the photos."}
+
+    def __init__(self, work_job: job.Job, bar: bool) -> None:
+        self._job, self._use_bar = work_job, bar
+        self._bar = None
+        self._planned: dict[str, int] = {}
+        self._epoch_began = 0.0
+
+    def say(self, line: str) -> None:
+        if self._bar is not None:
+            self._bar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def on_event(self, event: dict) -> None:
         kind, stage = event["event"], event.get("stage")
         if kind == "device":
-            where = f"the GPU {', '.join(event['gpus'])}" if event["gpus"] else f"the CPU ({event['cores']} cores)"
-            bar.write(f"Training on {where}.", file=sys.stderr)
+            gpus = event["gpus"]
+            self.say(f"Training on {'the GPU ' + ', '.join(gpus) if gpus else 'the CPU'} "
+                     f"({event['cores']} cores).")
         elif kind == "stage" and stage in ("train", "qat"):
-            planned[stage] = event["epochs"] * event["steps"]
-            bar.total = sum(planned.values()) + (0 if "qat" in planned or "int8" not in work_job.exports
-                                                 else work_job.qat_epochs * event["steps"])
-            bar.refresh()
-        elif kind == "stage":
-            bar.set_description_str({"download": "downloading the pretrained weights", "data": "reading the photos",
-                                     "export": f"exporting {event.get('format')}"}.get(stage, stage))
-        elif kind == "step":
+            self._begin(stage, event)
+        elif kind == "stage" and stage == "export":
+            self.say(f"Exporting {event['format']}.")
+        elif kind == "stage" and stage in self.STAGES:
+            self.say(self.STAGES[stage])
+        elif kind == "step" and self._bar is not None:
             what = "training" if stage == "train" else "quantization-aware training"
-            bar.set_description_str(f"{what}, epoch {event['epoch']}/{event['epochs']}")
+            self._bar.set_description_str(f"{what}, epoch {event['epoch']}/{event['epochs']}")
             if event.get("loss") is not None:
-                bar.set_postfix_str(f"loss {event['loss']:.3f}", refresh=False)
-            bar.update(1)
+                self._bar.set_postfix_str(f"loss {event['loss']:.3f}", refresh=False)
+            self._bar.update(1)
+        elif kind == "epoch" and self._bar is None:
+            took = event["time"] - self._epoch_began
+            self._epoch_began = event["time"]
+            left = (event["epochs"] - event["epoch"]) * took
+            losses = ", ".join(f"{name} {event[key]:.3f}" for name, key in (("loss", "loss"),
+                               ("validation loss", "validation_loss")) if event.get(key) is not None)
+            what = "Epoch" if stage == "train" else "Quantization-aware epoch"
+            self.say(f"{what} {event['epoch']}/{event['epochs']} done in {took:.0f} s: {losses}; "
+                     f"about {left / 60:.0f} min left of this stage.")
         elif kind == "exported":
-            bar.write(f"Exported {event['format']} ({event['bytes'] / 1e6:.1f} MB).", file=sys.stderr)
+            self.say(f"Exported {event['format']} ({event['bytes'] / 1e6:.1f} MB).")
 
-    try:
-        return job.run(python, work_job, on_event)
-    finally:
-        bar.close()
+    def _begin(self, stage: str, event: dict) -> None:
+        self._planned[stage] = event["epochs"] * event["steps"]
+        self._epoch_began = event["time"]
+        what = "Training" if stage == "train" else "Quantization-aware training"
+        self.say(f"{what}: {event['epochs']} epochs of {event['steps']} steps.")
+        if not self._use_bar:
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=0, unit="step", file=sys.stderr, dynamic_ncols=True, bar_format=(
+                "{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} steps [{elapsed}<{remaining}]{postfix}"))
+        qat_to_come = "qat" not in self._planned and "int8" in self._job.exports
+        self._bar.total = sum(self._planned.values()) + (self._job.qat_epochs * event["steps"] if qat_to_come else 0)
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
 
 
-def _finish(model_file: Path, name: str, fmt: str, prepared: TrainingSet, outcome: job.Outcome, args: argparse.Namespace,
-            work: Path) -> None:
-    """Evaluate one export on the validation split, calibrate it where the evidence allows, install it."""
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """One export, evaluated and (where the evidence allowed) calibrated: what installing it needs."""
+
+    model_file: Path
+    name: str
+    fmt: str
+    calibration_file: Path | None
+    summary: dict
+
+
+def _check(model_file: Path, name: str, fmt: str, prepared: TrainingSet, outcome: job.Outcome,
+           args: argparse.Namespace, work: Path) -> Checked:
+    """Evaluate one export on the validation split and calibrate it where the evidence allows."""
     from ..config.profile import ObjectRule, Profile
     from ..config.rules import Rules
     from ..datasets import EVAL_MAX_RESULTS, EVAL_MIN_SCORE, calibrate, evaluation, report
@@ -187,10 +262,14 @@ def _finish(model_file: Path, name: str, fmt: str, prepared: TrainingSet, outcom
                "epoch_seconds": outcome.epoch_seconds, "export_bytes": outcome.export_bytes,
                "final_loss": outcome.losses[-1] if outcome.losses else None,
                "validation_map": metrics.get("map"), "gpus": outcome.gpus}
-    installed = models.install(model_file, name, _description(prepared, args, fmt), summary, calibration_file,
-                               replace=args.replace)
-    print(f"Installed {name} ({fmt}, {installed.stat().st_size / 1e6:.1f} MB) at {installed}. Use it with "
-          f"'assistant run --model {name}' and a profile that names {', '.join(prepared.classes)}.")
+    return Checked(model_file, name, fmt, calibration_file, summary)
+
+
+def _install(ready: Checked, prepared: TrainingSet, args: argparse.Namespace) -> None:
+    installed = models.install(ready.model_file, ready.name, _description(prepared, args, ready.fmt), ready.summary,
+                               ready.calibration_file, replace=args.replace)
+    print(f"Installed {ready.name} ({ready.fmt}, {installed.stat().st_size / 1e6:.1f} MB) at {installed}. Use it "
+          f"with 'assistant run --model {ready.name}' and a profile that names {', '.join(prepared.classes)}.")
 
 
 def _description(prepared: TrainingSet, args: argparse.Namespace, fmt: str) -> str:
