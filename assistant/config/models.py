@@ -16,7 +16,7 @@ import stat
 import sys
 import zipfile
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from .. import shipped
@@ -49,8 +49,11 @@ class ModelInfo:
 
     @classmethod
     def from_json(cls, entry: dict) -> ModelInfo:
-        """An entry of a manifest; TypeError or ValueError if it is not one."""
-        info = cls(**{**entry, "labels": tuple(entry.get("labels") or ())})
+        """An entry of a manifest (keys it does not know, from a newer assistant, are left aside);
+        TypeError or ValueError if it is not one."""
+        known = {f.name for f in fields(cls)}
+        info = cls(**{k: v for k, v in entry.items() if k in known - {"labels"}},
+                   labels=tuple(entry.get("labels") or ()))
         if not (isinstance(info.name, str) and isinstance(info.filename, str) and isinstance(info.sha256, str)
                 and isinstance(info.size, int) and isinstance(info.description, str)
                 and all(isinstance(label, str) for label in info.labels)

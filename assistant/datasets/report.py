@@ -20,7 +20,7 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None or value < 0 else f"{value:.3f}"
 
 
-def markdown(metrics: dict, title: str) -> str:
+def markdown(metrics: dict, title: str, plots: bool = False) -> str:
     """The report as Markdown: headline numbers, per class, by size, overlap and announcements."""
     a, o = metrics["announcements"], metrics["overlap"]
     lines = [
@@ -67,8 +67,7 @@ def markdown(metrics: dict, title: str) -> str:
         "| class | right | wrong | missed |",
         "|---|---|---|---|",
         *[f"| {c} | {n['right']} | {n['wrong']} | {n['missed']} |" for c, n in sorted(a["per_class"].items())],
-        "",
-        "Plots: `pr_<class>.png` (precision-recall at IoU 0.5), `ap_by_size.png`.",
+        *(["", "Plots: `pr_<class>.png` (precision-recall at IoU 0.5), `ap_by_size.png`."] if plots else []),
     ]
     return "\n".join(lines) + "\n"
 
@@ -124,7 +123,7 @@ def write(out: Path, metrics: dict, evaluator, categories: dict[str, int], groun
           detections: list[dict], title: str) -> None:
     """Everything into `out`: metrics.json, report.md, the PNGs, ground_truth.json and predictions.json,
     each with outputs.replace; AssistantError in one sentence if one cannot be written."""
-    texts = {"metrics.json": json.dumps(metrics, indent=2) + "\n", "report.md": markdown(metrics, title),
+    texts = {"metrics.json": json.dumps(metrics, indent=2) + "\n", "report.md": markdown(metrics, title, plots=True),
              "ground_truth.json": json.dumps(ground_truth), "predictions.json": json.dumps(detections)}
     try:
         for name, text in texts.items():
