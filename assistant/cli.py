@@ -40,12 +40,17 @@ def _named(text: str) -> str:
     return text
 
 
+def _number(text: str, kind: type = float) -> float:
+    """`text` as a float (or an int), or argparse's error in a few words."""
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if kind is int else ''}number") from None
+
+
 def _unit(text: str) -> float:
     """An argparse type: a number from 0 to 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    value = _number(text)
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
     return value
@@ -53,10 +58,7 @@ def _unit(text: str) -> float:
 
 def _count(text: str) -> int:
     """An argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    value = int(_number(text, int))
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} is less than 1")
     return value
@@ -64,10 +66,7 @@ def _count(text: str) -> int:
 
 def _positive(text: str) -> float:
     """An argparse type: a number above 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    value = _number(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text} is not above 0")
     return value

@@ -252,3 +252,13 @@ def test_bad_training_requests_are_one_sentence_before_any_training(cli, args: l
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and says in errors[0], result.stderr
     assert not models.user_dir().exists() or not list(models.user_dir().iterdir())
+
+
+@pytest.mark.parametrize(("option", "value", "says"), [
+    ("--epochs", "0", "0 is less than 1"), ("--batch-size", "-4", "-4 is less than 1"),
+    ("--qat-epochs", "x", "'x' is not a whole number"), ("--learning-rate", "0", "0 is not above 0"),
+    ("--validation", "1", "1 leaves nothing to train on"),
+])
+def test_training_numbers_out_of_range_are_refused_by_the_parser(cli, option: str, value: str, says: str) -> None:
+    result = cli("train", "--name", "x", "--voc", str(VOC), option, value)
+    assert result.returncode == 2 and says in result.stderr, result.stderr
