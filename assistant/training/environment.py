@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..config import models
 from ..errors import AssistantError
 
 ENV_VARIABLE = "ASSISTANT_TRAIN_ENV"
@@ -30,8 +31,8 @@ class TrainingError(AssistantError):
 
 
 def cache_root() -> Path:
-    """The user's cache folder for the assistant."""
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "assistant"
+    """The user's cache folder for the assistant: the one model downloads go into, one level up."""
+    return models.cache_dir().parent
 
 
 def location() -> Path:
