@@ -160,7 +160,6 @@ class Progress:
         self._job, self._use_bar = work_job, bar
         self._bar = None
         self._planned: dict[str, int] = {}
-        self._epoch_began = 0.0
 
     def say(self, line: str) -> None:
         if self._bar is not None:
@@ -187,8 +186,7 @@ class Progress:
                 self._bar.set_postfix_str(f"loss {event['loss']:.3f}", refresh=False)
             self._bar.update(1)
         elif kind == "epoch" and self._bar is None:
-            took = event["time"] - self._epoch_began
-            self._epoch_began = event["time"]
+            took = event["seconds"]
             left = (event["epochs"] - event["epoch"]) * took
             losses = ", ".join(f"{name} {event[key]:.3f}" for name, key in (("loss", "loss"),
                                ("validation loss", "validation_loss")) if event.get(key) is not None)
@@ -200,7 +198,6 @@ class Progress:
 
     def _begin(self, stage: str, event: dict) -> None:
         self._planned[stage] = event["epochs"] * event["steps"]
-        self._epoch_began = event["time"]
         what = "Training" if stage == "train" else "Quantization-aware training"
         self.say(f"{what}: {event['epochs']} epochs of {event['steps']} steps.")
         if not self._use_bar:

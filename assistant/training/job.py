@@ -78,7 +78,6 @@ class Outcome:
     losses: list[float] = field(default_factory=list)
     error: dict | None = None
     _stage: tuple[str, float] | None = None  # the stage under way and when it began
-    _epoch_began: float = 0.0
 
     def record(self, event: dict) -> None:
         kind, now = event["event"], event["time"]
@@ -92,14 +91,12 @@ class Outcome:
         elif kind == "epoch" and event["stage"] == "train":
             if event.get("loss") is not None:
                 self.losses.append(event["loss"])
-            self.epoch_seconds.append(round(now - self._epoch_began, 2))
-            self._epoch_began = now
+            self.epoch_seconds.append(event["seconds"])
         elif kind in ("stage", "done"):
             if self._stage is not None:
                 self.seconds[self._stage[0]] = round(now - self._stage[1], 1)
             named = event.get("stage", "") + (f"-{event['format']}" if "format" in event else "")
             self._stage = (named, now) if kind == "stage" else None
-            self._epoch_began = now
 
 
 def weights_url(architecture: str) -> str:

@@ -38,7 +38,7 @@ def _report_progress(tf, emit: Events, stage: list[str], totals: dict[str, tuple
 
     class Progress(tf.keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
-            self._epoch = epoch + 1
+            self._epoch, self._began = epoch + 1, time.monotonic()
 
         def on_train_batch_end(self, batch, logs=None):
             epochs, steps = totals[stage[0]]
@@ -48,7 +48,8 @@ def _report_progress(tf, emit: Events, stage: list[str], totals: dict[str, tuple
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
             emit("epoch", stage=stage[0], epoch=epoch + 1, epochs=totals[stage[0]][0],
-                 loss=_number(logs.get("total_loss")), validation_loss=_number(logs.get("val_total_loss")))
+                 loss=_number(logs.get("total_loss")), validation_loss=_number(logs.get("val_total_loss")),
+                 seconds=round(time.monotonic() - self._began, 2))
 
     fit = tf.keras.Model.fit
 
